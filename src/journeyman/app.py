@@ -1,0 +1,195 @@
+"""The application: the verbs the CLI, the demo and the tests use, over one database."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from journeyman.clock import Clock, SystemClock
+from journeyman.config import Settings
+from journeyman.engine.dispatch import DispatchSettings, Dispatcher, EmailTransport
+from journeyman.engine.runner import RunSummary, run
+from journeyman.engine.stepper import EngineSettings, Stepper
+from journeyman.errors import InvalidEvent, InvalidInput
+from journeyman.imports import RowError, parse_contacts_csv
+from journeyman.model.contacts import AttributeDefinition, normalize_email
+from journeyman.model.workflow import Workflow, parse_workflow
+from journeyman.store import contacts, events, lists, make_engine, migrate, transaction, workflows
+from journeyman.store.contacts import ContactInput
+from journeyman.store.events import NewEvent
+from journeyman.store.workflows import WorkflowStatus
+
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyReport:
+    key: str
+    version: int
+    created: bool
+    status: str
+    lists_created: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportReport:
+    created: int
+    updated: int
+    errors: tuple[RowError, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventInput:
+    """An event as it arrives: the contact by email, optional time and properties."""
+
+    name: str
+    email: str
+    occurred_at: dt.datetime | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    historical: bool = False
+    source: str = "api"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventReport:
+    ids: tuple[int, ...]
+    rejected: tuple[tuple[int, str], ...] = ()  # (index in the input, reason)
+
+
+class App:
+    def __init__(
+        self, engine: Engine, *, clock: Clock | None = None, settings: Settings | None = None
+    ) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.settings = settings or Settings()
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock | None = None, upgrade: bool = True) -> App:
+        engine = make_engine(settings.database_url)
+        if upgrade:
+            migrate.ensure_current(engine)
+        return cls(engine, clock=clock, settings=settings)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # workflows
+
+    def apply_workflow(self, document: Mapping[str, Any], *, activate: bool = True) -> ApplyReport:
+        """Validate and store a new version; lists the workflow names are created."""
+        workflow = parse_workflow(document)
+        now = self.clock.now()
+        status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
+        with transaction(self.engine) as connection:
+            created_lists = lists.ensure_lists_txn(connection, workflow.lists_used(), now)
+            saved = workflows.save_version_txn(
+                connection, workflow.document, now, status_if_new=status
+            )
+        return ApplyReport(
+            key=saved.key,
+            version=saved.version,
+            created=saved.created,
+            status=saved.status,
+            lists_created=tuple(created_lists),
+        )
+
+    def validate_workflow(self, document: Mapping[str, Any]) -> Workflow:
+        return parse_workflow(document)
+
+    def set_workflow_status(self, key: str, status: WorkflowStatus) -> None:
+        with transaction(self.engine) as connection:
+            workflows.set_status_txn(connection, key, status, self.clock.now())
+
+    # contacts, attributes, lists
+
+    def define_attribute(self, definition: AttributeDefinition) -> None:
+        with transaction(self.engine) as connection:
+            contacts.define_attribute_txn(connection, definition)
+
+    def attribute_definitions(self) -> dict[str, AttributeDefinition]:
+        with transaction(self.engine) as connection:
+            return contacts.attribute_definitions_txn(connection)
+
+    def create_lists(self, names: Iterable[str]) -> list[str]:
+        with transaction(self.engine) as connection:
+            return lists.ensure_lists_txn(connection, names, self.clock.now())
+
+    def import_contacts_csv(self, lines: Iterable[str]) -> ImportReport:
+        good, bad = parse_contacts_csv(lines, self.attribute_definitions())
+        created, updated = self.upsert_contacts(good)
+        return ImportReport(created=created, updated=updated, errors=tuple(bad))
+
+    def upsert_contacts(self, inputs: Sequence[ContactInput]) -> tuple[int, int]:
+        with transaction(self.engine) as connection:
+            return contacts.upsert_contacts_txn(connection, inputs, self.clock.now())
+
+    # events
+
+    def record_events(self, inputs: Sequence[EventInput]) -> EventReport:
+        """Store the valid events (creating unknown contacts); report the others by index."""
+        valid: list[tuple[int, EventInput, str]] = []
+        rejected: list[tuple[int, str]] = []
+        for index, item in enumerate(inputs):
+            try:
+                valid.append((index, item, _check_event(item)))
+            except InvalidInput as exc:
+                rejected.append((index, str(exc)))
+        now = self.clock.now()
+        with transaction(self.engine) as connection:
+            ids = contacts.ensure_contacts_txn(connection, {email for _, _, email in valid}, now)
+            stored = events.record_events_txn(
+                connection,
+                [
+                    NewEvent(
+                        name=item.name,
+                        contact_id=ids[email],
+                        occurred_at=item.occurred_at or now,
+                        properties=item.properties,
+                        source=item.source,
+                        historical=item.historical,
+                    )
+                    for _, item, email in valid
+                ],
+                now,
+            )
+        return EventReport(ids=tuple(stored), rejected=tuple(rejected))
+
+    # the engine
+
+    def stepper(self, *, batch_size: int | None = None) -> Stepper:
+        return Stepper(
+            self.engine,
+            self.clock,
+            EngineSettings(
+                batch_size=batch_size or self.settings.batch_size,
+                secret=str(self.settings.secret).encode(),
+            ),
+        )
+
+    def dispatcher(self, transport: EmailTransport) -> Dispatcher:
+        return Dispatcher(self.engine, transport, self.clock, DispatchSettings())
+
+    def run_until_idle(
+        self, transport: EmailTransport | None, *, batch_size: int | None = None
+    ) -> RunSummary:
+        dispatcher = self.dispatcher(transport) if transport is not None else None
+        return asyncio.run(run(self.stepper(batch_size=batch_size), dispatcher, until_idle=True))
+
+
+def _check_event(item: EventInput) -> str:
+    if not _EVENT_NAME.match(item.name or ""):
+        raise InvalidEvent(
+            f"event name {item.name!r} is invalid: 1-200 letters, digits, '_', '.', ':', '-'"
+        )
+    if not isinstance(item.properties, Mapping):
+        raise InvalidEvent("event properties must be an object")
+    if item.occurred_at is not None and item.occurred_at.tzinfo is None:
+        raise InvalidEvent(f"event time {item.occurred_at.isoformat()} has no time zone")
+    return normalize_email(item.email)

@@ -1,0 +1,1 @@
+"""Outbound channels: transports that deliver rendered messages."""

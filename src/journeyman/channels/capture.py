@@ -1,0 +1,20 @@
+"""The development transport: delivers nothing; the outbox row is the captured copy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from journeyman.errors import DeliveryError
+from journeyman.model.messages import Delivered, OutgoingEmail
+
+
+class CaptureTransport:
+    """Accepts every message. Read them with ``journeyman outbox list`` / ``outbox show``."""
+
+    name = "capture"
+
+    async def send_many(self, emails: Sequence[OutgoingEmail]) -> list[Delivered | DeliveryError]:
+        return [Delivered(provider_id=f"captured:{e.message_id}") for e in emails]
+
+    async def aclose(self) -> None:
+        return None

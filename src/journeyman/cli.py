@@ -1,0 +1,418 @@
+"""The ``journeyman`` command."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from journeyman import demo as demo_module
+from journeyman.app import App, EventInput
+from journeyman.channels.capture import CaptureTransport
+from journeyman.config import Settings
+from journeyman.documents import load_document
+from journeyman.engine.dispatch import EmailTransport
+from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError
+from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
+from journeyman.model.workflow import json_schema
+from journeyman.store import migrate, outbox, runs, transaction
+from journeyman.store import contacts as contact_store
+from journeyman.store import lists as list_store
+from journeyman.store import workflows as workflow_store
+from journeyman.store.workflows import WorkflowStatus
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+workflow_app = typer.Typer(no_args_is_help=True, help="Apply, validate and manage workflows.")
+contacts_app = typer.Typer(no_args_is_help=True, help="Import and inspect contacts.")
+attributes_app = typer.Typer(no_args_is_help=True, help="Define contact attributes.")
+lists_app = typer.Typer(no_args_is_help=True, help="Create and list contact lists.")
+event_app = typer.Typer(no_args_is_help=True, help="Send events.")
+outbox_app = typer.Typer(no_args_is_help=True, help="Read the outbox (captured email).")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+for sub, name in (
+    (workflow_app, "workflow"),
+    (contacts_app, "contacts"),
+    (attributes_app, "attributes"),
+    (lists_app, "lists"),
+    (event_app, "event"),
+    (outbox_app, "outbox"),
+    (db_app, "db"),
+):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@contextlib.contextmanager
+def _app(ctx: typer.Context) -> Iterator[App]:
+    journeyman = App.open(_settings(ctx))
+    try:
+        yield journeyman
+    finally:
+        journeyman.close()
+
+
+def _transport(settings: Settings) -> EmailTransport:
+    if settings.smtp_url:
+        from journeyman.channels.smtp import SmtpSettings, SmtpTransport
+
+        return SmtpTransport(SmtpSettings.from_url(str(settings.smtp_url)))
+    return CaptureTransport()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="database URL (default: $JOURNEYMAN_DATABASE_URL or sqlite)"),
+    ] = None,
+) -> None:
+    """Journeyman: marketing-automation workflows, run in cohorts."""
+    settings = Settings.from_env(os.environ)
+    if db:
+        settings = Settings(
+            database_url=db,
+            smtp_url=settings.smtp_url,
+            secret=settings.secret,
+            batch_size=settings.batch_size,
+        )
+    ctx.obj = settings
+
+
+# db
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Bring the database schema to the newest version."""
+    with _app(ctx) as journeyman:
+        revision = migrate.current_revision(journeyman.engine)
+    out.print(f"database at revision {revision}")
+
+
+# workflows
+
+
+@workflow_app.command("apply")
+def workflow_apply(
+    ctx: typer.Context,
+    file: Path,
+    draft: Annotated[bool, typer.Option(help="store a new workflow as draft, not active")] = False,
+) -> None:
+    """Validate FILE and store it as the workflow's next version."""
+    document = load_document(file)
+    with _app(ctx) as journeyman:
+        report = journeyman.apply_workflow(document, activate=not draft)
+    what = (
+        f"version {report.version}" if report.created else f"unchanged at version {report.version}"
+    )
+    out.print(f"workflow {report.key}: {what} ({report.status})")
+    for name in report.lists_created:
+        out.print(f"  created list {name!r}")
+
+
+@workflow_app.command("validate")
+def workflow_validate(file: Path) -> None:
+    """Check FILE without storing it."""
+    from journeyman.model.workflow import parse_workflow
+
+    workflow = parse_workflow(load_document(file))
+    out.print(f"{file}: valid ({len(workflow.steps)} steps, key {workflow.key})")
+
+
+@workflow_app.command("schema")
+def workflow_schema() -> None:
+    """Print the JSON Schema of workflow documents."""
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+@workflow_app.command("list")
+def workflow_list(ctx: typer.Context) -> None:
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        rows = workflow_store.list_workflows_txn(connection)
+    _table(rows, ["key", "name", "status", "version"])
+
+
+def _set_status(ctx: typer.Context, key: str, status: WorkflowStatus) -> None:
+    with _app(ctx) as journeyman:
+        journeyman.set_workflow_status(key, status)
+    out.print(f"workflow {key}: {status.value}")
+
+
+@workflow_app.command("activate")
+def workflow_activate(ctx: typer.Context, key: str) -> None:
+    _set_status(ctx, key, WorkflowStatus.ACTIVE)
+
+
+@workflow_app.command("pause")
+def workflow_pause(ctx: typer.Context, key: str) -> None:
+    _set_status(ctx, key, WorkflowStatus.PAUSED)
+
+
+# contacts, attributes, lists
+
+
+@contacts_app.command("import")
+def contacts_import(ctx: typer.Context, file: Path) -> None:
+    """Import FILE (CSV: a header row with EMAIL and attribute names)."""
+    with _app(ctx) as journeyman, file.open(newline="", encoding="utf-8-sig") as lines:
+        report = journeyman.import_contacts_csv(lines)
+    out.print(f"imported: {report.created} created, {report.updated} updated")
+    for error in report.errors:
+        err.print(f"[yellow]skipped {error}[/]")
+    if report.errors:
+        err.print(f"[yellow]{len(report.errors)} row(s) skipped[/]")
+
+
+@contacts_app.command("show")
+def contacts_show(ctx: typer.Context, email: str) -> None:
+    """A contact with its journey: every step with the reason."""
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        contact = contact_store.contact_by_email_txn(connection, email.strip().lower())
+        if contact is None:
+            raise JourneymanError(f"no contact with email {email!r}")
+        log = runs.log_of_contact_txn(connection, contact.id)
+    out.print(f"contact {contact.id} {contact.email} {json.dumps(dict(contact.attributes))}")
+    _table(log, ["run_id", "seq", "step_id", "kind", "result", "branch", "reason"])
+
+
+@attributes_app.command("define")
+def attributes_define(
+    ctx: typer.Context,
+    name: str,
+    type_: Annotated[AttributeType, typer.Argument(metavar="TYPE")],
+    value: Annotated[list[str] | None, typer.Option(help="allowed value (category)")] = None,
+) -> None:
+    """Define attribute NAME of TYPE (text, number, date, boolean, category)."""
+    allowed = parse_allowed_values(value or [])
+    if type_ is AttributeType.CATEGORY and not allowed:
+        raise InvalidInput("a category attribute needs --value for each allowed value")
+    with _app(ctx) as journeyman:
+        journeyman.define_attribute(
+            AttributeDefinition(name=name.upper(), type=type_, allowed_values=allowed)
+        )
+    out.print(f"attribute {name.upper()}: {type_.value}")
+
+
+@attributes_app.command("list")
+def attributes_list(ctx: typer.Context) -> None:
+    with _app(ctx) as journeyman:
+        rows = [
+            {"name": d.name, "type": d.type.value, "values": ", ".join(d.allowed_values)}
+            for d in journeyman.attribute_definitions().values()
+        ]
+    _table(rows, ["name", "type", "values"])
+
+
+@lists_app.command("create")
+def lists_create(ctx: typer.Context, name: str) -> None:
+    with _app(ctx) as journeyman:
+        created = journeyman.create_lists([name])
+    out.print(f"list {name!r}: {'created' if created else 'exists already'}")
+
+
+@lists_app.command("list")
+def lists_list(ctx: typer.Context) -> None:
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        rows = list_store.list_summaries_txn(connection)
+    _table(rows, ["id", "name", "members"])
+
+
+# events
+
+
+def parse_property(item: str) -> tuple[str, Any]:
+    """``key=value``: the value as JSON when it parses (numbers, true, null), else text."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise InvalidInput(f"property {item!r}: expected key=value")
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+@event_app.command("send")
+def event_send(
+    ctx: typer.Context,
+    name: str,
+    email: Annotated[str, typer.Option(help="the contact (created if new)")],
+    prop: Annotated[list[str] | None, typer.Option(help="property key=value")] = None,
+    time: Annotated[str | None, typer.Option(help="when it happened (ISO 8601)")] = None,
+    historical: Annotated[bool, typer.Option(help="store it without triggering")] = False,
+) -> None:
+    """Record event NAME for a contact; workflows pick it up on the next engine run."""
+    properties = dict(parse_property(p) for p in prop or [])
+    occurred = dt.datetime.fromisoformat(time) if time else None
+    with _app(ctx) as journeyman:
+        report = journeyman.record_events(
+            [
+                EventInput(
+                    name=name,
+                    email=email,
+                    properties=properties,
+                    occurred_at=occurred,
+                    historical=historical,
+                    source="cli",
+                )
+            ]
+        )
+    if report.rejected:
+        raise InvalidInput(report.rejected[0][1])
+    out.print(f"event {name} recorded (id {report.ids[0]})")
+
+
+# engine
+
+
+@app.command("run")
+def run_engine(
+    ctx: typer.Context,
+    until_idle: Annotated[bool, typer.Option(help="stop when nothing is due")] = False,
+    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Run the engine and the email dispatcher."""
+    import asyncio
+
+    from journeyman.engine.runner import run
+
+    settings = _settings(ctx)
+    with _app(ctx) as journeyman:
+        transport = _transport(settings)
+
+        async def main() -> None:
+            try:
+                summary = await run(
+                    journeyman.stepper(batch_size=batch_size),
+                    journeyman.dispatcher(transport),
+                    until_idle=until_idle,
+                )
+            finally:
+                await transport.aclose()
+            out.print(
+                f"idle: {summary.events} events, {summary.enrolled} runs started, "
+                f"{summary.steps} steps, {summary.messages} messages delivered"
+            )
+
+        asyncio.run(main())
+
+
+@app.command("demo")
+def demo(
+    contacts: Annotated[int, typer.Option(min=1, help="how many contacts")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    file: Annotated[Path, typer.Option(help="SQLite file (overwritten)")] = Path(
+        "journeyman-demo.db"
+    ),
+) -> None:
+    """Run the source document's example on a fresh SQLite file and report from the database."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{file}{suffix}").unlink(missing_ok=True)
+    journeyman = App.open(Settings(database_url=f"sqlite:///{file}"))
+    try:
+        result = demo_module.run_demo(journeyman, contacts)
+    finally:
+        journeyman.close()
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_dict()) + "\n")
+        return
+    _demo_summary(result, file)
+
+
+def _demo_summary(result: demo_module.DemoResult, file: Path) -> None:
+    table = Table(title="Coupon after the first purchase", show_header=True)
+    table.add_column("measured in the database")
+    table.add_column("value", justify="right")
+    table.add_column("expected", justify="right")
+    table.add_row("contacts", str(result.contacts), str(result.expected_emails))
+    table.add_row("purchase events", str(result.purchases), "")
+    table.add_row("runs completed", str(result.runs_completed), str(result.purchases))
+    table.add_row(
+        "coupon emails sent (captured)", str(result.emails_sent), str(result.expected_emails)
+    )
+    table.add_row(
+        "added to 'Loyal customers'", str(result.added_to_list), str(result.expected_added_to_list)
+    )
+    table.add_row("contacts emailed twice", str(result.contacts_emailed_twice), "0")
+    out.print(table)
+    rate = result.purchases / result.seconds_engine if result.seconds_engine else 0
+    out.print(
+        f"engine: {result.seconds_engine:.2f} s for {result.purchases} purchases "
+        f"({rate:,.0f}/s); loading took {result.seconds_loading:.2f} s"
+    )
+    verdict = "[green]as expected[/]" if result.as_expected else "[red]NOT as expected[/]"
+    out.print(f"{verdict}. Read the emails: journeyman --db sqlite:///{file} outbox list")
+
+
+# outbox
+
+
+@outbox_app.command("list")
+def outbox_list(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="queued, sent, failed, suppressed")] = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> None:
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        rows = outbox.list_messages_txn(connection, status=status, limit=limit, offset=offset)
+    _table(rows, ["id", "status", "recipient", "subject", "step_id", "reason"])
+
+
+@outbox_app.command("show")
+def outbox_show(ctx: typer.Context, message_id: int) -> None:
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        row = outbox.get_message_txn(connection, message_id)
+    for key in (
+        "id",
+        "status",
+        "reason",
+        "sender",
+        "recipient",
+        "subject",
+        "attempts",
+        "provider_id",
+    ):
+        out.print(f"[bold]{key}[/]: {row[key]}", highlight=False)
+    if row["text"]:
+        out.print("\n[bold]text[/]:")
+        out.print(row["text"], markup=False, highlight=False)
+    out.print("\n[bold]html[/]:")
+    out.print(row["html"], markup=False, highlight=False)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except InvalidWorkflow as exc:
+        err.print(f"[red]{exc}[/]", markup=True, highlight=False)
+        raise SystemExit(2) from None
+    except InvalidInput as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise SystemExit(2) from None
+    except JourneymanError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None

@@ -1,0 +1,2 @@
+"""The engine: triggers (events -> enrolments), the stepper (claim, group, run, apply) and
+the dispatcher (outbox -> transports)."""

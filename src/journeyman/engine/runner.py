@@ -1,0 +1,51 @@
+"""Driving the stepper and the dispatcher: until idle (CLI, tests) or forever (worker)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from journeyman.engine.dispatch import Dispatcher
+from journeyman.engine.stepper import Stepper
+
+
+@dataclass(kw_only=True)
+class RunSummary:
+    ticks: int = 0
+    events: int = 0
+    enrolled: int = 0
+    steps: int = 0
+    messages: int = 0
+
+
+async def run(
+    stepper: Stepper,
+    dispatcher: Dispatcher | None,
+    *,
+    until_idle: bool,
+    poll_interval: float = 0.5,
+    stop: asyncio.Event | None = None,
+) -> RunSummary:
+    """Alternate engine ticks and dispatch batches; with ``until_idle`` return when neither
+    has anything due, otherwise sleep ``poll_interval`` and look again."""
+    summary = RunSummary()
+    while stop is None or not stop.is_set():
+        busy = False
+        while True:
+            report = stepper.tick()
+            summary.ticks += 1
+            summary.events += report.events
+            summary.enrolled += report.enrolled
+            summary.steps += report.steps
+            if report.idle:
+                break
+            busy = True
+        if dispatcher is not None:
+            while sent := await dispatcher.dispatch_once():
+                summary.messages += sent
+                busy = True
+        if not busy:
+            if until_idle:
+                return summary
+            await asyncio.sleep(poll_interval)
+    return summary

@@ -1,0 +1,1 @@
+"""Pure values: nothing here imports the store, the channels or the API."""

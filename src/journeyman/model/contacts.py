@@ -1,0 +1,155 @@
+"""Contacts and typed attributes; validation of attribute values on write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from journeyman.errors import InvalidContact
+
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class AttributeType(enum.StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    CATEGORY = "category"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttributeDefinition:
+    name: str
+    type: AttributeType
+    allowed_values: tuple[str, ...] = ()
+
+
+# Columns of a contact that are fields, not attributes (Brevo's names, upper case).
+CONTACT_FIELDS = ("EMAIL", "SMS", "WHATSAPP", "EXT_ID", "TIMEZONE")
+
+DEFAULT_ATTRIBUTES = (
+    AttributeDefinition(name="FIRSTNAME", type=AttributeType.TEXT),
+    AttributeDefinition(name="LASTNAME", type=AttributeType.TEXT),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactView:
+    """A contact as steps and templates see it."""
+
+    id: int
+    email: str | None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    sms: str | None = None
+    whatsapp: str | None = None
+    timezone: str | None = None
+    email_blocklisted: bool = False
+    sms_blocklisted: bool = False
+
+    def template_context(self) -> dict[str, Any]:
+        return {**self.attributes, "EMAIL": self.email, "email": self.email, "id": self.id}
+
+
+def normalize_email(raw: str) -> str:
+    email = raw.strip().lower()
+    if not _EMAIL.match(email):
+        raise InvalidContact(f"email {raw!r} is not a valid email address")
+    return email
+
+
+def normalize_phone(raw: str, *, field_name: str) -> str:
+    phone = re.sub(r"[\s().-]", "", raw)
+    if phone.startswith("00"):
+        phone = "+" + phone[2:]
+    if not _E164.match(phone):
+        raise InvalidContact(
+            f"{field_name} {raw!r} is not a phone number in E.164 form (e.g. +4915112345678)"
+        )
+    return phone
+
+
+_TRUE = {"true", "yes", "1", "y", "on"}
+_FALSE = {"false", "no", "0", "n", "off"}
+
+
+def coerce_attribute(definition: AttributeDefinition, raw: Any) -> Any:
+    """The stored value for ``raw``, or InvalidContact naming attribute, value and expectation.
+
+    ``None`` and ``""`` clear the attribute.
+    """
+    if raw is None or raw == "":
+        return None
+    name, kind = definition.name, definition.type
+    if kind is AttributeType.TEXT:
+        return str(raw)
+    if kind is AttributeType.NUMBER:
+        return _number(name, raw)
+    if kind is AttributeType.BOOLEAN:
+        return _boolean(name, raw)
+    if kind is AttributeType.DATE:
+        return _date(name, raw)
+    value = str(raw)
+    if value not in definition.allowed_values:
+        raise InvalidContact(
+            f"attribute {name}: {value!r} is not one of {', '.join(definition.allowed_values)}"
+        )
+    return value
+
+
+def _number(name: str, raw: Any) -> int | float:
+    if isinstance(raw, bool):
+        raise InvalidContact(f"attribute {name}: expected a number, got {raw!r}")
+    if isinstance(raw, int | float):
+        return raw
+    try:
+        number = float(str(raw).strip())
+    except ValueError:
+        raise InvalidContact(f"attribute {name}: expected a number, got {raw!r}") from None
+    return int(number) if number.is_integer() and "." not in str(raw) else number
+
+
+def _boolean(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidContact(f"attribute {name}: expected true or false, got {raw!r}")
+
+
+def _date(name: str, raw: Any) -> str:
+    if isinstance(raw, dt.date):
+        return raw.isoformat()[:10]
+    try:
+        return dt.date.fromisoformat(str(raw).strip()[:10]).isoformat()
+    except ValueError:
+        raise InvalidContact(
+            f"attribute {name}: expected a date as YYYY-MM-DD, got {raw!r}"
+        ) from None
+
+
+def coerce_attributes(
+    definitions: Mapping[str, AttributeDefinition], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Validate a whole mapping; unknown names are refused with the names that exist."""
+    result: dict[str, Any] = {}
+    for name, raw in values.items():
+        key = name.upper()
+        definition = definitions.get(key)
+        if definition is None:
+            known = ", ".join(sorted(definitions)) or "none"
+            raise InvalidContact(f"unknown attribute {name!r} (defined: {known})")
+        result[key] = coerce_attribute(definition, raw)
+    return result
+
+
+def parse_allowed_values(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for v in values if v.strip())

@@ -1,0 +1,36 @@
+"""Events as the triggers see them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    id: int
+    name: str
+    contact_id: int
+    occurred_at: dt.datetime
+    properties: Mapping[str, Any]
+
+    def context(self) -> dict[str, Any]:
+        """The run context entry for the event that started a run."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "occurred_at": self.occurred_at.isoformat(),
+            "properties": dict(self.properties),
+        }
+
+
+def property_at(properties: Mapping[str, Any], path: str) -> Any:
+    """``a.b.c`` inside nested properties; None when any part is missing."""
+    value: Any = properties
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value

@@ -1,0 +1,286 @@
+"""Workflow documents: the pydantic model users write, validation, and the parsed definition.
+
+A document is validated in two passes: the parameter models (pydantic, per step kind), then
+the graph (unique ids, existing targets, every step reachable). Every problem names the step
+id and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
+
+from journeyman.conditions import Comparison
+from journeyman.errors import InvalidWorkflow, Problem
+from journeyman.steps.base import StepKind
+from journeyman.steps.registry import REGISTRY
+
+END = "end"
+STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+StepId = Annotated[str, Field(pattern=STEP_ID)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class EventEntry(_Frozen):
+    """Enter when the contact does ``event``; ``where`` filters on the event's properties
+    (dotted paths for nested ones), all of which must match."""
+
+    event: str = Field(min_length=1)
+    where: dict[str, Comparison] = Field(default_factory=dict)
+
+
+class WorkflowDocument(_Frozen):
+    key: str | None = Field(default=None, pattern=KEY, description="stable id; default: from name")
+    name: str = Field(min_length=1)
+    description: str | None = None
+    entry_points: list[EventEntry] = Field(min_length=1)
+    reentry: Literal["once", "every_time"] = Field(
+        default="once", description="may a contact enter again after a first run?"
+    )
+    steps: list[Any] = Field(min_length=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepDef:
+    id: str
+    kind: str
+    params: Any
+    targets: Mapping[str, str | None]
+    disabled: bool = False
+    name: str | None = None
+
+    @property
+    def handler(self) -> StepKind:
+        return REGISTRY.get(self.kind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workflow:
+    """A validated definition: what the engine runs. ``document`` is its stored JSON form."""
+
+    key: str
+    name: str
+    entry_points: tuple[EventEntry, ...]
+    reentry: str
+    steps: Mapping[str, StepDef]
+    first_step: str
+    document: Mapping[str, Any]
+
+    def target(self, step_id: str, branch: str) -> str | None:
+        return self.steps[step_id].targets.get(branch)
+
+    def lists_used(self) -> dict[str, list[str]]:
+        """List name -> the ids of the steps that use it."""
+        used: dict[str, list[str]] = {}
+        for step in self.steps.values():
+            for name in step.handler.lists_used(step.params):
+                used.setdefault(name, []).append(step.id)
+        return used
+
+
+@cache
+def step_model(kind: StepKind) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        "id": (StepId, ...),
+        "name": (str | None, None),
+        "disabled": (bool, False),
+        kind.kind: (kind.params, ...),
+    }
+    for branch in kind.branches:
+        if branch == "next":
+            fields[branch] = (StepId | None, None)
+        else:
+            fields[branch] = (StepId, ...)
+    model_name = "".join(part.title() for part in kind.kind.split("_")) + "Step"
+    return create_model(model_name, __config__=ConfigDict(frozen=True, extra="forbid"), **fields)
+
+
+def _step_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        kinds = [k for k in value if k in REGISTRY]
+        return kinds[0] if len(kinds) == 1 else None
+    return None
+
+
+@cache
+def _step_adapter() -> TypeAdapter[Any]:
+    members = tuple(Annotated[step_model(k), Tag(k.kind)] for k in REGISTRY.primary())
+    union = Annotated[
+        members[0] if len(members) == 1 else _union(members),
+        Discriminator(_step_tag),
+    ]
+    return TypeAdapter(union)
+
+
+def _union(members: tuple[Any, ...]) -> Any:
+    result = members[0]
+    for member in members[1:]:
+        result = result | member
+    return result
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema of workflow documents."""
+    schema = WorkflowDocument.model_json_schema()
+    step_schema = _step_adapter().json_schema(ref_template="#/$defs/{model}")
+    defs = schema.setdefault("$defs", {})
+    defs.update(step_schema.pop("$defs", {}))
+    defs["Step"] = step_schema
+    schema["properties"]["steps"]["items"] = {"$ref": "#/$defs/Step"}
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Journeyman workflow"
+    return schema
+
+
+def parse_workflow(raw: Mapping[str, Any]) -> Workflow:
+    """Validate a document (already loaded from YAML/JSON, templates inlined)."""
+    if not isinstance(raw, Mapping):
+        raise InvalidWorkflow([Problem(message="a workflow document is a mapping (object)")])
+    problems: list[Problem] = []
+    document = _validate_document(raw, problems)
+    raw_steps = raw.get("steps") if isinstance(raw.get("steps"), list) else []
+    steps = [_validate_step(i, s, problems) for i, s in enumerate(raw_steps or [])]
+    if document is None or problems:
+        raise InvalidWorkflow(problems)
+    defs = [s for s in steps if s is not None]
+    _check_graph(defs, problems)
+    for step in defs:
+        for field, message in step.handler.check(step.params):
+            problems.append(Problem(step=step.id, field=f"{step.kind}.{field}", message=message))
+    if problems:
+        raise InvalidWorkflow(problems)
+    return _definition(document, defs, raw_steps)
+
+
+def _validate_document(raw: Mapping[str, Any], problems: list[Problem]) -> WorkflowDocument | None:
+    try:
+        document = WorkflowDocument.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            if error["loc"] and error["loc"][0] == "steps" and len(error["loc"]) > 1:
+                continue
+            problems.append(
+                Problem(
+                    field=_dotted(error["loc"]), message=error["msg"].removeprefix("Value error, ")
+                )
+            )
+        return None
+    return document
+
+
+def _validate_step(index: int, raw: Any, problems: list[Problem]) -> StepDef | None:
+    step_id = raw.get("id") if isinstance(raw, dict) else None
+    label = str(step_id) if step_id else f"#{index + 1}"
+    if not isinstance(raw, dict):
+        problems.append(Problem(step=label, message="a step is a mapping (object)"))
+        return None
+    kinds = [k for k in raw if k in REGISTRY]
+    if len(kinds) != 1:
+        unknown = [k for k in raw if k not in {"id", "name", "disabled", "next", "then", "else"}]
+        what = f"unknown step kind {unknown[0]!r}" if unknown and not kinds else "no step kind"
+        if len(kinds) > 1:
+            what = f"several step kinds {kinds}"
+        problems.append(
+            Problem(step=label, message=f"{what}; expected one of: {', '.join(REGISTRY.names())}")
+        )
+        return None
+    kind = REGISTRY.get(kinds[0])
+    try:
+        model = step_model(kind).model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown field"
+            problems.append(Problem(step=label, field=_dotted(error["loc"]), message=message))
+        return None
+    targets = {b: getattr(model, b) for b in kind.branches}
+    return StepDef(
+        id=model.id,  # type: ignore[attr-defined]
+        kind=kind.kind,
+        params=getattr(model, kinds[0]),
+        targets={b: (None if t == END else t) for b, t in targets.items()},
+        disabled=model.disabled,  # type: ignore[attr-defined]
+        name=model.name,  # type: ignore[attr-defined]
+    )
+
+
+def _check_graph(steps: list[StepDef], problems: list[Problem]) -> None:
+    ids: dict[str, StepDef] = {}
+    for step in steps:
+        if step.id == END:
+            problems.append(Problem(step=step.id, field="id", message=f"{END!r} is reserved"))
+        if step.id in ids:
+            problems.append(Problem(step=step.id, field="id", message="duplicate step id"))
+        ids[step.id] = step
+    for step in steps:
+        for branch, target in step.targets.items():
+            if target is not None and target not in ids:
+                problems.append(
+                    Problem(
+                        step=step.id,
+                        field=branch,
+                        message=f"target {target!r} is not a step of this workflow "
+                        f"(use {END!r} to end the run)",
+                    )
+                )
+    if problems or not steps:
+        return
+    seen, todo = set(), [steps[0].id]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo.extend(t for t in ids[current].targets.values() if t is not None)
+    for step in steps:
+        if step.id not in seen:
+            problems.append(
+                Problem(
+                    step=step.id, message=f"unreachable: no path leads here from {steps[0].id!r}"
+                )
+            )
+
+
+def _definition(document: WorkflowDocument, steps: list[StepDef], raw_steps: list[Any]) -> Workflow:
+    key = document.key or slugify(document.name)
+    stored = document.model_dump(mode="json", by_alias=True, exclude_none=True)
+    stored["key"] = key
+    stored["steps"] = raw_steps
+    return Workflow(
+        key=key,
+        name=document.name,
+        entry_points=tuple(document.entry_points),
+        reentry=document.reentry,
+        steps={s.id: s for s in steps},
+        first_step=steps[0].id,
+        document=stored,
+    )
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:64] or "workflow"
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)

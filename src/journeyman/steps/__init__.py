@@ -1,0 +1,1 @@
+"""Step kinds, one module per family, and their registry."""

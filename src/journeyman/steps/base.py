@@ -1,0 +1,61 @@
+"""What a step kind is: a parameter model, the facts it needs, and a batch function."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from journeyman.conditions import Facts
+from journeyman.conditions.rules import Needs
+from journeyman.model.contacts import ContactView
+from journeyman.model.runs import Outcome, RunView
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepItem:
+    """One run handed to a step, with the facts the engine loaded for it."""
+
+    run: RunView
+    contact: ContactView | None
+    facts: Facts
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepEnv:
+    """What a whole batch shares: the time, the workflow, resolved names, the secret."""
+
+    now: dt.datetime
+    workflow_key: str
+    step_id: str
+    list_ids: Mapping[str, int]
+    secret: bytes
+
+
+class StepKind(ABC):
+    """A kind of step. ``kind`` is persisted in workflow versions: never rename it.
+
+    ``branches`` are the ways out a definition must connect (``next`` is optional and means
+    "end" when absent; the others are required).
+    """
+
+    kind: ClassVar[str]
+    params: ClassVar[Any]
+    branches: ClassVar[tuple[str, ...]] = ("next",)
+    aliases: ClassVar[tuple[str, ...]] = ()
+
+    def needs(self, params: Any) -> Needs:
+        return Needs()
+
+    def lists_used(self, params: Any) -> set[str]:
+        return set()
+
+    def check(self, params: Any) -> list[tuple[str, str]]:
+        """Apply-time checks beyond the parameter model: (field, message) pairs."""
+        return []
+
+    @abstractmethod
+    def run(self, params: Any, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
+        """One outcome per item, in order. Pure: no I/O, no clock but ``env.now``."""

@@ -1,0 +1,117 @@
+"""Messages: send email (rendered here, delivered later by the dispatcher)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from journeyman import templating
+from journeyman.conditions.rules import Needs
+from journeyman.model.effects import QueueEmail
+from journeyman.model.runs import Outcome
+from journeyman.steps.base import StepEnv, StepItem, StepKind
+
+DEFAULT_SENDER = "Journeyman <noreply@journeyman.invalid>"
+
+
+class SendEmailParams(BaseModel):
+    """An email from templates: ``subject`` and ``html`` (or a ``template`` file, inlined at
+    apply time), an optional plain-text ``text`` and a sender ``from``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    subject: str = Field(min_length=1)
+    html: str | None = None
+    template: str | None = Field(
+        default=None, description="path of an HTML template file, relative to the workflow file"
+    )
+    text: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+
+    @model_validator(mode="after")
+    def _has_body(self) -> SendEmailParams:
+        if not self.html and not self.template:
+            raise ValueError("give the email body as html or as a template file")
+        return self
+
+
+class SendEmail(StepKind):
+    kind = "send_email"
+    params: ClassVar[type[SendEmailParams]] = SendEmailParams
+
+    def needs(self, params: SendEmailParams) -> Needs:
+        return Needs(contact=True)
+
+    def check(self, params: SendEmailParams) -> list[tuple[str, str]]:
+        problems = []
+        if params.html is None:
+            problems.append(("template", f"template file {params.template!r} was not loaded"))
+        for name, source, html in (
+            ("subject", params.subject, False),
+            ("html", params.html or "", True),
+            ("text", params.text or "", False),
+            ("from", params.from_ or "", False),
+        ):
+            error = templating.check_template(source, html=html)
+            if error:
+                problems.append((name, f"template error: {error}"))
+        return problems
+
+    def run(
+        self, params: SendEmailParams, items: Sequence[StepItem], env: StepEnv
+    ) -> list[Outcome]:
+        return [self._one(params, item, env) for item in items]
+
+    def _one(self, params: SendEmailParams, item: StepItem, env: StepEnv) -> Outcome:
+        run, contact = item.run, item.contact
+        key = f"{run.run_id}:{env.step_id}:{run.seq}"
+        context: dict[str, Any] = {
+            "contact": contact.template_context() if contact else {},
+            "event": run.context.get("event", {}),
+            "workflow": {"key": env.workflow_key},
+            "unique_code": templating.code_maker(env.secret, key),
+        }
+        try:
+            subject = templating.render(params.subject, context, html=False).strip()
+            html = templating.render(params.html or "", context, html=True)
+            text = templating.render(params.text, context, html=False) if params.text else None
+            sender = templating.render(params.from_ or DEFAULT_SENDER, context, html=False)
+        except templating.TemplateError as exc:
+            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+        suppressed = _suppression(item)
+        effect = QueueEmail(
+            idempotency_key=key,
+            run_id=run.run_id,
+            workflow_id=run.workflow_id,
+            step_id=env.step_id,
+            contact_id=run.contact_id,
+            recipient=contact.email if contact else None,
+            sender=sender,
+            subject=subject,
+            html=html,
+            text=text,
+            suppressed=suppressed,
+        )
+        if suppressed:
+            return Outcome(
+                run_id=run.run_id, result="suppressed", reason=suppressed, effects=(effect,)
+            )
+        return Outcome(
+            run_id=run.run_id,
+            result="queued",
+            reason=f"email {subject!r} queued for {effect.recipient}",
+            effects=(effect,),
+        )
+
+
+def _suppression(item: StepItem) -> str | None:
+    contact = item.contact
+    if contact is None:
+        return "contact no longer exists"
+    if not contact.email:
+        return "contact has no email address"
+    if contact.email_blocklisted:
+        return "contact is blocklisted for email"
+    return None

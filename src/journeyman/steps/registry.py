@@ -1,0 +1,41 @@
+"""The explicit registry of step kinds. Adding a kind: write its module, list it here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from journeyman.steps.base import StepKind
+from journeyman.steps.flow import IfElse
+from journeyman.steps.lists import AddToList, RemoveFromList
+from journeyman.steps.messages import SendEmail
+from journeyman.steps.timing import Delay
+
+
+class Registry:
+    def __init__(self, kinds: Iterable[StepKind] = ()) -> None:
+        self._kinds: dict[str, StepKind] = {}
+        self._primary: dict[str, StepKind] = {}
+        for kind in kinds:
+            self.register(kind)
+
+    def register(self, kind: StepKind) -> None:
+        for name in (kind.kind, *kind.aliases):
+            if name in self._kinds:
+                raise ValueError(f"step kind {name!r} is registered twice")
+            self._kinds[name] = kind
+        self._primary[kind.kind] = kind
+
+    def get(self, name: str) -> StepKind:
+        return self._kinds[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def names(self) -> list[str]:
+        return list(self._kinds)
+
+    def primary(self) -> list[StepKind]:
+        return list(self._primary.values())
+
+
+REGISTRY = Registry([IfElse(), Delay(), SendEmail(), AddToList(), RemoveFromList()])

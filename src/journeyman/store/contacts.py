@@ -1,0 +1,181 @@
+"""Contacts and attribute definitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from journeyman.errors import InvalidContact
+from journeyman.model.contacts import AttributeDefinition, AttributeType, ContactView
+from journeyman.store.dialects import chunks
+from journeyman.store.schema import attribute_definitions, contacts
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactInput:
+    """A validated contact to create or update (attributes already coerced)."""
+
+    email: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    sms: str | None = None
+    whatsapp: str | None = None
+    ext_id: str | None = None
+    timezone: str | None = None
+
+
+def attribute_definitions_txn(connection: Connection) -> dict[str, AttributeDefinition]:
+    rows = connection.execute(sa.select(attribute_definitions)).all()
+    return {
+        r.name: AttributeDefinition(
+            name=r.name, type=AttributeType(r.type), allowed_values=tuple(r.allowed_values)
+        )
+        for r in rows
+    }
+
+
+def define_attribute_txn(connection: Connection, definition: AttributeDefinition) -> None:
+    existing = attribute_definitions_txn(connection).get(definition.name)
+    values = {"type": definition.type.value, "allowed_values": list(definition.allowed_values)}
+    if existing is None:
+        connection.execute(sa.insert(attribute_definitions).values(name=definition.name, **values))
+    elif existing.type is not definition.type:
+        raise InvalidContact(
+            f"attribute {definition.name} is already defined as {existing.type.value}"
+        )
+    else:
+        connection.execute(
+            sa.update(attribute_definitions)
+            .where(attribute_definitions.c.name == definition.name)
+            .values(**values)
+        )
+
+
+def ids_by_email_txn(connection: Connection, emails: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(emails))):
+        rows = connection.execute(
+            sa.select(contacts.c.email, contacts.c.id).where(contacts.c.email.in_(part))
+        )
+        found.update({r.email: r.id for r in rows})
+    return found
+
+
+def upsert_contacts_txn(
+    connection: Connection, inputs: Sequence[ContactInput], now: dt.datetime
+) -> tuple[int, int]:
+    """Create new contacts and merge attributes into existing ones: (created, updated)."""
+    merged: dict[str, ContactInput] = {}
+    for item in inputs:  # the last row for an email wins, attributes merged
+        before = merged.get(item.email)
+        if before is not None:
+            item = _merge(before, item)
+        merged[item.email] = item
+    existing = _load_by_email(connection, list(merged))
+    new = [_row(i, now) for e, i in merged.items() if e not in existing]
+    if new:
+        connection.execute(sa.insert(contacts), new)
+    updates = [_update_row(existing[e], i, now) for e, i in merged.items() if e in existing]
+    if updates:
+        connection.execute(
+            sa.update(contacts).where(contacts.c.id == sa.bindparam("b_id")),
+            updates,
+        )
+    return len(new), len(updates)
+
+
+def ensure_contacts_txn(
+    connection: Connection, emails: Iterable[str], now: dt.datetime
+) -> dict[str, int]:
+    """Ids for these emails, creating the contacts that do not exist yet."""
+    wanted = set(emails)
+    found = ids_by_email_txn(connection, wanted)
+    missing = sorted(wanted - found.keys())
+    if missing:
+        connection.execute(sa.insert(contacts), [_row(ContactInput(email=e), now) for e in missing])
+        found.update(ids_by_email_txn(connection, missing))
+    return found
+
+
+def load_contacts_txn(connection: Connection, ids: Iterable[int]) -> dict[int, ContactView]:
+    result: dict[int, ContactView] = {}
+    for part in chunks(sorted(set(ids))):
+        rows = connection.execute(sa.select(contacts).where(contacts.c.id.in_(part)))
+        result.update({r.id: _view(r) for r in rows})
+    return result
+
+
+def contact_by_email_txn(connection: Connection, email: str) -> ContactView | None:
+    row = connection.execute(sa.select(contacts).where(contacts.c.email == email)).first()
+    return _view(row) if row else None
+
+
+def count_contacts_txn(connection: Connection) -> int:
+    return int(connection.execute(sa.select(sa.func.count()).select_from(contacts)).scalar_one())
+
+
+def _view(row: Any) -> ContactView:
+    return ContactView(
+        id=row.id,
+        email=row.email,
+        attributes=row.attributes or {},
+        sms=row.sms,
+        whatsapp=row.whatsapp,
+        timezone=row.timezone,
+        email_blocklisted=row.email_blocklisted,
+        sms_blocklisted=row.sms_blocklisted,
+    )
+
+
+def _merge(before: ContactInput, after: ContactInput) -> ContactInput:
+    return ContactInput(
+        email=after.email,
+        attributes={**before.attributes, **after.attributes},
+        sms=after.sms or before.sms,
+        whatsapp=after.whatsapp or before.whatsapp,
+        ext_id=after.ext_id or before.ext_id,
+        timezone=after.timezone or before.timezone,
+    )
+
+
+def _load_by_email(connection: Connection, emails: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for part in chunks(emails):
+        rows = connection.execute(sa.select(contacts).where(contacts.c.email.in_(part)))
+        found.update({r.email: r for r in rows})
+    return found
+
+
+def _row(item: ContactInput, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "email": item.email,
+        "attributes": {k: v for k, v in item.attributes.items() if v is not None},
+        "sms": item.sms,
+        "whatsapp": item.whatsapp,
+        "ext_id": item.ext_id,
+        "timezone": item.timezone,
+        "created_at": now,
+        "modified_at": now,
+    }
+
+
+def _update_row(row: Any, item: ContactInput, now: dt.datetime) -> dict[str, Any]:
+    attributes = dict(row.attributes or {})
+    for key, value in item.attributes.items():
+        if value is None:
+            attributes.pop(key, None)
+        else:
+            attributes[key] = value
+    return {
+        "b_id": row.id,
+        "attributes": attributes,
+        "sms": item.sms or row.sms,
+        "whatsapp": item.whatsapp or row.whatsapp,
+        "ext_id": item.ext_id or row.ext_id,
+        "timezone": item.timezone or row.timezone,
+        "modified_at": now,
+    }

@@ -1,0 +1,65 @@
+"""Connecting: engines for SQLite and PostgreSQL, transactions, driver errors wrapped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from journeyman.errors import StoreError
+
+DEFAULT_URL = "sqlite:///journeyman.db"
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    if url.startswith("postgresql+psycopg"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    raise StoreError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://...")
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below); pysqlite's own transaction handling would
+        # start deferred transactions that fail with "database is locked" under contention.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # One writer at a time: take the write lock up front, so a transaction never has to
+        # upgrade a read lock (the cause of SQLITE_BUSY deadlocks).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction; driver errors leave as StoreError (the cause chained)."""
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except sa.exc.DBAPIError as exc:
+        raise StoreError(f"database error: {exc.orig}") from exc

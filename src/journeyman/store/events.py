@@ -1,0 +1,144 @@
+"""Events: ingestion, the queue of events still to trigger workflows, history counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from journeyman.model.events import Event
+from journeyman.store.dialects import chunks
+from journeyman.store.schema import event_queue, events
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewEvent:
+    name: str
+    contact_id: int
+    occurred_at: dt.datetime
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "api"
+    historical: bool = False
+
+
+def record_events_txn(
+    connection: Connection, new: Sequence[NewEvent], now: dt.datetime
+) -> list[int]:
+    """Store events; the ones that are not historical are queued for the triggers."""
+    if not new:
+        return []
+    rows = [
+        {
+            "name": e.name,
+            "contact_id": e.contact_id,
+            "occurred_at": e.occurred_at,
+            "properties": dict(e.properties),
+            "source": e.source,
+            "historical": e.historical,
+            "received_at": now,
+        }
+        for e in new
+    ]
+    statement = sa.insert(events).returning(events.c.id, sort_by_parameter_order=True)
+    ids = [r.id for r in connection.execute(statement, rows)]
+    queued = [{"event_id": i} for i, e in zip(ids, new, strict=True) if not e.historical]
+    if queued:
+        connection.execute(sa.insert(event_queue), queued)
+    return ids
+
+
+def claim_queued_events_txn(connection: Connection, limit: int) -> list[Event]:
+    """Take up to ``limit`` queued events out of the queue, oldest first.
+
+    The rows stay locked (PostgreSQL) or the database stays write-locked (SQLite) until the
+    caller's transaction ends, and the queue entries are gone only if it commits.
+    """
+    picked = (
+        sa.select(event_queue.c.event_id)
+        .order_by(event_queue.c.event_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = [r.event_id for r in connection.execute(picked)]
+    if not ids:
+        return []
+    found: list[Event] = []
+    columns = (events.c.id, events.c.name, events.c.contact_id, events.c.occurred_at)
+    for part in chunks(ids):
+        connection.execute(sa.delete(event_queue).where(event_queue.c.event_id.in_(part)))
+        rows = connection.execute(
+            sa.select(*columns, events.c.properties).where(events.c.id.in_(part))
+        )
+        found.extend(
+            Event(
+                id=r.id,
+                name=r.name,
+                contact_id=r.contact_id,
+                occurred_at=r.occurred_at,
+                properties=r.properties,
+            )
+            for r in rows
+        )
+    found.sort(key=lambda e: e.id)
+    return found
+
+
+def queued_events_count_txn(connection: Connection) -> int:
+    return int(connection.execute(sa.select(sa.func.count()).select_from(event_queue)).scalar_one())
+
+
+def counts_up_to_events_txn(
+    connection: Connection, name: str, trigger_ids: Iterable[int]
+) -> dict[int, int]:
+    """For each trigger event: how many ``name`` events its contact had up to and including it
+    (ordered by occurrence time, then by id)."""
+    trigger, other = events.alias("t"), events.alias("e")
+    up_to_trigger = sa.or_(
+        other.c.occurred_at < trigger.c.occurred_at,
+        sa.and_(other.c.occurred_at == trigger.c.occurred_at, other.c.id <= trigger.c.id),
+    )
+    statement = (
+        sa.select(trigger.c.id, sa.func.count(other.c.id))
+        .select_from(
+            trigger.join(
+                other,
+                sa.and_(
+                    other.c.contact_id == trigger.c.contact_id,
+                    other.c.name == name,
+                    up_to_trigger,
+                ),
+            )
+        )
+        .group_by(trigger.c.id)
+    )
+    result: dict[int, int] = {}
+    for part in chunks(sorted(set(trigger_ids))):
+        rows = connection.execute(statement.where(trigger.c.id.in_(part)))
+        result.update({r[0]: r[1] for r in rows})
+    return result
+
+
+def counts_by_contact_txn(
+    connection: Connection, name: str, contact_ids: Iterable[int], until: dt.datetime
+) -> dict[int, int]:
+    statement = (
+        sa.select(events.c.contact_id, sa.func.count())
+        .where(events.c.name == name, events.c.occurred_at <= until)
+        .group_by(events.c.contact_id)
+    )
+    result: dict[int, int] = {}
+    for part in chunks(sorted(set(contact_ids))):
+        rows = connection.execute(statement.where(events.c.contact_id.in_(part)))
+        result.update({r[0]: r[1] for r in rows})
+    return result
+
+
+def count_events_txn(connection: Connection, name: str | None = None) -> int:
+    statement = sa.select(sa.func.count()).select_from(events)
+    if name is not None:
+        statement = statement.where(events.c.name == name)
+    return int(connection.execute(statement).scalar_one())

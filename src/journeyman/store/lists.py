@@ -1,0 +1,73 @@
+"""Lists and membership."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from journeyman.model.effects import JoinList, LeaveList
+from journeyman.store.dialects import chunks, insert_ignoring_conflicts
+from journeyman.store.schema import list_members, lists
+
+
+def list_ids_txn(connection: Connection) -> dict[str, int]:
+    return {r.name: r.id for r in connection.execute(sa.select(lists.c.name, lists.c.id))}
+
+
+def ensure_lists_txn(connection: Connection, names: Iterable[str], now: dt.datetime) -> list[str]:
+    """Create the lists that do not exist yet; the names created."""
+    existing = list_ids_txn(connection)
+    missing = sorted(set(names) - existing.keys())
+    if missing:
+        connection.execute(sa.insert(lists), [{"name": n, "created_at": now} for n in missing])
+    return missing
+
+
+def list_summaries_txn(connection: Connection) -> list[dict[str, Any]]:
+    count = sa.func.count(list_members.c.contact_id)
+    statement = (
+        sa.select(lists.c.id, lists.c.name, lists.c.folder, count.label("members"))
+        .select_from(lists.outerjoin(list_members))
+        .group_by(lists.c.id, lists.c.name, lists.c.folder)
+        .order_by(lists.c.id)
+    )
+    return [dict(r._mapping) for r in connection.execute(statement)]
+
+
+def memberships_txn(
+    connection: Connection, contact_ids: Iterable[int]
+) -> dict[int, frozenset[str]]:
+    """Contact id -> names of the lists it is in (absent: in none)."""
+    found: dict[int, set[str]] = {}
+    statement = sa.select(list_members.c.contact_id, lists.c.name).join(lists)
+    for part in chunks(sorted(set(contact_ids))):
+        for row in connection.execute(statement.where(list_members.c.contact_id.in_(part))):
+            found.setdefault(row.contact_id, set()).add(row.name)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def join_lists_txn(connection: Connection, joins: Sequence[JoinList], now: dt.datetime) -> int:
+    rows = [{"list_id": j.list_id, "contact_id": j.contact_id, "added_at": now} for j in joins]
+    return insert_ignoring_conflicts(connection, list_members, rows)
+
+
+def leave_lists_txn(connection: Connection, leaves: Sequence[LeaveList]) -> None:
+    if leaves:
+        connection.execute(
+            sa.delete(list_members).where(
+                list_members.c.list_id == sa.bindparam("b_list"),
+                list_members.c.contact_id == sa.bindparam("b_contact"),
+            ),
+            [{"b_list": leave.list_id, "b_contact": leave.contact_id} for leave in leaves],
+        )
+
+
+def members_count_txn(connection: Connection, name: str) -> int:
+    statement = (
+        sa.select(sa.func.count()).select_from(list_members.join(lists)).where(lists.c.name == name)
+    )
+    return int(connection.execute(statement).scalar_one())

@@ -1,0 +1,216 @@
+"""The outbox: messages written with the run's transaction, delivered by the dispatcher.
+
+Status moves: queued -> sending (leased) -> sent | queued (retry later) | failed;
+suppressed is final from the start. A lease that runs out (a dispatcher died mid-send)
+makes the message due again: at least once outside, with a stable Message-ID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from journeyman.errors import NotFound
+from journeyman.model.effects import QueueEmail
+from journeyman.store.dialects import insert_ignoring_conflicts
+from journeyman.store.schema import messages
+
+
+class MessageStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimedMessage:
+    id: int
+    idempotency_key: str
+    sender: str
+    recipient: str
+    subject: str
+    html: str
+    text: str | None
+    attempts: int  # including this one
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryRecord:
+    """What happened to one claimed message; ``retry_at`` None with an error means failed."""
+
+    message_id: int
+    provider_id: str | None = None
+    error: str | None = None
+    retry_at: dt.datetime | None = None
+
+
+def enqueue_txn(connection: Connection, emails: Sequence[QueueEmail], now: dt.datetime) -> int:
+    rows = [
+        {
+            "idempotency_key": e.idempotency_key,
+            "run_id": e.run_id,
+            "workflow_id": e.workflow_id,
+            "step_id": e.step_id,
+            "contact_id": e.contact_id,
+            "channel": "email",
+            "sender": e.sender,
+            "recipient": e.recipient,
+            "subject": e.subject,
+            "html": e.html,
+            "text": e.text,
+            "status": (MessageStatus.SUPPRESSED if e.suppressed else MessageStatus.QUEUED).value,
+            "reason": e.suppressed,
+            "attempts": 0,
+            "next_attempt_at": None if e.suppressed else now,
+            "created_at": now,
+        }
+        for e in emails
+    ]
+    return insert_ignoring_conflicts(connection, messages, rows)
+
+
+def claim_messages_txn(
+    connection: Connection, limit: int, now: dt.datetime, lease: dt.timedelta
+) -> list[ClaimedMessage]:
+    """Lease due messages for delivery (their lease ends at ``now + lease``)."""
+    statement = (
+        sa.select(
+            messages.c.id,
+            messages.c.idempotency_key,
+            messages.c.sender,
+            messages.c.recipient,
+            messages.c.subject,
+            messages.c.html,
+            messages.c.text,
+            messages.c.attempts,
+        )
+        .where(messages.c.next_attempt_at <= now)
+        .order_by(messages.c.next_attempt_at, messages.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = connection.execute(statement).all()
+    if not rows:
+        return []
+    connection.execute(
+        sa.update(messages)
+        .where(messages.c.id.in_([r.id for r in rows]))
+        .values(
+            status=MessageStatus.SENDING.value,
+            attempts=messages.c.attempts + 1,
+            next_attempt_at=now + lease,
+        )
+    )
+    return [
+        ClaimedMessage(
+            id=r.id,
+            idempotency_key=r.idempotency_key,
+            sender=r.sender,
+            recipient=r.recipient,
+            subject=r.subject,
+            html=r.html,
+            text=r.text,
+            attempts=r.attempts + 1,
+        )
+        for r in rows
+    ]
+
+
+def record_deliveries_txn(
+    connection: Connection, records: Sequence[DeliveryRecord], now: dt.datetime
+) -> None:
+    rows = [_delivery_row(r, now) for r in records]
+    if rows:
+        connection.execute(
+            sa.update(messages)
+            .where(
+                messages.c.id == sa.bindparam("b_id"),
+                messages.c.status == MessageStatus.SENDING.value,
+            )
+            .values(
+                status=sa.bindparam("b_status"),
+                provider_id=sa.bindparam("b_provider"),
+                reason=sa.bindparam("b_reason"),
+                next_attempt_at=sa.bindparam("b_next", type_=messages.c.next_attempt_at.type),
+                sent_at=sa.bindparam("b_sent", type_=messages.c.sent_at.type),
+            ),
+            rows,
+        )
+
+
+def _delivery_row(record: DeliveryRecord, now: dt.datetime) -> dict[str, Any]:
+    if record.error is None:
+        status, sent = MessageStatus.SENT, now
+    elif record.retry_at is not None:
+        status, sent = MessageStatus.QUEUED, None
+    else:
+        status, sent = MessageStatus.FAILED, None
+    return {
+        "b_id": record.message_id,
+        "b_status": status.value,
+        "b_provider": record.provider_id,
+        "b_reason": record.error,
+        "b_next": record.retry_at,
+        "b_sent": sent,
+    }
+
+
+def due_messages_count_txn(connection: Connection, now: dt.datetime) -> int:
+    statement = (
+        sa.select(sa.func.count()).select_from(messages).where(messages.c.next_attempt_at <= now)
+    )
+    return int(connection.execute(statement).scalar_one())
+
+
+def list_messages_txn(
+    connection: Connection, *, status: str | None = None, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    statement = sa.select(
+        messages.c.id,
+        messages.c.status,
+        messages.c.recipient,
+        messages.c.subject,
+        messages.c.workflow_id,
+        messages.c.step_id,
+        messages.c.reason,
+        messages.c.attempts,
+        messages.c.created_at,
+        messages.c.sent_at,
+    ).order_by(messages.c.id)
+    if status:
+        statement = statement.where(messages.c.status == status)
+    rows = connection.execute(statement.limit(limit).offset(offset))
+    return [dict(r._mapping) for r in rows]
+
+
+def get_message_txn(connection: Connection, message_id: int) -> dict[str, Any]:
+    row = connection.execute(sa.select(messages).where(messages.c.id == message_id)).first()
+    if row is None:
+        raise NotFound(f"no message with id {message_id}")
+    return dict(row._mapping)
+
+
+def message_counts_txn(connection: Connection) -> dict[str, int]:
+    rows = connection.execute(
+        sa.select(messages.c.status, sa.func.count()).group_by(messages.c.status)
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+def contacts_emailed_more_than_once_txn(connection: Connection) -> int:
+    per_contact = (
+        sa.select(messages.c.contact_id)
+        .where(messages.c.channel == "email")
+        .group_by(messages.c.contact_id)
+        .having(sa.func.count() > 1)
+        .subquery()
+    )
+    return int(connection.execute(sa.select(sa.func.count()).select_from(per_contact)).scalar_one())

@@ -1,0 +1,196 @@
+"""The tables, in SQLAlchemy Core. Alembic migrations (``migrations/``) create them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on both databases (SQLite stores them naive, in UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: Journeyman stores aware UTC times")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+        return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), unique=True),  # stored lower-case
+    sa.Column("sms", sa.String(20), unique=True),
+    sa.Column("whatsapp", sa.String(20)),
+    sa.Column("ext_id", sa.String(200), unique=True),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Column("timezone", sa.String(64)),
+    sa.Column("email_blocklisted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("sms_blocklisted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("owner_id", sa.Integer),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("modified_at", UtcDateTime, nullable=False),
+)
+
+attribute_definitions = sa.Table(
+    "attribute_definitions",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("allowed_values", Json, nullable=False),
+)
+
+lists = sa.Table(
+    "lists",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("folder", sa.String(200)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+list_members = sa.Table(
+    "list_members",
+    metadata,
+    sa.Column(
+        "list_id", sa.Integer, sa.ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("contact_id", Id, sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("added_at", UtcDateTime, nullable=False),
+    sa.Index(None, "contact_id"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("contact_id", Id, sa.ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("properties", Json, nullable=False),
+    sa.Column("source", sa.String(50), nullable=False),
+    sa.Column("historical", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Index(None, "contact_id", "name", "occurred_at"),
+)
+
+# Events not yet turned into enrolments; a row is deleted in the transaction that enrols.
+event_queue = sa.Table(
+    "event_queue",
+    metadata,
+    sa.Column("event_id", Id, sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+)
+
+workflows = sa.Table(
+    "workflows",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("current_version_id", sa.Integer),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+workflow_versions = sa.Table(
+    "workflow_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workflow_id", sa.Integer, sa.ForeignKey("workflows.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("definition", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("workflow_id", "version"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("workflow_id", sa.Integer, sa.ForeignKey("workflows.id"), nullable=False),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("workflow_versions.id"), nullable=False),
+    sa.Column("contact_id", Id, sa.ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("step_id", sa.String(64)),
+    sa.Column("seq", sa.Integer, nullable=False),  # steps executed so far
+    sa.Column("due_at", UtcDateTime),  # set while the run is active or waiting
+    sa.Column("trigger_event_id", Id),
+    sa.Column("context", Json, nullable=False),
+    sa.Column("entered_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "due_at"),
+    sa.Index(None, "workflow_id", "contact_id"),
+    sa.Index(None, "contact_id"),
+)
+
+run_log = sa.Table(
+    "run_log",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("step_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("result", sa.String(40), nullable=False),
+    sa.Column("branch", sa.String(40)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index(None, "run_id", "seq"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("run_id", Id, sa.ForeignKey("runs.id", ondelete="SET NULL")),
+    sa.Column("workflow_id", sa.Integer),
+    sa.Column("step_id", sa.String(64)),
+    sa.Column("contact_id", Id),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("sender", sa.String(320), nullable=False),
+    sa.Column("recipient", sa.String(320)),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("text", sa.Text),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime),  # set while queued or sending (lease end)
+    sa.Column("provider_id", sa.String(300)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Index(None, "next_attempt_at"),
+    sa.Index(None, "contact_id"),
+)

@@ -1,0 +1,174 @@
+"""Workflows and their immutable versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from journeyman.errors import NotFound
+from journeyman.store.schema import workflow_versions, workflows
+
+
+class WorkflowStatus(enum.StrEnum):
+    DRAFT = "draft"  # stored, nothing enters
+    ACTIVE = "active"  # entry points enrol contacts
+    PAUSED = "paused"  # no new entries; runs inside continue
+
+
+@dataclass(frozen=True, kw_only=True)
+class SavedVersion:
+    workflow_id: int
+    key: str
+    version: int
+    version_id: int
+    status: str
+    created: bool  # False when the document equalled the current version
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveVersion:
+    workflow_id: int
+    key: str
+    version_id: int
+    definition: Mapping[str, Any]
+
+
+def save_version_txn(
+    connection: Connection,
+    document: Mapping[str, Any],
+    now: dt.datetime,
+    *,
+    status_if_new: WorkflowStatus,
+) -> SavedVersion:
+    """Store ``document`` as the workflow's next version (a no-op when nothing changed)."""
+    key, name = document["key"], document["name"]
+    row = connection.execute(sa.select(workflows).where(workflows.c.key == key)).first()
+    if row is None:
+        workflow_id = connection.execute(
+            sa.insert(workflows).values(
+                key=key, name=name, status=status_if_new.value, created_at=now, updated_at=now
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        status = status_if_new.value
+    else:
+        workflow_id, status = row.id, row.status
+        current = _version_row(connection, row.current_version_id)
+        if current is not None and current.definition == dict(document):
+            return SavedVersion(
+                workflow_id=workflow_id,
+                key=key,
+                version=current.version,
+                version_id=current.id,
+                status=status,
+                created=False,
+            )
+    number = (
+        connection.execute(
+            sa.select(sa.func.max(workflow_versions.c.version)).where(
+                workflow_versions.c.workflow_id == workflow_id
+            )
+        ).scalar_one()
+        or 0
+    ) + 1
+    version_id = connection.execute(
+        sa.insert(workflow_versions).values(
+            workflow_id=workflow_id, version=number, definition=dict(document), created_at=now
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    connection.execute(
+        sa.update(workflows)
+        .where(workflows.c.id == workflow_id)
+        .values(current_version_id=version_id, name=name, updated_at=now)
+    )
+    return SavedVersion(
+        workflow_id=workflow_id,
+        key=key,
+        version=number,
+        version_id=version_id,
+        status=status,
+        created=True,
+    )
+
+
+def _version_row(connection: Connection, version_id: int | None) -> Any:
+    if version_id is None:
+        return None
+    return connection.execute(
+        sa.select(workflow_versions).where(workflow_versions.c.id == version_id)
+    ).first()
+
+
+def set_status_txn(
+    connection: Connection, key: str, status: WorkflowStatus, now: dt.datetime
+) -> None:
+    result = connection.execute(
+        sa.update(workflows)
+        .where(workflows.c.key == key)
+        .values(status=status.value, updated_at=now)
+    )
+    if result.rowcount == 0:
+        raise NotFound(f"no workflow with key {key!r}")
+
+
+def live_versions_txn(connection: Connection) -> list[LiveVersion]:
+    """The current version of every active workflow: what entry points enrol into."""
+    statement = (
+        sa.select(workflows.c.id, workflows.c.key, workflow_versions.c.id.label("version_id"))
+        .join(workflow_versions, workflow_versions.c.id == workflows.c.current_version_id)
+        .where(workflows.c.status == WorkflowStatus.ACTIVE.value)
+        .order_by(workflows.c.id)
+    )
+    rows = connection.execute(statement).all()
+    definitions = definitions_txn(connection, [r.version_id for r in rows])
+    return [
+        LiveVersion(
+            workflow_id=r.id,
+            key=r.key,
+            version_id=r.version_id,
+            definition=definitions[r.version_id],
+        )
+        for r in rows
+    ]
+
+
+def definitions_txn(
+    connection: Connection, version_ids: Iterable[int]
+) -> dict[int, Mapping[str, Any]]:
+    ids = sorted(set(version_ids))
+    if not ids:
+        return {}
+    rows = connection.execute(
+        sa.select(workflow_versions.c.id, workflow_versions.c.definition).where(
+            workflow_versions.c.id.in_(ids)
+        )
+    )
+    return {r.id: r.definition for r in rows}
+
+
+def workflow_keys_txn(connection: Connection, ids: Iterable[int]) -> dict[int, str]:
+    rows = connection.execute(
+        sa.select(workflows.c.id, workflows.c.key).where(workflows.c.id.in_(sorted(set(ids))))
+    )
+    return {r.id: r.key for r in rows}
+
+
+def list_workflows_txn(connection: Connection) -> list[dict[str, Any]]:
+    statement = (
+        sa.select(
+            workflows.c.id,
+            workflows.c.key,
+            workflows.c.name,
+            workflows.c.status,
+            workflow_versions.c.version,
+            workflows.c.updated_at,
+        )
+        .outerjoin(workflow_versions, workflow_versions.c.id == workflows.c.current_version_id)
+        .order_by(workflows.c.id)
+    )
+    return [dict(r._mapping) for r in connection.execute(statement)]
