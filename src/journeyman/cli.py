@@ -30,7 +30,9 @@ from journeyman.store import lists as list_store
 from journeyman.store import workflows as workflow_store
 from journeyman.store.workflows import WorkflowStatus
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
 workflow_app = typer.Typer(no_args_is_help=True, help="Apply, validate and manage workflows.")
 contacts_app = typer.Typer(no_args_is_help=True, help="Import and inspect contacts.")
 attributes_app = typer.Typer(no_args_is_help=True, help="Define contact attributes.")

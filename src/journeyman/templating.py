@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -51,11 +49,47 @@ def code_maker(secret: bytes, seed: str) -> Callable[..., str]:
     """``unique_code(prefix, length)`` for templates: the same code for the same run and step.
 
     A replay renders the same code; without the secret nobody can guess another contact's.
+    (A keyed BLAKE2b is a MAC, and several times cheaper than HMAC-SHA256 per call.)
     """
+    body: list[str] = []
 
     def unique_code(prefix: str = "", length: int = 8) -> str:
-        digest = hmac.new(secret, seed.encode(), hashlib.sha256).digest()
-        body = base64.b32encode(digest).decode().rstrip("=")
-        return f"{prefix}{body[: max(4, min(int(length), 32))]}"
+        if not body:
+            digest = hashlib.blake2b(seed.encode(), key=secret[:64], digest_size=16)
+            body.append(digest.hexdigest().upper())
+        return f"{prefix}{body[0][: max(4, min(int(length), 32))]}"
 
     return unique_code
+
+
+_SEPARATOR = "\x1e"  # ASCII record separator: splits the parts of one combined render
+
+
+class MessageTemplate:
+    """Subject, HTML body, text body and sender of a message, compiled into one template.
+
+    One render per message instead of four: the text parts sit in ``autoescape false``
+    blocks, the HTML part is escaped.
+    """
+
+    def __init__(self, subject: str, html: str, text: str | None, sender: str) -> None:
+        self._has_text = text is not None
+        parts = [_raw(subject), html, _raw(text or ""), _raw(sender)]
+        for part in parts:
+            if _SEPARATOR in part:
+                raise TemplateError("templates may not contain the ASCII record separator")
+        self._template = compile_template(_SEPARATOR.join(parts), html=True)
+
+    def render(self, context: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
+        """(subject, html, text, sender)."""
+        template = self._template
+        try:
+            rendered = "".join(template.root_render_func(template.new_context(dict(context))))
+        except Exception as exc:  # a sandbox violation or a failing filter in user content
+            raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+        subject, html, text, sender = rendered.split(_SEPARATOR)
+        return subject.strip(), html, text if self._has_text else None, sender.strip()
+
+
+def _raw(source: str) -> str:
+    return "{% autoescape false %}" + source + "{% endautoescape %}"

@@ -164,12 +164,14 @@ class Needs:
 
     contact: bool = False
     lists: bool = False
+    event: bool = False  # the event that started the run
     event_counts: frozenset[str] = frozenset()
 
     def __or__(self, other: Needs) -> Needs:
         return Needs(
             contact=self.contact or other.contact,
             lists=self.lists or other.lists,
+            event=self.event or other.event,
             event_counts=self.event_counts | other.event_counts,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -26,10 +27,16 @@ def load_items_txn(
     if needs.lists:
         memberships = lists.memberships_txn(connection, contact_ids)
     counts = {name: _counts(connection, name, group, now) for name in sorted(needs.event_counts)}
+    triggers: dict[int, dict[str, Any]] = {}
+    if needs.event:
+        triggers = events.trigger_events_txn(
+            connection, [r.trigger_event_id for r in group if r.trigger_event_id is not None]
+        )
     return [
         StepItem(
             run=run,
             contact=views.get(run.contact_id),
+            event=triggers.get(run.trigger_event_id) if run.trigger_event_id else None,
             facts=Facts(
                 attributes=views[run.contact_id].attributes if run.contact_id in views else {},
                 lists=memberships.get(run.contact_id, frozenset()),

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from journeyman.clock import Clock
 from journeyman.engine import triggers
 from journeyman.engine.facts import load_items_txn
+from journeyman.model.events import Event
 from journeyman.model.effects import Effect, JoinList, LeaveList, QueueEmail
 from journeyman.model.runs import Outcome, RunStatus, RunView
 from journeyman.model.workflow import StepDef, Workflow, parse_workflow
@@ -71,24 +72,41 @@ class Stepper:
             now = self._clock.now()
             due = runs.claim_due_runs_txn(connection, self._settings.batch_size, now)
             room = self._settings.batch_size - len(due)
-            queued = events.claim_queued_events_txn(connection, room) if room > 0 else []
-            new = self._enrol_txn(connection, queued, now)
-            steps = self._advance_txn(connection, [*due, *new], now)
+            queued: list[Event] = []
+            candidates = self._candidates_txn(connection)
+            if room > 0:
+                filtered = any(e.where for c in candidates for e in c.workflow.entry_points)
+                queued = events.claim_queued_events_txn(
+                    connection, room, with_properties=filtered
+                )
+            new = self._enrol_txn(connection, queued, candidates)
+            steps = self._advance_txn(connection, due, new, now)
         return TickReport(events=len(queued), enrolled=len(new), claimed=len(due), steps=steps)
 
+    def _candidates_txn(self, connection: Connection) -> list[triggers.Candidate]:
+        live = workflows.live_versions_txn(connection)
+        self._load_definitions_txn(connection, {v.version_id for v in live})
+        return [
+            triggers.Candidate(
+                workflow_id=v.workflow_id,
+                version_id=v.version_id,
+                workflow=self._definitions[v.version_id],
+            )
+            for v in live
+        ]
+
     def _enrol_txn(
-        self, connection: Connection, queued: Sequence[events.Event], now: dt.datetime
+        self,
+        connection: Connection,
+        queued: Sequence[Event],
+        candidates: Sequence[triggers.Candidate],
     ) -> list[RunView]:
+        """Runs for the events that match an active workflow's entry points.
+
+        Events that match nothing leave the queue all the same: a workflow activated later
+        does not act on the past."""
         if not queued:
             return []
-        candidates = [
-            triggers.Candidate(
-                workflow_id=live.workflow_id,
-                version_id=live.version_id,
-                workflow=self._definition(live.version_id, live.definition),
-            )
-            for live in workflows.live_versions_txn(connection)
-        ]
         once = [c.workflow_id for c in candidates if c.workflow.reentry == "once"]
         entered = runs.entered_txn(connection, once, [e.contact_id for e in queued])
         enrolments, refusals = triggers.decide_enrolments(queued, candidates, entered)
@@ -109,13 +127,17 @@ class Stepper:
                 contact_id=e.event.contact_id,
                 step_id=e.candidate.workflow.first_step,
                 trigger_event_id=e.event.id,
-                context={"event": e.event.context()},
             )
             for e in enrolments
         ]
-        return runs.create_runs_txn(connection, new, now)
+        return runs.allocate_runs_txn(connection, new)
 
-    def _advance_txn(self, connection: Connection, batch: list[RunView], now: dt.datetime) -> int:
+    def _advance_txn(
+        self, connection: Connection, due: list[RunView], new: list[RunView], now: dt.datetime
+    ) -> int:
+        """Move claimed and new runs as far as they go; new runs are inserted in their end
+        state, claimed ones updated."""
+        batch = [*due, *new]
         if not batch:
             return 0
         self._load_definitions_txn(connection, {r.version_id for r in batch})
@@ -128,7 +150,8 @@ class Stepper:
                 self._stop_loops(active, tick, now)
                 break
             active = self._one_pass_txn(connection, active, tick, list_ids, now)
-        runs.save_states_txn(connection, list(tick.states.values()), now)
+        runs.insert_runs_txn(connection, new, tick.states, now)
+        runs.save_states_txn(connection, [tick.states[r.run_id] for r in due], now)
         runs.append_log_txn(connection, tick.log)
         return tick.steps
 

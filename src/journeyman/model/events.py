@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,17 +12,7 @@ class Event:
     id: int
     name: str
     contact_id: int
-    occurred_at: dt.datetime
     properties: Mapping[str, Any]
-
-    def context(self) -> dict[str, Any]:
-        """The run context entry for the event that started a run."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "occurred_at": self.occurred_at.isoformat(),
-            "properties": dict(self.properties),
-        }
 
 
 def property_at(properties: Mapping[str, Any], path: str) -> Any:

@@ -21,6 +21,7 @@ class StepItem:
     run: RunView
     contact: ContactView | None
     facts: Facts
+    event: Mapping[str, Any] | None = None  # the trigger event: name, occurred_at, properties
 
 
 @dataclass(frozen=True, kw_only=True)

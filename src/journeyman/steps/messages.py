@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -42,7 +43,7 @@ class SendEmail(StepKind):
     params: ClassVar[type[SendEmailParams]] = SendEmailParams
 
     def needs(self, params: SendEmailParams) -> Needs:
-        return Needs(contact=True)
+        return Needs(contact=True, event=True)
 
     def check(self, params: SendEmailParams) -> list[tuple[str, str]]:
         problems = []
@@ -69,15 +70,12 @@ class SendEmail(StepKind):
         key = f"{run.run_id}:{env.step_id}:{run.seq}"
         context: dict[str, Any] = {
             "contact": contact.template_context() if contact else {},
-            "event": run.context.get("event", {}),
+            "event": item.event or {},
             "workflow": {"key": env.workflow_key},
             "unique_code": templating.code_maker(env.secret, key),
         }
         try:
-            subject = templating.render(params.subject, context, html=False).strip()
-            html = templating.render(params.html or "", context, html=True)
-            text = templating.render(params.text, context, html=False) if params.text else None
-            sender = templating.render(params.from_ or DEFAULT_SENDER, context, html=False)
+            subject, html, text, sender = _template(params).render(context)
         except templating.TemplateError as exc:
             return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
         suppressed = _suppression(item)
@@ -104,6 +102,13 @@ class SendEmail(StepKind):
             reason=f"email {subject!r} queued for {effect.recipient}",
             effects=(effect,),
         )
+
+
+@lru_cache(maxsize=1024)
+def _template(params: SendEmailParams) -> templating.MessageTemplate:
+    return templating.MessageTemplate(
+        params.subject, params.html or "", params.text, params.from_ or DEFAULT_SENDER
+    )
 
 
 def _suppression(item: StepItem) -> str | None:

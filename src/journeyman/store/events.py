@@ -51,7 +51,9 @@ def record_events_txn(
     return ids
 
 
-def claim_queued_events_txn(connection: Connection, limit: int) -> list[Event]:
+def claim_queued_events_txn(
+    connection: Connection, limit: int, *, with_properties: bool = True
+) -> list[Event]:
     """Take up to ``limit`` queued events out of the queue, oldest first.
 
     The rows stay locked (PostgreSQL) or the database stays write-locked (SQLite) until the
@@ -67,19 +69,18 @@ def claim_queued_events_txn(connection: Connection, limit: int) -> list[Event]:
     if not ids:
         return []
     found: list[Event] = []
-    columns = (events.c.id, events.c.name, events.c.contact_id, events.c.occurred_at)
+    columns = [events.c.id, events.c.name, events.c.contact_id]
+    if with_properties:
+        columns.append(events.c.properties)
     for part in chunks(ids):
         connection.execute(sa.delete(event_queue).where(event_queue.c.event_id.in_(part)))
-        rows = connection.execute(
-            sa.select(*columns, events.c.properties).where(events.c.id.in_(part))
-        )
+        rows = connection.execute(sa.select(*columns).where(events.c.id.in_(part)))
         found.extend(
             Event(
                 id=r.id,
                 name=r.name,
                 contact_id=r.contact_id,
-                occurred_at=r.occurred_at,
-                properties=r.properties,
+                properties=r.properties if with_properties else {},
             )
             for r in rows
         )
@@ -142,3 +143,20 @@ def count_events_txn(connection: Connection, name: str | None = None) -> int:
     if name is not None:
         statement = statement.where(events.c.name == name)
     return int(connection.execute(statement).scalar_one())
+
+
+def trigger_events_txn(
+    connection: Connection, ids: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """Event id -> what templates and conditions see of it (name, time, properties)."""
+    found: dict[int, dict[str, Any]] = {}
+    columns = (events.c.id, events.c.name, events.c.occurred_at, events.c.properties)
+    for part in chunks(sorted(set(ids))):
+        for r in connection.execute(sa.select(*columns).where(events.c.id.in_(part))):
+            found[r.id] = {
+                "id": r.id,
+                "name": r.name,
+                "occurred_at": r.occurred_at.isoformat(),
+                "properties": r.properties,
+            }
+    return found

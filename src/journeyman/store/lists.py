@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.effects import JoinList, LeaveList
-from journeyman.store.dialects import chunks, insert_ignoring_conflicts
+from journeyman.store.bulk import Bulk
+from journeyman.store.dialects import chunks
 from journeyman.store.schema import list_members, lists
 
 
@@ -50,9 +51,16 @@ def memberships_txn(
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def join_lists_txn(connection: Connection, joins: Sequence[JoinList], now: dt.datetime) -> int:
-    rows = [{"list_id": j.list_id, "contact_id": j.contact_id, "added_at": now} for j in joins]
-    return insert_ignoring_conflicts(connection, list_members, rows)
+def join_lists_txn(connection: Connection, joins: Sequence[JoinList], now: dt.datetime) -> None:
+    """Add memberships; one that exists already stays as it is."""
+    bulk = Bulk(connection)
+    at = bulk.time(now)
+    bulk.insert(
+        list_members,
+        ("list_id", "contact_id", "added_at"),
+        [(j.list_id, j.contact_id, at) for j in joins],
+        ignore_conflicts=True,
+    )
 
 
 def leave_lists_txn(connection: Connection, leaves: Sequence[LeaveList]) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import NotFound
 from journeyman.model.effects import QueueEmail
-from journeyman.store.dialects import insert_ignoring_conflicts
+from journeyman.store.bulk import Bulk
 from journeyman.store.schema import messages
 
 
@@ -52,29 +52,53 @@ class DeliveryRecord:
     retry_at: dt.datetime | None = None
 
 
-def enqueue_txn(connection: Connection, emails: Sequence[QueueEmail], now: dt.datetime) -> int:
+_ENQUEUE_COLUMNS = (
+    "idempotency_key",
+    "run_id",
+    "workflow_id",
+    "step_id",
+    "contact_id",
+    "channel",
+    "sender",
+    "recipient",
+    "subject",
+    "html",
+    "text",
+    "status",
+    "reason",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+def enqueue_txn(connection: Connection, emails: Sequence[QueueEmail], now: dt.datetime) -> None:
+    """Write messages; a key that exists already is skipped (never a second message)."""
+    bulk = Bulk(connection)
+    at = bulk.time(now)
+    queued, suppressed = MessageStatus.QUEUED.value, MessageStatus.SUPPRESSED.value
     rows = [
-        {
-            "idempotency_key": e.idempotency_key,
-            "run_id": e.run_id,
-            "workflow_id": e.workflow_id,
-            "step_id": e.step_id,
-            "contact_id": e.contact_id,
-            "channel": "email",
-            "sender": e.sender,
-            "recipient": e.recipient,
-            "subject": e.subject,
-            "html": e.html,
-            "text": e.text,
-            "status": (MessageStatus.SUPPRESSED if e.suppressed else MessageStatus.QUEUED).value,
-            "reason": e.suppressed,
-            "attempts": 0,
-            "next_attempt_at": None if e.suppressed else now,
-            "created_at": now,
-        }
+        (
+            e.idempotency_key,
+            e.run_id,
+            e.workflow_id,
+            e.step_id,
+            e.contact_id,
+            "email",
+            e.sender,
+            e.recipient,
+            e.subject,
+            e.html,
+            e.text,
+            suppressed if e.suppressed else queued,
+            e.suppressed,
+            0,
+            None if e.suppressed else at,
+            at,
+        )
         for e in emails
     ]
-    return insert_ignoring_conflicts(connection, messages, rows)
+    bulk.insert(messages, _ENQUEUE_COLUMNS, rows, ignore_conflicts=True)
 
 
 def claim_messages_txn(

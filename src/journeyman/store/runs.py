@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.runs import RunStatus, RunView
+from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import chunks
 from journeyman.store.schema import run_log, runs
 
@@ -33,7 +34,6 @@ class NewRun:
     contact_id: int
     step_id: str
     trigger_event_id: int | None
-    context: dict[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,30 +59,10 @@ class LogEntry:
     at: dt.datetime
 
 
-def create_runs_txn(
-    connection: Connection, new: Sequence[NewRun], now: dt.datetime
-) -> list[RunView]:
-    """Insert runs that the caller executes right away in this transaction (not due yet)."""
-    if not new:
-        return []
-    rows = [
-        {
-            "workflow_id": n.workflow_id,
-            "version_id": n.version_id,
-            "contact_id": n.contact_id,
-            "status": RunStatus.ACTIVE.value,
-            "step_id": n.step_id,
-            "seq": 0,
-            "due_at": None,
-            "trigger_event_id": n.trigger_event_id,
-            "context": n.context,
-            "entered_at": now,
-            "updated_at": now,
-        }
-        for n in new
-    ]
-    statement = sa.insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
-    ids = [r.id for r in connection.execute(statement, rows)]
+def allocate_runs_txn(connection: Connection, new: Sequence[NewRun]) -> list[RunView]:
+    """Ids for runs that the caller executes right away and then inserts with
+    ``insert_runs_txn`` in the same transaction (one write per run, not insert + update)."""
+    ids = Bulk(connection).allocate_ids(runs, len(new))
     return [
         RunView(
             run_id=run_id,
@@ -92,10 +72,56 @@ def create_runs_txn(
             step_id=n.step_id,
             seq=0,
             trigger_event_id=n.trigger_event_id,
-            context=n.context,
         )
         for run_id, n in zip(ids, new, strict=True)
     ]
+
+
+_INSERT_COLUMNS = (
+    "id",
+    "workflow_id",
+    "version_id",
+    "contact_id",
+    "status",
+    "step_id",
+    "seq",
+    "due_at",
+    "trigger_event_id",
+    "context",
+    "entered_at",
+    "updated_at",
+)
+
+
+def insert_runs_txn(
+    connection: Connection,
+    new: Sequence[RunView],
+    states: Mapping[int, RunState],
+    now: dt.datetime,
+) -> None:
+    """Insert runs allocated by ``allocate_runs_txn``, each in its state after this tick."""
+    bulk = Bulk(connection)
+    at, empty = bulk.time(now), bulk.json({})
+    rows = []
+    for run in new:
+        state = states[run.run_id]
+        rows.append(
+            (
+                run.run_id,
+                run.workflow_id,
+                run.version_id,
+                run.contact_id,
+                state.status.value,
+                state.step_id,
+                state.seq,
+                bulk.time(state.due_at),
+                run.trigger_event_id,
+                empty,
+                at,
+                at,
+            )
+        )
+    bulk.insert(runs, _INSERT_COLUMNS, rows)
 
 
 def claim_due_runs_txn(connection: Connection, limit: int, now: dt.datetime) -> list[RunView]:
@@ -123,52 +149,29 @@ def claim_due_runs_txn(connection: Connection, limit: int, now: dt.datetime) -> 
 
 
 def save_states_txn(connection: Connection, states: Sequence[RunState], now: dt.datetime) -> None:
-    if not states:
-        return
-    statement = (
-        sa.update(runs)
-        .where(runs.c.id == sa.bindparam("b_id"))
-        .values(
-            status=sa.bindparam("b_status"),
-            step_id=sa.bindparam("b_step"),
-            seq=sa.bindparam("b_seq"),
-            due_at=sa.bindparam("b_due", type_=runs.c.due_at.type),
-            updated_at=now,
-        )
+    """The new state of runs that were claimed (they exist already)."""
+    bulk = Bulk(connection)
+    at = bulk.time(now)
+    bulk.update_by_id(
+        runs,
+        ("status", "step_id", "seq", "due_at", "updated_at"),
+        [(s.status.value, s.step_id, s.seq, bulk.time(s.due_at), at, s.run_id) for s in states],
     )
-    connection.execute(
-        statement,
-        [
-            {
-                "b_id": s.run_id,
-                "b_status": s.status.value,
-                "b_step": s.step_id,
-                "b_seq": s.seq,
-                "b_due": s.due_at,
-            }
-            for s in states
-        ],
-    )
+
+
+_LOG_COLUMNS = ("run_id", "seq", "step_id", "kind", "result", "branch", "reason", "at")
 
 
 def append_log_txn(connection: Connection, entries: Sequence[LogEntry]) -> None:
-    if entries:
-        connection.execute(
-            sa.insert(run_log),
-            [
-                {
-                    "run_id": e.run_id,
-                    "seq": e.seq,
-                    "step_id": e.step_id,
-                    "kind": e.kind,
-                    "result": e.result,
-                    "branch": e.branch,
-                    "reason": e.reason,
-                    "at": e.at,
-                }
-                for e in entries
-            ],
-        )
+    bulk = Bulk(connection)
+    bulk.insert(
+        run_log,
+        _LOG_COLUMNS,
+        [
+            (e.run_id, e.seq, e.step_id, e.kind, e.result, e.branch, e.reason, bulk.time(e.at))
+            for e in entries
+        ],
+    )
 
 
 def entered_txn(

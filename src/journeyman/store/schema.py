@@ -45,6 +45,12 @@ class UtcDateTime(sa.TypeDecorator[dt.datetime]):
 Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
 
+def _run_fk(ondelete: str) -> sa.ForeignKey:
+    # Deferred: the engine writes a new run's log and messages before the run row itself
+    # (one insert per run at the end of the tick, instead of insert + update).
+    return sa.ForeignKey("runs.id", ondelete=ondelete, deferrable=True, initially="DEFERRED")
+
+
 contacts = sa.Table(
     "contacts",
     metadata,
@@ -158,7 +164,7 @@ run_log = sa.Table(
     "run_log",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
-    sa.Column("run_id", Id, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("run_id", Id, _run_fk("CASCADE"), nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("step_id", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(40), nullable=False),
@@ -174,7 +180,7 @@ messages = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
-    sa.Column("run_id", Id, sa.ForeignKey("runs.id", ondelete="SET NULL")),
+    sa.Column("run_id", Id, _run_fk("SET NULL")),
     sa.Column("workflow_id", sa.Integer),
     sa.Column("step_id", sa.String(64)),
     sa.Column("contact_id", Id),

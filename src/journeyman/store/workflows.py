@@ -36,7 +36,6 @@ class LiveVersion:
     workflow_id: int
     key: str
     version_id: int
-    definition: Mapping[str, Any]
 
 
 def save_version_txn(
@@ -124,16 +123,9 @@ def live_versions_txn(connection: Connection) -> list[LiveVersion]:
         .where(workflows.c.status == WorkflowStatus.ACTIVE.value)
         .order_by(workflows.c.id)
     )
-    rows = connection.execute(statement).all()
-    definitions = definitions_txn(connection, [r.version_id for r in rows])
     return [
-        LiveVersion(
-            workflow_id=r.id,
-            key=r.key,
-            version_id=r.version_id,
-            definition=definitions[r.version_id],
-        )
-        for r in rows
+        LiveVersion(workflow_id=r.id, key=r.key, version_id=r.version_id)
+        for r in connection.execute(statement)
     ]
 
 
