@@ -16,6 +16,9 @@ from journeyman.steps.base import StepItem
 from journeyman.store import contacts, events, lists
 
 
+NO_FACTS = Facts()
+
+
 def load_items_txn(
     connection: Connection, needs: Needs, group: Sequence[RunView], now: dt.datetime
 ) -> list[StepItem]:
@@ -32,19 +35,21 @@ def load_items_txn(
         triggers = events.trigger_events_txn(
             connection, [r.trigger_event_id for r in group if r.trigger_event_id is not None]
         )
-    return [
-        StepItem(
-            run=run,
-            contact=views.get(run.contact_id),
-            event=triggers.get(run.trigger_event_id) if run.trigger_event_id else None,
-            facts=Facts(
-                attributes=views[run.contact_id].attributes if run.contact_id in views else {},
+    if not (needs.contact or needs.lists or counts):
+        return [StepItem(run=run, contact=None, facts=NO_FACTS) for run in group]
+    items = []
+    for run in group:
+        contact = views.get(run.contact_id)
+        facts = NO_FACTS
+        if needs.lists or counts or (needs.contact and contact is not None):
+            facts = Facts(
+                attributes=contact.attributes if contact is not None else {},
                 lists=memberships.get(run.contact_id, frozenset()),
-                event_counts={name: counts[name].get(run.run_id, 0) for name in counts},
-            ),
-        )
-        for run in group
-    ]
+                event_counts={name: found.get(run.run_id, 0) for name, found in counts.items()},
+            )
+        event = triggers.get(run.trigger_event_id) if run.trigger_event_id else None
+        items.append(StepItem(run=run, contact=contact, facts=facts, event=event))
+    return items
 
 
 def _counts(

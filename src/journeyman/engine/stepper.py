@@ -76,9 +76,7 @@ class Stepper:
             candidates = self._candidates_txn(connection)
             if room > 0:
                 filtered = any(e.where for c in candidates for e in c.workflow.entry_points)
-                queued = events.claim_queued_events_txn(
-                    connection, room, with_properties=filtered
-                )
+                queued = events.claim_queued_events_txn(connection, room, with_properties=filtered)
             new = self._enrol_txn(connection, queued, candidates)
             steps = self._advance_txn(connection, due, new, now)
         return TickReport(events=len(queued), enrolled=len(new), claimed=len(due), steps=steps)

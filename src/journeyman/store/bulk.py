@@ -79,13 +79,23 @@ class Bulk:
         self._connection.exec_driver_sql(sql, list(rows))
 
     def update_by_id(
-        self, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+        self,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        only_if: tuple[str, str] | None = None,
     ) -> None:
-        """``rows`` are (value, ..., id) tuples."""
+        """``rows`` are (value, ..., id) tuples; ``only_if`` = (column, text value) guards."""
         if rows:
             mark = "%s" if self.postgres else "?"
             assignments = ", ".join(f"{c} = {mark}" for c in columns)
             sql = f"UPDATE {table.name} SET {assignments} WHERE id = {mark}"
+            if only_if is not None:
+                column, value = only_if
+                if not value.isidentifier() or column not in table.c:
+                    raise ValueError(f"bad guard {only_if!r}")
+                sql += f" AND {column} = '{value}'"
             self._connection.exec_driver_sql(sql, list(rows))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidContact
 from journeyman.model.contacts import AttributeDefinition, AttributeType, ContactView
-from journeyman.store.dialects import chunks
+from journeyman.store.dialects import one_of
 from journeyman.store.schema import attribute_definitions, contacts
 
 
@@ -56,13 +56,12 @@ def define_attribute_txn(connection: Connection, definition: AttributeDefinition
 
 
 def ids_by_email_txn(connection: Connection, emails: Iterable[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for part in chunks(sorted(set(emails))):
-        rows = connection.execute(
-            sa.select(contacts.c.email, contacts.c.id).where(contacts.c.email.in_(part))
+    rows = connection.execute(
+        sa.select(contacts.c.email, contacts.c.id).where(
+            one_of(connection, contacts.c.email, emails)
         )
-        found.update({r.email: r.id for r in rows})
-    return found
+    )
+    return {r.email: r.id for r in rows}
 
 
 def upsert_contacts_txn(
@@ -102,11 +101,8 @@ def ensure_contacts_txn(
 
 
 def load_contacts_txn(connection: Connection, ids: Iterable[int]) -> dict[int, ContactView]:
-    result: dict[int, ContactView] = {}
-    for part in chunks(sorted(set(ids))):
-        rows = connection.execute(sa.select(contacts).where(contacts.c.id.in_(part)))
-        result.update({r.id: _view(r) for r in rows})
-    return result
+    rows = connection.execute(sa.select(contacts).where(one_of(connection, contacts.c.id, ids)))
+    return {r.id: _view(r) for r in rows}
 
 
 def contact_by_email_txn(connection: Connection, email: str) -> ContactView | None:
@@ -143,11 +139,10 @@ def _merge(before: ContactInput, after: ContactInput) -> ContactInput:
 
 
 def _load_by_email(connection: Connection, emails: list[str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for part in chunks(emails):
-        rows = connection.execute(sa.select(contacts).where(contacts.c.email.in_(part)))
-        found.update({r.email: r for r in rows})
-    return found
+    rows = connection.execute(
+        sa.select(contacts).where(one_of(connection, contacts.c.email, emails))
+    )
+    return {r.email: r for r in rows}
 
 
 def _row(item: ContactInput, now: dt.datetime) -> dict[str, Any]:

@@ -1,11 +1,26 @@
-"""Helpers shared by the store modules."""
+"""Where SQLite and PostgreSQL differ in the queries, behind one function each."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 
-def chunks(items: Sequence[Any], size: int = 900) -> list[Sequence[Any]]:
-    """SQLite allows a bounded number of bound parameters per statement."""
-    return [items[i : i + size] for i in range(0, len(items), size)]
+
+def one_of(connection: Connection, column: sa.ColumnElement[Any], values: Iterable[Any]) -> Any:
+    """``column IN values`` with the values as ONE parameter, whatever their number.
+
+    An expanding IN costs a bound parameter (and its Python processing) per value and hits
+    SQLite's parameter limit; a JSON array (SQLite ``json_each``) or a PostgreSQL array
+    (``= ANY``) does not.
+    """
+    items = sorted(set(values))
+    if connection.dialect.name == "postgresql":
+        kind: Any = sa.String if items and isinstance(items[0], str) else sa.BigInteger
+        return column == sa.any_(sa.bindparam(None, items, type_=postgresql.ARRAY(kind)))
+    each = sa.func.json_each(sa.bindparam(None, json.dumps(items), type_=sa.String))
+    return column.in_(sa.select(each.table_valued("value").c.value))

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.events import Event
-from journeyman.store.dialects import chunks
+from journeyman.store.dialects import one_of
 from journeyman.store.schema import event_queue, events
 
 
@@ -72,18 +72,19 @@ def claim_queued_events_txn(
     columns = [events.c.id, events.c.name, events.c.contact_id]
     if with_properties:
         columns.append(events.c.properties)
-    for part in chunks(ids):
-        connection.execute(sa.delete(event_queue).where(event_queue.c.event_id.in_(part)))
-        rows = connection.execute(sa.select(*columns).where(events.c.id.in_(part)))
-        found.extend(
-            Event(
-                id=r.id,
-                name=r.name,
-                contact_id=r.contact_id,
-                properties=r.properties if with_properties else {},
-            )
-            for r in rows
+    connection.execute(
+        sa.delete(event_queue).where(one_of(connection, event_queue.c.event_id, ids))
+    )
+    rows = connection.execute(sa.select(*columns).where(one_of(connection, events.c.id, ids)))
+    found.extend(
+        Event(
+            id=r.id,
+            name=r.name,
+            contact_id=r.contact_id,
+            properties=r.properties if with_properties else {},
         )
+        for r in rows
+    )
     found.sort(key=lambda e: e.id)
     return found
 
@@ -116,11 +117,8 @@ def counts_up_to_events_txn(
         )
         .group_by(trigger.c.id)
     )
-    result: dict[int, int] = {}
-    for part in chunks(sorted(set(trigger_ids))):
-        rows = connection.execute(statement.where(trigger.c.id.in_(part)))
-        result.update({r[0]: r[1] for r in rows})
-    return result
+    rows = connection.execute(statement.where(one_of(connection, trigger.c.id, trigger_ids)))
+    return {r[0]: r[1] for r in rows}
 
 
 def counts_by_contact_txn(
@@ -131,11 +129,8 @@ def counts_by_contact_txn(
         .where(events.c.name == name, events.c.occurred_at <= until)
         .group_by(events.c.contact_id)
     )
-    result: dict[int, int] = {}
-    for part in chunks(sorted(set(contact_ids))):
-        rows = connection.execute(statement.where(events.c.contact_id.in_(part)))
-        result.update({r[0]: r[1] for r in rows})
-    return result
+    rows = connection.execute(statement.where(one_of(connection, events.c.contact_id, contact_ids)))
+    return {r[0]: r[1] for r in rows}
 
 
 def count_events_txn(connection: Connection, name: str | None = None) -> int:
@@ -145,18 +140,15 @@ def count_events_txn(connection: Connection, name: str | None = None) -> int:
     return int(connection.execute(statement).scalar_one())
 
 
-def trigger_events_txn(
-    connection: Connection, ids: Iterable[int]
-) -> dict[int, dict[str, Any]]:
+def trigger_events_txn(connection: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Event id -> what templates and conditions see of it (name, time, properties)."""
     found: dict[int, dict[str, Any]] = {}
     columns = (events.c.id, events.c.name, events.c.occurred_at, events.c.properties)
-    for part in chunks(sorted(set(ids))):
-        for r in connection.execute(sa.select(*columns).where(events.c.id.in_(part))):
-            found[r.id] = {
-                "id": r.id,
-                "name": r.name,
-                "occurred_at": r.occurred_at.isoformat(),
-                "properties": r.properties,
-            }
+    for r in connection.execute(sa.select(*columns).where(one_of(connection, events.c.id, ids))):
+        found[r.id] = {
+            "id": r.id,
+            "name": r.name,
+            "occurred_at": r.occurred_at.isoformat(),
+            "properties": r.properties,
+        }
     return found

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.model.effects import JoinList, LeaveList
 from journeyman.store.bulk import Bulk
-from journeyman.store.dialects import chunks
+from journeyman.store.dialects import one_of
 from journeyman.store.schema import list_members, lists
 
 
@@ -45,9 +45,9 @@ def memberships_txn(
     """Contact id -> names of the lists it is in (absent: in none)."""
     found: dict[int, set[str]] = {}
     statement = sa.select(list_members.c.contact_id, lists.c.name).join(lists)
-    for part in chunks(sorted(set(contact_ids))):
-        for row in connection.execute(statement.where(list_members.c.contact_id.in_(part))):
-            found.setdefault(row.contact_id, set()).add(row.name)
+    statement = statement.where(one_of(connection, list_members.c.contact_id, contact_ids))
+    for row in connection.execute(statement):
+        found.setdefault(row.contact_id, set()).add(row.name)
     return {k: frozenset(v) for k, v in found.items()}
 
 

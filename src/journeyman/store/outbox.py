@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from journeyman.errors import NotFound
 from journeyman.model.effects import QueueEmail
 from journeyman.store.bulk import Bulk
+from journeyman.store.dialects import one_of
 from journeyman.store.schema import messages
 
 
@@ -126,7 +127,7 @@ def claim_messages_txn(
         return []
     connection.execute(
         sa.update(messages)
-        .where(messages.c.id.in_([r.id for r in rows]))
+        .where(one_of(connection, messages.c.id, [r.id for r in rows]))
         .values(
             status=MessageStatus.SENDING.value,
             attempts=messages.c.attempts + 1,
@@ -151,40 +152,31 @@ def claim_messages_txn(
 def record_deliveries_txn(
     connection: Connection, records: Sequence[DeliveryRecord], now: dt.datetime
 ) -> None:
-    rows = [_delivery_row(r, now) for r in records]
-    if rows:
-        connection.execute(
-            sa.update(messages)
-            .where(
-                messages.c.id == sa.bindparam("b_id"),
-                messages.c.status == MessageStatus.SENDING.value,
-            )
-            .values(
-                status=sa.bindparam("b_status"),
-                provider_id=sa.bindparam("b_provider"),
-                reason=sa.bindparam("b_reason"),
-                next_attempt_at=sa.bindparam("b_next", type_=messages.c.next_attempt_at.type),
-                sent_at=sa.bindparam("b_sent", type_=messages.c.sent_at.type),
-            ),
-            rows,
-        )
+    """Results of a dispatch; only rows still leased (``sending``) change."""
+    bulk = Bulk(connection)
+    bulk.update_by_id(
+        messages,
+        ("status", "provider_id", "reason", "next_attempt_at", "sent_at"),
+        [_delivery_row(bulk, r, now) for r in records],
+        only_if=("status", MessageStatus.SENDING.value),
+    )
 
 
-def _delivery_row(record: DeliveryRecord, now: dt.datetime) -> dict[str, Any]:
+def _delivery_row(bulk: Bulk, record: DeliveryRecord, now: dt.datetime) -> tuple[Any, ...]:
     if record.error is None:
         status, sent = MessageStatus.SENT, now
     elif record.retry_at is not None:
         status, sent = MessageStatus.QUEUED, None
     else:
         status, sent = MessageStatus.FAILED, None
-    return {
-        "b_id": record.message_id,
-        "b_status": status.value,
-        "b_provider": record.provider_id,
-        "b_reason": record.error,
-        "b_next": record.retry_at,
-        "b_sent": sent,
-    }
+    return (
+        status.value,
+        record.provider_id,
+        record.error,
+        bulk.time(record.retry_at),
+        bulk.time(sent),
+        record.message_id,
+    )
 
 
 def due_messages_count_txn(connection: Connection, now: dt.datetime) -> int:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.runs import RunStatus, RunView
 from journeyman.store.bulk import Bulk
-from journeyman.store.dialects import chunks
+from journeyman.store.dialects import one_of
 from journeyman.store.schema import run_log, runs
 
 _VIEW_COLUMNS = (
@@ -36,8 +36,9 @@ class NewRun:
     trigger_event_id: int | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class RunState:
+# RunState and LogEntry are NamedTuples, not frozen dataclasses: the engine builds one of
+# each per run and step on its hot path, and a NamedTuple costs a third as much to build.
+class RunState(NamedTuple):
     """Where a run stands after the engine moved it."""
 
     run_id: int
@@ -47,8 +48,7 @@ class RunState:
     due_at: dt.datetime | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     run_id: int
     seq: int
     step_id: str
@@ -181,15 +181,12 @@ def entered_txn(
     wanted = sorted(set(workflow_ids))
     if not wanted:
         return set()
-    found: set[tuple[int, int]] = set()
-    for part in chunks(sorted(set(contact_ids))):
-        rows = connection.execute(
-            sa.select(runs.c.workflow_id, runs.c.contact_id)
-            .where(runs.c.workflow_id.in_(wanted), runs.c.contact_id.in_(part))
-            .distinct()
-        )
-        found.update((r.workflow_id, r.contact_id) for r in rows)
-    return found
+    rows = connection.execute(
+        sa.select(runs.c.workflow_id, runs.c.contact_id)
+        .where(runs.c.workflow_id.in_(wanted), one_of(connection, runs.c.contact_id, contact_ids))
+        .distinct()
+    )
+    return {(r.workflow_id, r.contact_id) for r in rows}
 
 
 def due_runs_count_txn(connection: Connection, now: dt.datetime) -> int:

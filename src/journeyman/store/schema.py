@@ -45,6 +45,7 @@ class UtcDateTime(sa.TypeDecorator[dt.datetime]):
 Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
 
+
 def _run_fk(ondelete: str) -> sa.ForeignKey:
     # Deferred: the engine writes a new run's log and messages before the run row itself
     # (one insert per run at the end of the tick, instead of insert + update).

@@ -253,7 +253,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_messages_run_id_runs"),
+            ["run_id"],
+            ["runs.id"],
+            name=op.f("fk_messages_run_id_runs"),
             ondelete="SET NULL",
             deferrable=True,
             initially="DEFERRED",
@@ -284,7 +286,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_run_log_run_id_runs"),
+            ["run_id"],
+            ["runs.id"],
+            name=op.f("fk_run_log_run_id_runs"),
             ondelete="CASCADE",
             deferrable=True,
             initially="DEFERRED",
