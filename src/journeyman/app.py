@@ -6,14 +6,14 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from journeyman.clock import Clock, SystemClock
 from journeyman.config import Settings
-from journeyman.engine.dispatch import DispatchSettings, Dispatcher, EmailTransport
+from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
 from journeyman.errors import InvalidEvent, InvalidInput
@@ -163,13 +163,14 @@ class App:
 
     # the engine
 
-    def stepper(self, *, batch_size: int | None = None) -> Stepper:
+    def stepper(self, *, batch_size: int | None = None, shard: tuple[int, int] = (0, 1)) -> Stepper:
         return Stepper(
             self.engine,
             self.clock,
             EngineSettings(
                 batch_size=batch_size or self.settings.batch_size,
                 secret=str(self.settings.secret).encode(),
+                shard=shard,
             ),
         )
 
@@ -177,9 +178,19 @@ class App:
         return Dispatcher(self.engine, transport, self.clock, DispatchSettings())
 
     def run_until_idle(
-        self, transport: EmailTransport | None, *, batch_size: int | None = None
+        self, transport: EmailTransport | None, *, batch_size: int | None = None, workers: int = 1
     ) -> RunSummary:
+        """Move every due run and deliver every due message, then return.
+
+        ``workers`` > 1 runs shards 1.. in child processes (they use the system clock).
+        """
         dispatcher = self.dispatcher(transport) if transport is not None else None
+        if workers > 1:
+            from journeyman.engine.workers import run_workers
+
+            settings = replace(self.settings, batch_size=batch_size or self.settings.batch_size)
+            stepper = self.stepper(batch_size=batch_size, shard=(0, workers))
+            return run_workers(settings, workers, (stepper, dispatcher), until_idle=True)
         return asyncio.run(run(self.stepper(batch_size=batch_size), dispatcher, until_idle=True))
 
 

@@ -24,9 +24,9 @@ from journeyman.engine.dispatch import EmailTransport
 from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
 from journeyman.model.workflow import json_schema
-from journeyman.store import migrate, outbox, runs, transaction
 from journeyman.store import contacts as contact_store
 from journeyman.store import lists as list_store
+from journeyman.store import migrate, outbox, runs, transaction
 from journeyman.store import workflows as workflow_store
 from journeyman.store.workflows import WorkflowStatus
 

@@ -98,7 +98,7 @@ def load_demo_data(app: App, count: int, *, chunk: int = 20_000) -> int:
 
 def measure(app: App, count: int, seconds_loading: float, seconds_engine: float) -> DemoResult:
     with transaction(app.engine) as connection:
-        statuses = dict(
+        statuses: dict[str, int] = dict(
             connection.execute(
                 sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
             ).all()

@@ -1,14 +1,14 @@
 """Every error Journeyman raises on purpose.
 
     JourneymanError
-    ├── InvalidInput                 bad data from a user: names the field, the value, what was expected
+    ├── InvalidInput                 bad data from a user: names the field, value, expectation
     │   ├── InvalidWorkflow          a workflow document refused at apply time (step id and field)
     │   ├── InvalidContact           a contact or attribute value refused on write
     │   └── InvalidEvent             an event refused at ingestion
     ├── NotFound                     a contact, list, workflow or message that does not exist
     ├── StoreError                   the database failed (driver errors are wrapped into this)
     └── DeliveryError                an outbound channel failed to deliver a message
-        ├── TransientDeliveryError   a retry may fix it (4xx SMTP replies, timeouts, refused connections)
+        ├── TransientDeliveryError   a retry may fix it (4xx replies, timeouts, refused connections)
         └── PermanentDeliveryError   a retry will not fix it (5xx SMTP replies, bad recipient)
 
 The class docstring is the default message. HTTP status mapping belongs to the API layer only.

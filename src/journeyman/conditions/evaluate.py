@@ -119,7 +119,8 @@ def _same(value: Any, operand: Any) -> bool:
 
 
 def _order(value: Any, operand: Any, op: str) -> bool:
-    left, right = _comparable(value), _comparable(operand)
+    left: Any = _comparable(value)
+    right: Any = _comparable(operand)
     if left is None or right is None or type(left) is not type(right):
         return False
     if op == "gt":
@@ -150,4 +151,5 @@ def _comparable(value: Any) -> float | dt.date | None:
 
 def _explain(name: str, value: Any, test: Comparison, ok: bool) -> str:
     shown = "unset" if value is None else repr(value)
-    return f"{name} = {shown}, {'matches' if ok else 'does not match'} {test.operator} {test.operand!r}"
+    verdict = "matches" if ok else "does not match"
+    return f"{name} = {shown}, {verdict} {test.operator} {test.operand!r}"

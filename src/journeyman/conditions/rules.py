@@ -51,9 +51,8 @@ class Comparison(_Frozen):
     def _exactly_one_operator(self) -> Comparison:
         given = [op for op in COMPARISON_OPERATORS if self.operand_of(op) is not None]
         if len(given) != 1:
-            raise ValueError(
-                f"give exactly one operator of {', '.join(COMPARISON_OPERATORS)}; got {given or 'none'}"
-            )
+            operators = ", ".join(COMPARISON_OPERATORS)
+            raise ValueError(f"give exactly one operator of {operators}; got {given or 'none'}")
         return self
 
     def operand_of(self, operator: str) -> Any:

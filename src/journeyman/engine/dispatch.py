@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
@@ -36,7 +36,7 @@ class EmailTransport(Protocol):
 class DispatchSettings:
     batch_size: int = 500
     lease: dt.timedelta = dt.timedelta(minutes=5)
-    policy: RetryPolicy = RetryPolicy()
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def message_id(idempotency_key: str, sender: str) -> str:

@@ -15,7 +15,6 @@ from journeyman.model.runs import RunView
 from journeyman.steps.base import StepItem
 from journeyman.store import contacts, events, lists
 
-
 NO_FACTS = Facts()
 
 

@@ -29,6 +29,7 @@ async def run(
     """Alternate engine ticks and dispatch batches; with ``until_idle`` return when neither
     has anything due, otherwise sleep ``poll_interval`` and look again."""
     summary = RunSummary()
+    stepper.release_dead_claims()
     while stop is None or not stop.is_set():
         busy = False
         while True:
@@ -48,4 +49,5 @@ async def run(
             if until_idle:
                 return summary
             await asyncio.sleep(poll_interval)
+            stepper.release_dead_claims()
     return summary

@@ -1,8 +1,18 @@
 """The cohort stepper: claim a batch, group it by (version, step), run each group with one
-batch call, apply every outcome in the same transaction.
+batch call, apply every outcome in bulk.
 
-A run that moves on without waiting is executed again within the same tick (no new claim);
-effects are written after each pass, so the next pass's conditions see them.
+A tick has three kinds of transactions:
+
+1. **claim** (short, writing): hold due runs of this worker's shard until a lease ends, and
+   turn queued events into new runs, held the same way;
+2. per pass, **read** (a snapshot, no write lock): load the facts each group needs; then the
+   step kinds decide, outside any transaction (rendering included);
+3. per pass, **write** (short, writing): the effects, the runs' new states and the run log,
+   together, so a crash can neither lose an effect nor apply it twice.
+
+Runs that move on without waiting take the next pass in the same tick (no new claim), and
+each pass reads what the previous one wrote. Only the writes are serialised, so several
+workers (one per shard of contacts) use several cores, on SQLite too.
 """
 
 from __future__ import annotations
@@ -10,8 +20,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
+import secrets
+import socket
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
@@ -19,12 +32,12 @@ from sqlalchemy.engine import Connection, Engine
 from journeyman.clock import Clock
 from journeyman.engine import triggers
 from journeyman.engine.facts import load_items_txn
-from journeyman.model.events import Event
 from journeyman.model.effects import Effect, JoinList, LeaveList, QueueEmail
+from journeyman.model.events import Event
 from journeyman.model.runs import Outcome, RunStatus, RunView
 from journeyman.model.workflow import StepDef, Workflow, parse_workflow
 from journeyman.steps.base import StepEnv, StepItem
-from journeyman.store import events, lists, outbox, runs, transaction, workflows
+from journeyman.store import events, lists, outbox, read_transaction, runs, transaction, workflows
 from journeyman.store.runs import LogEntry, NewRun, RunState
 
 logger = logging.getLogger(__name__)
@@ -34,7 +47,9 @@ logger = logging.getLogger(__name__)
 class EngineSettings:
     batch_size: int = 1000
     max_hops: int = 100  # steps a run may take in one tick before it is stopped as a loop
+    lease: dt.timedelta = dt.timedelta(minutes=5)
     secret: bytes = b"journeyman-development-secret"
+    shard: tuple[int, int] = (0, 1)  # (index, count): this worker takes contact_id % count
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,13 +64,16 @@ class TickReport:
         return self.events == 0 and self.claimed == 0 and self.enrolled == 0
 
 
-@dataclass(kw_only=True)
-class _Pass:
-    """What one tick accumulates before writing it."""
+def worker_claim() -> str:
+    """This worker's name on the runs it holds: host, process id, and a random part."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
 
-    states: dict[int, RunState] = dataclasses.field(default_factory=dict)
-    log: list[LogEntry] = dataclasses.field(default_factory=list)
-    steps: int = 0
+
+@dataclass(frozen=True, kw_only=True)
+class _Group:
+    workflow: Workflow
+    step: StepDef | None
+    runs: list[RunView]
 
 
 class Stepper:
@@ -64,21 +82,36 @@ class Stepper:
         self._clock = clock
         self._settings = settings or EngineSettings()
         self._definitions: dict[int, Workflow] = {}
-        self._keys: dict[int, str] = {}
+        self.claim = worker_claim()
+
+    def release_dead_claims(self) -> int:
+        """Runs held by dead workers of this host become due now (not when leases end)."""
+        return release_dead_claims(self._engine, self._clock)
 
     def tick(self) -> TickReport:
-        """One transaction: due runs first, then new events up to the batch size."""
+        settings = self._settings
+        now = self._clock.now()
         with transaction(self._engine) as connection:
-            now = self._clock.now()
-            due = runs.claim_due_runs_txn(connection, self._settings.batch_size, now)
-            room = self._settings.batch_size - len(due)
+            lease_until = now + settings.lease
+            due = runs.claim_due_runs_txn(
+                connection,
+                settings.batch_size,
+                now,
+                lease_until=lease_until,
+                claim=self.claim,
+                shard=settings.shard,
+            )
+            room = settings.batch_size - len(due)
             queued: list[Event] = []
-            candidates = self._candidates_txn(connection)
+            new: list[RunView] = []
             if room > 0:
+                candidates = self._candidates_txn(connection)
                 filtered = any(e.where for c in candidates for e in c.workflow.entry_points)
-                queued = events.claim_queued_events_txn(connection, room, with_properties=filtered)
-            new = self._enrol_txn(connection, queued, candidates)
-            steps = self._advance_txn(connection, due, new, now)
+                queued = events.claim_queued_events_txn(
+                    connection, room, with_properties=filtered, shard=settings.shard
+                )
+                new = self._enrol_txn(connection, queued, candidates, now, lease_until)
+        steps = self._advance([*due, *new])
         return TickReport(events=len(queued), enrolled=len(new), claimed=len(due), steps=steps)
 
     def _candidates_txn(self, connection: Connection) -> list[triggers.Candidate]:
@@ -98,12 +131,14 @@ class Stepper:
         connection: Connection,
         queued: Sequence[Event],
         candidates: Sequence[triggers.Candidate],
+        now: dt.datetime,
+        lease_until: dt.datetime,
     ) -> list[RunView]:
         """Runs for the events that match an active workflow's entry points.
 
         Events that match nothing leave the queue all the same: a workflow activated later
         does not act on the past."""
-        if not queued:
+        if not queued or not candidates:
             return []
         once = [c.workflow_id for c in candidates if c.workflow.reentry == "once"]
         entered = runs.entered_txn(connection, once, [e.contact_id for e in queued])
@@ -128,171 +163,154 @@ class Stepper:
             )
             for e in enrolments
         ]
-        return runs.allocate_runs_txn(connection, new)
+        return runs.insert_claimed_runs_txn(
+            connection, new, now, lease_until=lease_until, claim=self.claim
+        )
 
-    def _advance_txn(
-        self, connection: Connection, due: list[RunView], new: list[RunView], now: dt.datetime
-    ) -> int:
-        """Move claimed and new runs as far as they go; new runs are inserted in their end
-        state, claimed ones updated."""
-        batch = [*due, *new]
+    def _advance(self, batch: list[RunView]) -> int:
+        """Pass after pass until every run of the batch waits or stops; the steps taken."""
         if not batch:
             return 0
-        self._load_definitions_txn(connection, {r.version_id for r in batch})
-        list_ids = lists.list_ids_txn(connection)
-        tick = _Pass()
-        active, hops = batch, 0
+        with read_transaction(self._engine) as connection:
+            self._load_definitions_txn(connection, {r.version_id for r in batch})
+        active, hops, steps = batch, 0, 0
         while active:
             hops += 1
             if hops > self._settings.max_hops:
-                self._stop_loops(active, tick, now)
+                self._stop_loops(active)
                 break
-            active = self._one_pass_txn(connection, active, tick, list_ids, now)
-        runs.insert_runs_txn(connection, new, tick.states, now)
-        runs.save_states_txn(connection, [tick.states[r.run_id] for r in due], now)
-        runs.append_log_txn(connection, tick.log)
-        return tick.steps
+            steps += len(active)
+            active = self._one_pass(active)
+        return steps
 
-    def _one_pass_txn(
-        self,
-        connection: Connection,
-        active: list[RunView],
-        tick: _Pass,
-        list_ids: dict[str, int],
-        now: dt.datetime,
-    ) -> list[RunView]:
-        groups: dict[tuple[int, str], list[RunView]] = defaultdict(list)
-        for run in active:
-            groups[(run.version_id, run.step_id)].append(run)
-        moving: list[RunView] = []
+    def _one_pass(self, active: list[RunView]) -> list[RunView]:
+        groups = self._groups(active)
+        now = self._clock.now()
+        with read_transaction(self._engine) as connection:
+            list_ids = lists.list_ids_txn(connection)
+            loaded = [
+                load_items_txn(connection, g.step.handler.needs(g.step.params), g.runs, now)
+                if g.step is not None and not g.step.disabled
+                else []
+                for g in groups
+            ]
+        states: list[RunState] = []
+        log: list[LogEntry] = []
         effects: list[Effect] = []
-        for (version_id, step_id), group in groups.items():
-            workflow = self._definitions[version_id]
-            step = workflow.steps.get(step_id)
-            if step is None:
-                outcomes = [
-                    Outcome(run_id=r.run_id, result="failed", fail=True, reason="step is gone")
-                    for r in group
-                ]
-                kind = "missing"
-            else:
-                outcomes = self._run_group_txn(connection, workflow, step, group, list_ids, now)
-                kind = step.kind
-            tick.steps += len(group)
-            for run, outcome in zip(group, outcomes, strict=True):
+        moving: list[RunView] = []
+        for group, items in zip(groups, loaded, strict=True):
+            outcomes = self._decide(group, items, list_ids, now)
+            for run, outcome in zip(group.runs, outcomes, strict=True):
                 effects.extend(outcome.effects)
-                follow = _follow(workflow, run, step_id, outcome, kind, tick, now)
-                if follow is not None:
-                    moving.append(follow)
-        _apply_effects_txn(connection, effects, now)
+                state, entry = _follow(group.workflow, run, outcome, group.step, now)
+                states.append(state)
+                log.append(entry)
+                if state.holding and state.step_id is not None:
+                    moving.append(dataclasses.replace(run, step_id=state.step_id, seq=state.seq))
+        with transaction(self._engine) as connection:
+            runs.save_states_txn(connection, states, now, claim=self.claim)
+            _apply_effects_txn(connection, effects, now)
+            runs.append_log_txn(connection, log)
         return moving
 
-    def _run_group_txn(
-        self,
-        connection: Connection,
-        workflow: Workflow,
-        step: StepDef,
-        group: list[RunView],
-        list_ids: dict[str, int],
-        now: dt.datetime,
+    def _groups(self, active: list[RunView]) -> list[_Group]:
+        grouped: dict[tuple[int, str], list[RunView]] = defaultdict(list)
+        for run in active:
+            grouped[(run.version_id, run.step_id)].append(run)
+        result = []
+        for (version_id, step_id), members in grouped.items():
+            workflow = self._definitions[version_id]
+            result.append(_Group(workflow=workflow, step=workflow.steps.get(step_id), runs=members))
+        return result
+
+    def _decide(
+        self, group: _Group, items: list[StepItem], list_ids: Mapping[str, int], now: dt.datetime
     ) -> list[Outcome]:
+        step = group.step
+        if step is None:
+            return [
+                Outcome(run_id=r.run_id, result="failed", fail=True, reason="step is gone")
+                for r in group.runs
+            ]
         handler = step.handler
         if step.disabled:
-            branch = handler.branches[0]
             return [
-                Outcome(run_id=r.run_id, result="skipped", branch=branch, reason="step disabled")
-                for r in group
+                Outcome(
+                    run_id=r.run_id,
+                    result="skipped",
+                    branch=handler.branches[0],
+                    reason="step disabled",
+                )
+                for r in group.runs
             ]
-        items: list[StepItem] = load_items_txn(connection, handler.needs(step.params), group, now)
         env = StepEnv(
             now=now,
-            workflow_key=workflow.key,
+            workflow_key=group.workflow.key,
             step_id=step.id,
             list_ids=list_ids,
             secret=self._settings.secret,
         )
         outcomes = handler.run(step.params, items, env)
-        if len(outcomes) != len(group):
+        if len(outcomes) != len(group.runs):
             raise RuntimeError(f"step kind {step.kind} returned {len(outcomes)} outcomes")
         return outcomes
 
-    def _stop_loops(self, active: list[RunView], tick: _Pass, now: dt.datetime) -> None:
+    def _stop_loops(self, active: list[RunView]) -> None:
+        now = self._clock.now()
         reason = f"stopped: more than {self._settings.max_hops} steps without waiting (a loop?)"
-        for run in active:
-            tick.states[run.run_id] = RunState(
-                run_id=run.run_id,
-                status=RunStatus.FAILED,
-                step_id=run.step_id,
-                seq=run.seq,
-                due_at=None,
+        with transaction(self._engine) as connection:
+            runs.save_states_txn(
+                connection,
+                [
+                    RunState(r.run_id, RunStatus.FAILED, r.step_id, r.seq, None, False)
+                    for r in active
+                ],
+                now,
+                claim=self.claim,
             )
-            tick.log.append(
-                LogEntry(
-                    run_id=run.run_id,
-                    seq=run.seq,
-                    step_id=run.step_id,
-                    kind="engine",
-                    result="failed",
-                    branch=None,
-                    reason=reason,
-                    at=now,
-                )
+            runs.append_log_txn(
+                connection,
+                [
+                    LogEntry(r.run_id, r.seq + 1, r.step_id, "engine", "failed", None, reason, now)
+                    for r in active
+                ],
             )
 
     def _load_definitions_txn(self, connection: Connection, version_ids: set[int]) -> None:
         missing = version_ids - self._definitions.keys()
         for version_id, document in workflows.definitions_txn(connection, missing).items():
-            self._definition(version_id, document)
-
-    def _definition(self, version_id: int, document: object) -> Workflow:
-        found = self._definitions.get(version_id)
-        if found is None:
-            found = parse_workflow(document)  # type: ignore[arg-type]
-            self._definitions[version_id] = found
-        return found
+            self._definitions[version_id] = parse_workflow(document)
 
 
 def _follow(
     workflow: Workflow,
     run: RunView,
-    step_id: str,
     outcome: Outcome,
-    kind: str,
-    tick: _Pass,
+    step: StepDef | None,
     now: dt.datetime,
-) -> RunView | None:
-    """Record the outcome; the run as it continues in this tick, or None when it stops here."""
+) -> tuple[RunState, LogEntry]:
+    """The run's state after ``outcome`` and its run-log entry."""
     seq = run.seq + 1
-    target = (
-        workflow.target(step_id, outcome.branch)
-        if outcome.branch and step_id in workflow.steps and not outcome.fail
-        else None
+    failed = outcome.fail or step is None
+    target = None if failed or not outcome.branch else workflow.target(run.step_id, outcome.branch)
+    entry = LogEntry(
+        run.run_id,
+        seq,
+        run.step_id,
+        step.kind if step is not None else "missing",
+        outcome.result,
+        None if failed else outcome.branch,
+        outcome.reason,
+        now,
     )
-    tick.log.append(
-        LogEntry(
-            run_id=run.run_id,
-            seq=seq,
-            step_id=step_id,
-            kind=kind,
-            result=outcome.result,
-            branch=outcome.branch if not outcome.fail else None,
-            reason=outcome.reason,
-            at=now,
-        )
-    )
-    if outcome.fail:
-        status, due, step = RunStatus.FAILED, None, step_id
-    elif target is None:
-        status, due, step = RunStatus.COMPLETED, None, None
-    elif outcome.wait_until is not None and outcome.wait_until > now:
-        status, due, step = RunStatus.WAITING, outcome.wait_until, target
-    else:
-        tick.states.pop(run.run_id, None)
-        return dataclasses.replace(run, step_id=target, seq=seq)
-    tick.states[run.run_id] = RunState(
-        run_id=run.run_id, status=status, step_id=step, seq=seq, due_at=due
-    )
-    return None
+    if failed:
+        return RunState(run.run_id, RunStatus.FAILED, run.step_id, seq, None, False), entry
+    if target is None:
+        return RunState(run.run_id, RunStatus.COMPLETED, None, seq, None, False), entry
+    if outcome.wait_until is not None and outcome.wait_until > now:
+        state = RunState(run.run_id, RunStatus.WAITING, target, seq, outcome.wait_until, False)
+        return state, entry
+    return RunState(run.run_id, RunStatus.ACTIVE, target, seq, None, True), entry
 
 
 def _apply_effects_txn(connection: Connection, effects: list[Effect], now: dt.datetime) -> None:
@@ -303,3 +321,28 @@ def _apply_effects_txn(connection: Connection, effects: list[Effect], now: dt.da
     emails = [e for e in effects if isinstance(e, QueueEmail)]
     if emails:
         outbox.enqueue_txn(connection, emails, now)
+
+
+def release_dead_claims(engine: Engine, clock: Clock) -> int:
+    """Runs held by workers of this host that no longer live become due at once."""
+    host = socket.gethostname()[:30]
+    with transaction(engine) as connection:
+        dead = [c for c in runs.claims_txn(connection) if _dead_here(c, host)]
+        return runs.release_claims_txn(connection, dead, clock.now())
+
+
+def _dead_here(claim: str, host: str) -> bool:
+    claim_host, _, rest = claim.partition(":")
+    pid_text = rest.partition(":")[0]
+    if claim_host != host or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -124,10 +124,7 @@ def _step_tag(value: Any) -> str | None:
 @cache
 def _step_adapter() -> TypeAdapter[Any]:
     members = tuple(Annotated[step_model(k), Tag(k.kind)] for k in REGISTRY.primary())
-    union = Annotated[
-        members[0] if len(members) == 1 else _union(members),
-        Discriminator(_step_tag),
-    ]
+    union: Any = Annotated[_union(members), Discriminator(_step_tag)]  # built at run time
     return TypeAdapter(union)
 
 
@@ -157,8 +154,9 @@ def parse_workflow(raw: Mapping[str, Any]) -> Workflow:
         raise InvalidWorkflow([Problem(message="a workflow document is a mapping (object)")])
     problems: list[Problem] = []
     document = _validate_document(raw, problems)
-    raw_steps = raw.get("steps") if isinstance(raw.get("steps"), list) else []
-    steps = [_validate_step(i, s, problems) for i, s in enumerate(raw_steps or [])]
+    given = raw.get("steps")
+    raw_steps: list[Any] = given if isinstance(given, list) else []
+    steps = [_validate_step(i, s, problems) for i, s in enumerate(raw_steps)]
     if document is None or problems:
         raise InvalidWorkflow(problems)
     defs = [s for s in steps if s is not None]

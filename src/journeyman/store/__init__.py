@@ -4,6 +4,12 @@ Modules hold the verbs of one aggregate each (contacts, lists, events, workflows
 outbox); a function whose name ends in ``_txn`` runs inside the caller's transaction.
 """
 
-from journeyman.store.database import DEFAULT_URL, make_engine, normalize_url, transaction
+from journeyman.store.database import (
+    DEFAULT_URL,
+    make_engine,
+    normalize_url,
+    read_transaction,
+    transaction,
+)
 
-__all__ = ["DEFAULT_URL", "make_engine", "normalize_url", "transaction"]
+__all__ = ["DEFAULT_URL", "make_engine", "normalize_url", "read_transaction", "transaction"]

@@ -98,6 +98,19 @@ class Bulk:
                 sql += f" AND {column} = '{value}'"
             self._connection.exec_driver_sql(sql, list(rows))
 
+    def update_checked(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Run an UPDATE (written with ``?`` marks) for every row; the rows it changed."""
+        if not rows:
+            return 0
+        if self.postgres:
+            sql = sql.replace("?", "%s")
+        cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, list(rows))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
 
 @cache
 def _copy_sql(table: str, columns: tuple[str, ...]) -> str:

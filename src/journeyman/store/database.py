@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from journeyman.errors import StoreError
 
 DEFAULT_URL = "sqlite:///journeyman.db"
+READ_ONLY = "journeyman_read_only"
 
 
 def normalize_url(url: str) -> str:
@@ -49,8 +50,12 @@ def _sqlite_engine(url: str) -> Engine:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # One writer at a time: take the write lock up front, so a transaction never has to
-        # upgrade a read lock (the cause of SQLITE_BUSY deadlocks).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # upgrade a read lock (the cause of SQLITE_BUSY deadlocks). Read transactions
+        # (``read_transaction``) take no lock: WAL readers see a snapshot and block nobody.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -61,5 +66,17 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     try:
         with engine.begin() as connection:
             yield connection
+    except sa.exc.DBAPIError as exc:
+        raise StoreError(f"database error: {exc.orig}") from exc
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that only reads: a consistent snapshot, no write lock on SQLite."""
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
     except sa.exc.DBAPIError as exc:
         raise StoreError(f"database error: {exc.orig}") from exc

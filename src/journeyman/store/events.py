@@ -45,26 +45,33 @@ def record_events_txn(
     ]
     statement = sa.insert(events).returning(events.c.id, sort_by_parameter_order=True)
     ids = [r.id for r in connection.execute(statement, rows)]
-    queued = [{"event_id": i} for i, e in zip(ids, new, strict=True) if not e.historical]
+    queued = [
+        {"event_id": i, "contact_id": e.contact_id}
+        for i, e in zip(ids, new, strict=True)
+        if not e.historical
+    ]
     if queued:
         connection.execute(sa.insert(event_queue), queued)
     return ids
 
 
 def claim_queued_events_txn(
-    connection: Connection, limit: int, *, with_properties: bool = True
+    connection: Connection,
+    limit: int,
+    *,
+    with_properties: bool = True,
+    shard: tuple[int, int] = (0, 1),
 ) -> list[Event]:
     """Take up to ``limit`` queued events out of the queue, oldest first.
 
     The rows stay locked (PostgreSQL) or the database stays write-locked (SQLite) until the
     caller's transaction ends, and the queue entries are gone only if it commits.
     """
-    picked = (
-        sa.select(event_queue.c.event_id)
-        .order_by(event_queue.c.event_id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    index, count = shard
+    picked = sa.select(event_queue.c.event_id)
+    if count > 1:
+        picked = picked.where(event_queue.c.contact_id % count == index)
+    picked = picked.order_by(event_queue.c.event_id).limit(limit).with_for_update(skip_locked=True)
     ids = [r.event_id for r in connection.execute(picked)]
     if not ids:
         return []

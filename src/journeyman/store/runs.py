@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from journeyman.errors import StoreError
 from journeyman.model.runs import RunStatus, RunView
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
@@ -39,13 +40,14 @@ class NewRun:
 # RunState and LogEntry are NamedTuples, not frozen dataclasses: the engine builds one of
 # each per run and step on its hot path, and a NamedTuple costs a third as much to build.
 class RunState(NamedTuple):
-    """Where a run stands after the engine moved it."""
+    """Where a run stands after the engine moved it; ``holding``: it goes on in this tick."""
 
     run_id: int
     status: RunStatus
     step_id: str | None
     seq: int
     due_at: dt.datetime | None
+    holding: bool = False
 
 
 class LogEntry(NamedTuple):
@@ -59,13 +61,49 @@ class LogEntry(NamedTuple):
     at: dt.datetime
 
 
-def allocate_runs_txn(connection: Connection, new: Sequence[NewRun]) -> list[RunView]:
-    """Ids for runs that the caller executes right away and then inserts with
-    ``insert_runs_txn`` in the same transaction (one write per run, not insert + update)."""
-    ids = Bulk(connection).allocate_ids(runs, len(new))
+class LeaseLost(StoreError):
+    """Another worker took over runs this worker held (its lease ran out); the batch is
+    dropped and its transaction rolled back."""
+
+
+def insert_claimed_runs_txn(
+    connection: Connection,
+    new: Sequence[NewRun],
+    now: dt.datetime,
+    *,
+    lease_until: dt.datetime,
+    claim: str,
+) -> list[RunView]:
+    """Insert new runs already held by ``claim`` until ``lease_until``."""
+    bulk = Bulk(connection)
+    ids = bulk.allocate_ids(runs, len(new))
+    at, lease, empty = bulk.time(now), bulk.time(lease_until), bulk.json({})
+    active = RunStatus.ACTIVE.value
+    bulk.insert(
+        runs,
+        _INSERT_COLUMNS,
+        [
+            (
+                i,
+                n.workflow_id,
+                n.version_id,
+                n.contact_id,
+                active,
+                n.step_id,
+                0,
+                lease,
+                claim,
+                n.trigger_event_id,
+                empty,
+                at,
+                at,
+            )
+            for i, n in zip(ids, new, strict=True)
+        ],
+    )
     return [
         RunView(
-            run_id=run_id,
+            run_id=i,
             workflow_id=n.workflow_id,
             version_id=n.version_id,
             contact_id=n.contact_id,
@@ -73,7 +111,7 @@ def allocate_runs_txn(connection: Connection, new: Sequence[NewRun]) -> list[Run
             seq=0,
             trigger_event_id=n.trigger_event_id,
         )
-        for run_id, n in zip(ids, new, strict=True)
+        for i, n in zip(ids, new, strict=True)
     ]
 
 
@@ -86,6 +124,7 @@ _INSERT_COLUMNS = (
     "step_id",
     "seq",
     "due_at",
+    "claim",
     "trigger_event_id",
     "context",
     "entered_at",
@@ -93,47 +132,27 @@ _INSERT_COLUMNS = (
 )
 
 
-def insert_runs_txn(
+def claim_due_runs_txn(
     connection: Connection,
-    new: Sequence[RunView],
-    states: Mapping[int, RunState],
+    limit: int,
     now: dt.datetime,
-) -> None:
-    """Insert runs allocated by ``allocate_runs_txn``, each in its state after this tick."""
-    bulk = Bulk(connection)
-    at, empty = bulk.time(now), bulk.json({})
-    rows = []
-    for run in new:
-        state = states[run.run_id]
-        rows.append(
-            (
-                run.run_id,
-                run.workflow_id,
-                run.version_id,
-                run.contact_id,
-                state.status.value,
-                state.step_id,
-                state.seq,
-                bulk.time(state.due_at),
-                run.trigger_event_id,
-                empty,
-                at,
-                at,
-            )
-        )
-    bulk.insert(runs, _INSERT_COLUMNS, rows)
+    *,
+    lease_until: dt.datetime,
+    claim: str,
+    shard: tuple[int, int] = (0, 1),
+) -> list[RunView]:
+    """Hold up to ``limit`` due runs of this shard, oldest first, until ``lease_until``.
 
-
-def claim_due_runs_txn(connection: Connection, limit: int, now: dt.datetime) -> list[RunView]:
-    """Due runs, oldest first, locked for the caller's transaction (SKIP LOCKED elsewhere)."""
+    A run whose holder died becomes due again when its lease ends.
+    """
+    index, count = shard
+    statement = sa.select(*_VIEW_COLUMNS).where(runs.c.due_at <= now)
+    if count > 1:
+        statement = statement.where(runs.c.contact_id % count == index)
     statement = (
-        sa.select(*_VIEW_COLUMNS)
-        .where(runs.c.due_at <= now)
-        .order_by(runs.c.due_at, runs.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        statement.order_by(runs.c.due_at, runs.c.id).limit(limit).with_for_update(skip_locked=True)
     )
-    return [
+    views = [
         RunView(
             run_id=r.id,
             workflow_id=r.workflow_id,
@@ -142,21 +161,42 @@ def claim_due_runs_txn(connection: Connection, limit: int, now: dt.datetime) -> 
             step_id=r.step_id,
             seq=r.seq,
             trigger_event_id=r.trigger_event_id,
-            context=r.context,
         )
         for r in connection.execute(statement)
     ]
+    if views:
+        connection.execute(
+            sa.update(runs)
+            .where(one_of(connection, runs.c.id, [v.run_id for v in views]))
+            .values(due_at=lease_until, claim=claim)
+        )
+    return views
 
 
-def save_states_txn(connection: Connection, states: Sequence[RunState], now: dt.datetime) -> None:
-    """The new state of runs that were claimed (they exist already)."""
+def save_states_txn(
+    connection: Connection, states: Sequence[RunState], now: dt.datetime, *, claim: str
+) -> None:
+    """Write where held runs stand; a run that goes on stays held, the others are let go.
+
+    Raises LeaseLost, and nothing is written, when any of them is no longer held by ``claim``.
+    """
     bulk = Bulk(connection)
     at = bulk.time(now)
-    bulk.update_by_id(
-        runs,
-        ("status", "step_id", "seq", "due_at", "updated_at"),
-        [(s.status.value, s.step_id, s.seq, bulk.time(s.due_at), at, s.run_id) for s in states],
+    going = [(s.step_id, s.seq, at, s.run_id, claim) for s in states if s.holding]
+    stopped = [
+        (s.status.value, s.step_id, s.seq, bulk.time(s.due_at), at, s.run_id, claim)
+        for s in states
+        if not s.holding
+    ]
+    changed = bulk.update_checked(
+        "UPDATE runs SET step_id = ?, seq = ?, updated_at = ? WHERE id = ? AND claim = ?", going
+    ) + bulk.update_checked(
+        "UPDATE runs SET status = ?, step_id = ?, seq = ?, due_at = ?, updated_at = ?, "
+        "claim = NULL WHERE id = ? AND claim = ?",
+        stopped,
     )
+    if changed != len(states):
+        raise LeaseLost(f"{len(states) - changed} of {len(states)} runs are held elsewhere now")
 
 
 _LOG_COLUMNS = ("run_id", "seq", "step_id", "kind", "result", "branch", "reason", "at")
@@ -172,6 +212,22 @@ def append_log_txn(connection: Connection, entries: Sequence[LogEntry]) -> None:
             for e in entries
         ],
     )
+
+
+def claims_txn(connection: Connection) -> list[str]:
+    """The workers holding runs right now."""
+    rows = connection.execute(sa.select(runs.c.claim).where(runs.c.claim.is_not(None)).distinct())
+    return [r.claim for r in rows]
+
+
+def release_claims_txn(connection: Connection, claims: Sequence[str], now: dt.datetime) -> int:
+    """Make the runs of dead workers due at once (instead of when their lease ends)."""
+    if not claims:
+        return 0
+    result = connection.execute(
+        sa.update(runs).where(runs.c.claim.in_(list(claims))).values(due_at=now, claim=None)
+    )
+    return int(result.rowcount)
 
 
 def entered_txn(

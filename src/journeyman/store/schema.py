@@ -112,10 +112,12 @@ events = sa.Table(
 )
 
 # Events not yet turned into enrolments; a row is deleted in the transaction that enrols.
+# ``contact_id`` lets a worker take only the contacts of its shard.
 event_queue = sa.Table(
     "event_queue",
     metadata,
     sa.Column("event_id", Id, sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("contact_id", Id, nullable=False),
 )
 
 workflows = sa.Table(
@@ -151,12 +153,14 @@ runs = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("step_id", sa.String(64)),
     sa.Column("seq", sa.Integer, nullable=False),  # steps executed so far
-    sa.Column("due_at", UtcDateTime),  # set while the run is active or waiting
+    sa.Column("due_at", UtcDateTime),  # set while the run is active or waiting (or leased)
+    sa.Column("claim", sa.String(64)),  # the worker holding the run until due_at (its lease)
     sa.Column("trigger_event_id", Id),
     sa.Column("context", Json, nullable=False),
     sa.Column("entered_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Index(None, "due_at"),
+    sa.Index(None, "claim"),
     sa.Index(None, "workflow_id", "contact_id"),
     sa.Index(None, "contact_id"),
 )

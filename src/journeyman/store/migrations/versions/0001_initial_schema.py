@@ -164,6 +164,9 @@ def upgrade() -> None:
     op.create_table(
         "event_queue",
         sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["events.id"],
@@ -189,6 +192,7 @@ def upgrade() -> None:
         sa.Column("step_id", sa.String(length=64), nullable=True),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claim", sa.String(length=64), nullable=True),
         sa.Column(
             "trigger_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
@@ -217,6 +221,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_runs_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_runs_claim"), ["claim"], unique=False)
         batch_op.create_index(batch_op.f("ix_runs_due_at"), ["due_at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_runs_workflow_id_contact_id"),
@@ -324,6 +329,7 @@ def downgrade() -> None:
 
     op.drop_table("messages")
     with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_runs_claim"))
         batch_op.drop_index(batch_op.f("ix_runs_workflow_id_contact_id"))
         batch_op.drop_index(batch_op.f("ix_runs_due_at"))
         batch_op.drop_index(batch_op.f("ix_runs_contact_id"))
