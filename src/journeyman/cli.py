@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,12 +89,7 @@ def main_options(
     """Journeyman: marketing-automation workflows, run in cohorts."""
     settings = Settings.from_env(os.environ)
     if db:
-        settings = Settings(
-            database_url=db,
-            smtp_url=settings.smtp_url,
-            secret=settings.secret,
-            batch_size=settings.batch_size,
-        )
+        settings = replace(settings, database_url=db)
     ctx.obj = settings
 
 
@@ -288,31 +284,34 @@ def run_engine(
     ctx: typer.Context,
     until_idle: Annotated[bool, typer.Option(help="stop when nothing is due")] = False,
     batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+    workers: Annotated[int, typer.Option(min=1, help="processes, one per shard of contacts")] = 1,
 ) -> None:
     """Run the engine and the email dispatcher."""
     import asyncio
 
     from journeyman.engine.runner import run
+    from journeyman.engine.workers import run_workers
 
     settings = _settings(ctx)
+    if batch_size:
+        settings = replace(settings, batch_size=batch_size)
     with _app(ctx) as journeyman:
         transport = _transport(settings)
-
-        async def main() -> None:
-            try:
-                summary = await run(
-                    journeyman.stepper(batch_size=batch_size),
-                    journeyman.dispatcher(transport),
-                    until_idle=until_idle,
+        dispatcher = journeyman.dispatcher(transport)
+        stepper = journeyman.stepper(batch_size=batch_size, shard=(0, workers))
+        try:
+            if workers > 1:
+                summary = run_workers(
+                    settings, workers, (stepper, dispatcher), until_idle=until_idle
                 )
-            finally:
-                await transport.aclose()
-            out.print(
-                f"idle: {summary.events} events, {summary.enrolled} runs started, "
-                f"{summary.steps} steps, {summary.messages} messages delivered"
-            )
-
-        asyncio.run(main())
+            else:
+                summary = asyncio.run(run(stepper, dispatcher, until_idle=until_idle))
+        finally:
+            asyncio.run(transport.aclose())
+    out.print(
+        f"idle: {summary.events} events, {summary.enrolled} runs started, "
+        f"{summary.steps} steps, {summary.messages} messages delivered"
+    )
 
 
 @app.command("demo")
@@ -322,13 +321,14 @@ def demo(
     file: Annotated[Path, typer.Option(help="SQLite file (overwritten)")] = Path(
         "journeyman-demo.db"
     ),
+    workers: Annotated[int, typer.Option(min=1, help="engine processes")] = 1,
 ) -> None:
     """Run the source document's example on a fresh SQLite file and report from the database."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{file}{suffix}").unlink(missing_ok=True)
     journeyman = App.open(Settings(database_url=f"sqlite:///{file}"))
     try:
-        result = demo_module.run_demo(journeyman, contacts)
+        result = demo_module.run_demo(journeyman, contacts, workers=workers)
     finally:
         journeyman.close()
     if as_json:

@@ -120,10 +120,12 @@ def measure(app: App, count: int, seconds_loading: float, seconds_engine: float)
         )
 
 
-def run_demo(app: App, count: int, transport: EmailTransport | None = None) -> DemoResult:
+def run_demo(
+    app: App, count: int, transport: EmailTransport | None = None, *, workers: int = 1
+) -> DemoResult:
     started = time.perf_counter()
     load_demo_data(app, count)
     loaded = time.perf_counter()
-    app.run_until_idle(transport or CaptureTransport())
+    app.run_until_idle(transport or CaptureTransport(), workers=workers)
     finished = time.perf_counter()
     return measure(app, count, loaded - started, finished - loaded)
