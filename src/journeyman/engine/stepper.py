@@ -174,16 +174,24 @@ class Stepper:
         with read_transaction(self._engine) as connection:
             self._load_definitions_txn(connection, {r.version_id for r in batch})
         active, hops, steps = batch, 0, 0
+        unwritten: dict[int, list[LogEntry]] = defaultdict(list)
         while active:
             hops += 1
             if hops > self._settings.max_hops:
-                self._stop_loops(active)
+                self._stop_loops(active, unwritten)
                 break
             steps += len(active)
-            active = self._one_pass(active)
+            active = self._one_pass(active, unwritten)
         return steps
 
-    def _one_pass(self, active: list[RunView]) -> list[RunView]:
+    def _one_pass(
+        self, active: list[RunView], unwritten: dict[int, list[LogEntry]]
+    ) -> list[RunView]:
+        """One step for every run in ``active``; the runs that go on.
+
+        A run that goes on from a step without effects is not written yet: redoing a pure
+        decision after a crash is harmless, so its state and log entries wait in
+        ``unwritten`` until a write that records them together."""
         groups = self._groups(active)
         now = self._clock.now()
         with read_transaction(self._engine) as connection:
@@ -201,10 +209,14 @@ class Stepper:
         for group, items in zip(groups, loaded, strict=True):
             outcomes = self._decide(group, items, list_ids, now)
             for run, outcome in zip(group.runs, outcomes, strict=True):
-                effects.extend(outcome.effects)
                 state, entry = _follow(group.workflow, run, outcome, group.step, now)
-                states.append(state)
-                log.append(entry)
+                pending = unwritten[run.run_id]
+                pending.append(entry)
+                if outcome.effects or not state.holding:
+                    effects.extend(outcome.effects)
+                    states.append(state)
+                    log.extend(pending)
+                    del unwritten[run.run_id]
                 if state.holding and state.step_id is not None:
                     moving.append(dataclasses.replace(run, step_id=state.step_id, seq=state.seq))
         with transaction(self._engine) as connection:
@@ -255,7 +267,7 @@ class Stepper:
             raise RuntimeError(f"step kind {step.kind} returned {len(outcomes)} outcomes")
         return outcomes
 
-    def _stop_loops(self, active: list[RunView]) -> None:
+    def _stop_loops(self, active: list[RunView], unwritten: dict[int, list[LogEntry]]) -> None:
         now = self._clock.now()
         reason = f"stopped: more than {self._settings.max_hops} steps without waiting (a loop?)"
         with transaction(self._engine) as connection:
@@ -271,8 +283,12 @@ class Stepper:
             runs.append_log_txn(
                 connection,
                 [
-                    LogEntry(r.run_id, r.seq + 1, r.step_id, "engine", "failed", None, reason, now)
+                    entry
                     for r in active
+                    for entry in [
+                        *unwritten.pop(r.run_id, []),
+                        LogEntry(r.run_id, r.seq, r.step_id, "engine", "failed", None, reason, now),
+                    ]
                 ],
             )
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 
@@ -66,60 +68,88 @@ class Bulk:
         *,
         ignore_conflicts: bool = False,
     ) -> None:
+        """Insert rows; with ``ignore_conflicts`` a row hitting a unique key is skipped."""
         if not rows:
             return
         names = tuple(columns)
         if self.postgres and not ignore_conflicts:
-            raw = self._connection.connection.driver_connection
-            with raw.cursor() as cursor, cursor.copy(_copy_sql(table.name, names)) as copy:  # type: ignore[union-attr]
+            with self._cursor() as cursor, cursor.copy(_copy_sql(table.name, names)) as copy:
                 for row in rows:
                     copy.write_row(row)
-            return
-        sql = _insert_sql(table.name, names, self.postgres, ignore_conflicts)
-        self._connection.exec_driver_sql(sql, list(rows))
+        elif self.postgres:
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(names)}) "
+                f"SELECT * FROM unnest({_arrays(table, names)}) ON CONFLICT DO NOTHING"
+            )
+            with self._cursor() as cursor:
+                cursor.execute(sql, _columns_of(rows, len(names)))
+        else:
+            verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+            marks = ", ".join("?" * len(names))
+            sql = f"{verb} INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+            with self._cursor() as cursor:
+                cursor.executemany(sql, rows)
 
-    def update_by_id(
+    def update(
         self,
         table: sa.Table,
         columns: Sequence[str],
         rows: Sequence[tuple[Any, ...]],
         *,
-        only_if: tuple[str, str] | None = None,
-    ) -> None:
-        """``rows`` are (value, ..., id) tuples; ``only_if`` = (column, text value) guards."""
-        if rows:
-            mark = "%s" if self.postgres else "?"
-            assignments = ", ".join(f"{c} = {mark}" for c in columns)
-            sql = f"UPDATE {table.name} SET {assignments} WHERE id = {mark}"
-            if only_if is not None:
-                column, value = only_if
-                if not value.isidentifier() or column not in table.c:
-                    raise ValueError(f"bad guard {only_if!r}")
-                sql += f" AND {column} = '{value}'"
-            self._connection.exec_driver_sql(sql, list(rows))
-
-    def update_checked(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
-        """Run an UPDATE (written with ``?`` marks) for every row; the rows it changed."""
+        guard: tuple[str, Any] | None = None,
+    ) -> int:
+        """Set ``columns`` from rows of (value, ..., id); with ``guard`` = (column, value)
+        only rows where that column holds that value change. The number of rows changed."""
         if not rows:
             return 0
+        names = (*columns, "id")
         if self.postgres:
-            sql = sql.replace("?", "%s")
+            sets = ", ".join(f"{c} = v.{c}" for c in columns)
+            sql = (
+                f"UPDATE {table.name} AS t SET {sets} FROM unnest({_arrays(table, names)}) "
+                f"AS v({', '.join(names)}) WHERE t.id = v.id"
+            )
+            params: list[Any] = _columns_of(rows, len(names))
+            if guard is not None:
+                sql += f" AND t.{table.c[guard[0]].name} = %s"
+                params.append(guard[1])
+            with self._cursor() as cursor:
+                cursor.execute(sql, params)
+                return int(cursor.rowcount)
+        sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?"
+        if guard is not None:
+            sql += f" AND {table.c[guard[0]].name} = ?"
+            rows = [(*row, guard[1]) for row in rows]
+        with self._cursor() as cursor:
+            cursor.executemany(sql, rows)
+            return int(cursor.rowcount)
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
         cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(sql, list(rows))
-            return int(cursor.rowcount)
+            yield cursor
         finally:
             cursor.close()
+
+
+def _columns_of(rows: Sequence[tuple[Any, ...]], width: int) -> list[Any]:
+    """Rows to one list per column (PostgreSQL takes each as an array parameter)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+def _arrays(table: sa.Table, names: tuple[str, ...]) -> str:
+    return ", ".join(f"%b::{_pg_type(table, n)}[]" for n in names)  # binary: no quoting
+
+
+_POSTGRES = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+@cache
+def _pg_type(table: sa.Table, name: str) -> str:
+    return str(table.c[name].type.compile(dialect=_POSTGRES))
 
 
 @cache
 def _copy_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-
-
-@cache
-def _insert_sql(table: str, columns: tuple[str, ...], postgres: bool, ignore: bool) -> str:
-    marks = ", ".join(["%s" if postgres else "?"] * len(columns))
-    verb = "INSERT OR IGNORE" if ignore and not postgres else "INSERT"
-    tail = " ON CONFLICT DO NOTHING" if ignore and postgres else ""
-    return f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks}){tail}"

@@ -154,11 +154,11 @@ def record_deliveries_txn(
 ) -> None:
     """Results of a dispatch; only rows still leased (``sending``) change."""
     bulk = Bulk(connection)
-    bulk.update_by_id(
+    bulk.update(
         messages,
         ("status", "provider_id", "reason", "next_attempt_at", "sent_at"),
         [_delivery_row(bulk, r, now) for r in records],
-        only_if=("status", MessageStatus.SENDING.value),
+        guard=("status", MessageStatus.SENDING.value),
     )
 
 

@@ -182,18 +182,19 @@ def save_states_txn(
     """
     bulk = Bulk(connection)
     at = bulk.time(now)
-    going = [(s.step_id, s.seq, at, s.run_id, claim) for s in states if s.holding]
+    going = [(s.step_id, s.seq, at, s.run_id) for s in states if s.holding]
     stopped = [
-        (s.status.value, s.step_id, s.seq, bulk.time(s.due_at), at, s.run_id, claim)
+        (s.status.value, s.step_id, s.seq, bulk.time(s.due_at), at, None, s.run_id)
         for s in states
         if not s.holding
     ]
-    changed = bulk.update_checked(
-        "UPDATE runs SET step_id = ?, seq = ?, updated_at = ? WHERE id = ? AND claim = ?", going
-    ) + bulk.update_checked(
-        "UPDATE runs SET status = ?, step_id = ?, seq = ?, due_at = ?, updated_at = ?, "
-        "claim = NULL WHERE id = ? AND claim = ?",
+    changed = bulk.update(
+        runs, ("step_id", "seq", "updated_at"), going, guard=("claim", claim)
+    ) + bulk.update(
+        runs,
+        ("status", "step_id", "seq", "due_at", "updated_at", "claim"),
         stopped,
+        guard=("claim", claim),
     )
     if changed != len(states):
         raise LeaseLost(f"{len(states) - changed} of {len(states)} runs are held elsewhere now")

@@ -46,6 +46,11 @@ Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
 
 
+def _only_where(condition: str) -> dict[str, Any]:
+    clause = sa.text(condition)
+    return {"sqlite_where": clause, "postgresql_where": clause}
+
+
 def _run_fk(ondelete: str) -> sa.ForeignKey:
     # Deferred: the engine writes a new run's log and messages before the run row itself
     # (one insert per run at the end of the tick, instead of insert + update).
@@ -159,8 +164,9 @@ runs = sa.Table(
     sa.Column("context", Json, nullable=False),
     sa.Column("entered_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
-    sa.Index(None, "due_at"),
-    sa.Index(None, "claim"),
+    # Partial: finished runs (most of them) stay out of these indexes.
+    sa.Index("ix_runs_due_at", "due_at", **_only_where("due_at IS NOT NULL")),
+    sa.Index("ix_runs_claim", "claim", **_only_where("claim IS NOT NULL")),
     sa.Index(None, "workflow_id", "contact_id"),
     sa.Index(None, "contact_id"),
 )
@@ -202,6 +208,10 @@ messages = sa.Table(
     sa.Column("provider_id", sa.String(300)),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("sent_at", UtcDateTime),
-    sa.Index(None, "next_attempt_at"),
+    sa.Index(
+        "ix_messages_next_attempt_at",
+        "next_attempt_at",
+        **_only_where("next_attempt_at IS NOT NULL"),
+    ),
     sa.Index(None, "contact_id"),
 )

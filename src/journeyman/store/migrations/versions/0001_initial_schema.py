@@ -17,6 +17,11 @@ branch_labels = None
 depends_on = None
 
 
+def _only_where(condition: str) -> dict[str, sa.TextClause]:
+    clause = sa.text(condition)
+    return {"sqlite_where": clause, "postgresql_where": clause}
+
+
 def upgrade() -> None:
     op.create_table(
         "attribute_definitions",
@@ -221,8 +226,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_runs_contact_id"), ["contact_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_runs_claim"), ["claim"], unique=False)
-        batch_op.create_index(batch_op.f("ix_runs_due_at"), ["due_at"], unique=False)
+        batch_op.create_index(
+            "ix_runs_claim", ["claim"], unique=False, **_only_where("claim IS NOT NULL")
+        )
+        batch_op.create_index(
+            "ix_runs_due_at", ["due_at"], unique=False, **_only_where("due_at IS NOT NULL")
+        )
         batch_op.create_index(
             batch_op.f("ix_runs_workflow_id_contact_id"),
             ["workflow_id", "contact_id"],
@@ -271,7 +280,10 @@ def upgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_messages_contact_id"), ["contact_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_messages_next_attempt_at"), ["next_attempt_at"], unique=False
+            "ix_messages_next_attempt_at",
+            ["next_attempt_at"],
+            unique=False,
+            **_only_where("next_attempt_at IS NOT NULL"),
         )
 
     op.create_table(
@@ -324,14 +336,14 @@ def downgrade() -> None:
 
     op.drop_table("run_log")
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_messages_next_attempt_at"))
+        batch_op.drop_index("ix_messages_next_attempt_at")
         batch_op.drop_index(batch_op.f("ix_messages_contact_id"))
 
     op.drop_table("messages")
     with op.batch_alter_table("runs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_runs_claim"))
+        batch_op.drop_index("ix_runs_claim")
         batch_op.drop_index(batch_op.f("ix_runs_workflow_id_contact_id"))
-        batch_op.drop_index(batch_op.f("ix_runs_due_at"))
+        batch_op.drop_index("ix_runs_due_at")
         batch_op.drop_index(batch_op.f("ix_runs_contact_id"))
 
     op.drop_table("runs")
