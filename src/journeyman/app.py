@@ -127,8 +127,10 @@ class App:
         return ImportReport(created=created, updated=updated, errors=tuple(bad))
 
     def upsert_contacts(self, inputs: Sequence[ContactInput]) -> tuple[int, int]:
+        """Create or update contacts by email (case-insensitive): (created, updated)."""
+        normalized = [replace(i, email=normalize_email(i.email)) for i in inputs]
         with transaction(self.engine) as connection:
-            return contacts.upsert_contacts_txn(connection, inputs, self.clock.now())
+            return contacts.upsert_contacts_txn(connection, normalized, self.clock.now())
 
     # events
 
@@ -184,14 +186,27 @@ class App:
 
         ``workers`` > 1 runs shards 1.. in child processes (they use the system clock).
         """
+        return asyncio.run(self.run(transport, batch_size=batch_size, workers=workers))
+
+    async def run(
+        self,
+        transport: EmailTransport | None,
+        *,
+        batch_size: int | None = None,
+        workers: int = 1,
+        until_idle: bool = True,
+    ) -> RunSummary:
+        """The engine (and the dispatcher, given a transport) in the running event loop."""
         dispatcher = self.dispatcher(transport) if transport is not None else None
+        stepper = self.stepper(batch_size=batch_size, shard=(0, workers))
         if workers > 1:
             from journeyman.engine.workers import run_workers
 
             settings = replace(self.settings, batch_size=batch_size or self.settings.batch_size)
-            stepper = self.stepper(batch_size=batch_size, shard=(0, workers))
-            return run_workers(settings, workers, (stepper, dispatcher), until_idle=True)
-        return asyncio.run(run(self.stepper(batch_size=batch_size), dispatcher, until_idle=True))
+            return await run_workers(
+                settings, workers, (stepper, dispatcher), until_idle=until_idle
+            )
+        return await run(stepper, dispatcher, until_idle=until_idle)
 
 
 def _check_event(item: EventInput) -> str:

@@ -289,25 +289,21 @@ def run_engine(
     """Run the engine and the email dispatcher."""
     import asyncio
 
-    from journeyman.engine.runner import run
-    from journeyman.engine.workers import run_workers
+    from journeyman.engine.runner import RunSummary
 
     settings = _settings(ctx)
-    if batch_size:
-        settings = replace(settings, batch_size=batch_size)
-    with _app(ctx) as journeyman:
+
+    async def main(journeyman: App) -> RunSummary:
         transport = _transport(settings)
-        dispatcher = journeyman.dispatcher(transport)
-        stepper = journeyman.stepper(batch_size=batch_size, shard=(0, workers))
         try:
-            if workers > 1:
-                summary = run_workers(
-                    settings, workers, (stepper, dispatcher), until_idle=until_idle
-                )
-            else:
-                summary = asyncio.run(run(stepper, dispatcher, until_idle=until_idle))
+            return await journeyman.run(
+                transport, batch_size=batch_size, workers=workers, until_idle=until_idle
+            )
         finally:
-            asyncio.run(transport.aclose())
+            await transport.aclose()
+
+    with _app(ctx) as journeyman:
+        summary = asyncio.run(main(journeyman))
     out.print(
         f"idle: {summary.events} events, {summary.enrolled} runs started, "
         f"{summary.steps} steps, {summary.messages} messages delivered"

@@ -44,10 +44,11 @@ def parse_contacts_csv(
     _check_header(header, definitions)
     good: list[ContactInput] = []
     bad: list[RowError] = []
+    start = reader.line_num + 1
     for row in reader:
+        line, start = start, reader.line_num + 1  # a quoted field may span several lines
         if not any(cell.strip() for cell in row):
             continue
-        line = reader.line_num
         if len(row) != len(header):
             bad.append(RowError(line=line, message=f"{len(row)} fields, header has {len(header)}"))
             continue

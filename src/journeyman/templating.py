@@ -8,10 +8,27 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-_html_env = ImmutableSandboxedEnvironment(autoescape=True, undefined=ChainableUndefined)
-_text_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+_SEPARATOR = "\x1e"  # ASCII record separator: splits the parts of one combined render
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, strict about internals: ``ChainableUndefined`` (missing values render
+    empty, as users expect) would otherwise swallow the sandbox's refusal, silently."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(f"access to {attribute!r} of {type(obj).__name__} is not allowed")
+
+
+def _finalize(value: Any) -> Any:
+    # A value may not carry the separator that splits a combined render into its parts.
+    return value.replace(_SEPARATOR, "") if isinstance(value, str) else value
+
+
+_html_env = _Sandbox(autoescape=True, undefined=ChainableUndefined, finalize=_finalize)
+_text_env = _Sandbox(autoescape=False, undefined=ChainableUndefined, finalize=_finalize)
 
 
 class TemplateError(ValueError):
@@ -62,9 +79,6 @@ def code_maker(secret: bytes, seed: str) -> Callable[..., str]:
     return unique_code
 
 
-_SEPARATOR = "\x1e"  # ASCII record separator: splits the parts of one combined render
-
-
 class MessageTemplate:
     """Subject, HTML body, text body and sender of a message, compiled into one template.
 
@@ -87,7 +101,10 @@ class MessageTemplate:
             rendered = "".join(template.root_render_func(template.new_context(dict(context))))
         except Exception as exc:  # a sandbox violation or a failing filter in user content
             raise TemplateError(f"{type(exc).__name__}: {exc}") from None
-        subject, html, text, sender = rendered.split(_SEPARATOR)
+        parts = rendered.split(_SEPARATOR)
+        if len(parts) != 4:
+            raise TemplateError("the template produced a record separator (\\x1e)")
+        subject, html, text, sender = parts
         return subject.strip(), html, text if self._has_text else None, sender.strip()
 
 

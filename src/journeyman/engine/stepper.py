@@ -106,6 +106,8 @@ class Stepper:
             new: list[RunView] = []
             if room > 0:
                 candidates = self._candidates_txn(connection)
+                if any(c.workflow.reentry == "once" for c in candidates):
+                    runs.serialize_enrolments_txn(connection)
                 filtered = any(e.where for c in candidates for e in c.workflow.entry_points)
                 queued = events.claim_queued_events_txn(
                     connection, room, with_properties=filtered, shard=settings.shard
@@ -274,7 +276,7 @@ class Stepper:
             runs.save_states_txn(
                 connection,
                 [
-                    RunState(r.run_id, RunStatus.FAILED, r.step_id, r.seq, None, False)
+                    RunState(r.run_id, RunStatus.FAILED, r.step_id, r.seq + 1, None, False)
                     for r in active
                 ],
                 now,
@@ -287,7 +289,9 @@ class Stepper:
                     for r in active
                     for entry in [
                         *unwritten.pop(r.run_id, []),
-                        LogEntry(r.run_id, r.seq, r.step_id, "engine", "failed", None, reason, now),
+                        LogEntry(
+                            r.run_id, r.seq + 1, r.step_id, "engine", "failed", None, reason, now
+                        ),
                     ]
                 ],
             )

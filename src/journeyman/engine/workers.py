@@ -33,7 +33,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def run_workers(
+async def run_workers(
     settings: Settings,
     count: int,
     parent: tuple[Stepper, Dispatcher | None],
@@ -58,9 +58,9 @@ def run_workers(
     ]
     stepper, dispatcher = parent
     try:
-        summary = asyncio.run(run(stepper, dispatcher, until_idle=until_idle))
+        summary = await run(stepper, dispatcher, until_idle=until_idle)
         for index, child in enumerate(children, 1):
-            output, _ = child.communicate()
+            output, _ = await asyncio.to_thread(child.communicate)
             if child.returncode != 0:
                 raise RuntimeError(f"engine worker {index} exited with {child.returncode}")
             summary = _add(summary, RunSummary(**json.loads(output)))
@@ -69,7 +69,7 @@ def run_workers(
             if child.poll() is None:
                 child.kill()
     # The children's shards are idle; deliver what they queued after our dispatcher stopped.
-    return _add(summary, asyncio.run(run(stepper, dispatcher, until_idle=True)))
+    return _add(summary, await run(stepper, dispatcher, until_idle=True))
 
 
 def main(argv: list[str]) -> None:

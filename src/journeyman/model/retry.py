@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from journeyman.errors import DeliveryError
@@ -22,5 +23,9 @@ class RetryPolicy:
         """The time of the next attempt, or None to give up."""
         if not error.retryable or attempt >= self.max_attempts:
             return None
-        delay = min(self.cap, self.base * self.factor ** (attempt - 1))
-        return now + delay
+        base, cap = self.base.total_seconds(), self.cap.total_seconds()
+        exponent = attempt - 1
+        # Compare in logarithms: factor ** exponent overflows long before attempts run out.
+        if base <= 0 or exponent * math.log(max(self.factor, 1.0)) >= math.log(cap / base):
+            return now + self.cap
+        return now + dt.timedelta(seconds=base * self.factor**exponent)

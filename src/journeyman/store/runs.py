@@ -231,6 +231,17 @@ def release_claims_txn(connection: Connection, claims: Sequence[str], now: dt.da
     return int(result.rowcount)
 
 
+# Any constant: the key of PostgreSQL's advisory lock for enrolments.
+_ENROLMENT_LOCK = 0x4A4D454E
+
+
+def serialize_enrolments_txn(connection: Connection) -> None:
+    """Enrol one transaction at a time, so that two workers cannot both find that a contact
+    never entered a ``once`` workflow (PostgreSQL; SQLite has one writer anyway)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ENROLMENT_LOCK})")
+
+
 def entered_txn(
     connection: Connection, workflow_ids: Iterable[int], contact_ids: Iterable[int]
 ) -> set[tuple[int, int]]:

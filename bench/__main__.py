@@ -1,0 +1,179 @@
+"""``python -m bench``: the example at several sizes, on SQLite and PostgreSQL, batched and one
+contact per transaction (batch size 1), each configuration in its own process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from rich.console import Console
+
+from bench import DEFAULT_POSTGRES_URL, report
+from bench.worker import admin_connection
+
+ROOT = Path(__file__).resolve().parent.parent  # so that the worker can import ``bench``
+BACKENDS = ("sqlite", "postgres")
+FULL_CONTACTS = 1_000_000
+# Not 10,000: one contact per transaction ran at 27-75 contacts/s on PostgreSQL on the 2-core
+# machine (10,000 took 134 s at best); 2,000 keeps a default ``make bench`` to a few minutes.
+# The per-contact rate depends only mildly on the count (the cost is per transaction).
+BASELINE_CONTACTS = 2_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    backend: str
+    contacts: int
+    batch_size: int
+    workers: int = 1
+    baseline: bool = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    err = Console(stderr=True)
+    backends = list(BACKENDS) if args.backend == "all" else [args.backend]
+    if "postgres" in backends and (problem := postgres_problem(args.postgres_url)):
+        if args.backend == "postgres":
+            err.print(f"[red]PostgreSQL unreachable at {args.postgres_url}: {problem}[/]")
+            return 2
+        err.print(f"[yellow]PostgreSQL unreachable ({problem}): running SQLite only[/]")
+        backends.remove("postgres")
+    skipped = len(backends) < len(BACKENDS) and args.backend == "all"
+    results: list[dict[str, Any]] = []
+    for config in plan(args, backends):
+        if not args.json:
+            err.print(f"running {report.describe(config.__dict__)} ...", highlight=False)
+        result = run_in_subprocess(config, args.postgres_url)
+        results.append(result)
+        if args.json:
+            sys.stdout.write(json.dumps(result) + "\n")
+            sys.stdout.flush()
+        else:
+            err.print(f"  {report.one_line(result)}", highlight=False)
+    if not args.json:
+        report.print_results(Console(), results, args.baseline_contacts)
+    if skipped:
+        err.print("[red]incomplete: PostgreSQL was skipped (unreachable)[/]")
+    return 0 if all(r["ok"] for r in results) and not skipped else 1
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--backend", choices=(*BACKENDS, "all"), default="all")
+    parser.add_argument(
+        "--contacts",
+        action="append",
+        type=contact_counts,
+        help="contacts per run; repeatable or comma-separated (default 10000,100000)",
+    )
+    parser.add_argument("--batch-size", type=positive, default=1000)
+    parser.add_argument(
+        "--baseline-contacts",
+        type=non_negative,
+        default=BASELINE_CONTACTS,
+        help=f"contacts for the batch-size-1 run on each backend (default {BASELINE_CONTACTS:,}; "
+        "0: none)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        help="engine worker processes for the batched runs (the baseline always uses 1)",
+    )
+    parser.add_argument("--full", action="store_true", help="also 1,000,000 contacts on SQLite")
+    parser.add_argument("--json", action="store_true", help="one JSON object per run per line")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="maintenance database; each run creates and drops its own database beside it",
+    )
+    args = parser.parse_args(argv)
+    args.contacts = sorted({n for group in args.contacts or [[10_000, 100_000]] for n in group})
+    return args
+
+
+def plan(args: argparse.Namespace, backends: list[str]) -> list[Config]:
+    configs = []
+    for backend in backends:
+        if args.baseline_contacts > 0:
+            baseline = Config(
+                backend=backend, contacts=args.baseline_contacts, batch_size=1, baseline=True
+            )
+            configs.append(baseline)
+        counts = list(args.contacts)
+        if args.full and backend == "sqlite" and FULL_CONTACTS not in counts:
+            counts.append(FULL_CONTACTS)
+        configs += [
+            Config(backend=backend, contacts=n, batch_size=args.batch_size, workers=args.workers)
+            for n in counts
+        ]
+    return configs
+
+
+def run_in_subprocess(config: Config, postgres_url: str) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        *("-m", "bench.worker"),
+        *("--backend", config.backend),
+        *("--contacts", str(config.contacts)),
+        *("--batch-size", str(config.batch_size)),
+        *("--workers", str(config.workers)),
+        *("--postgres-url", postgres_url),
+    ]
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    try:
+        result: dict[str, Any] = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        result = {
+            "backend": config.backend,
+            "contacts": config.contacts,
+            "batch_size": config.batch_size,
+            "workers": config.workers,
+            **dict.fromkeys(report.MEASURES),
+            "ok": False,
+            "error": f"worker exited with status {done.returncode} (its stderr is above)",
+        }
+    return {**result, "baseline": config.baseline}
+
+
+def postgres_problem(url: str) -> str | None:
+    try:
+        with admin_connection(url) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
+
+
+def contact_counts(text: str) -> list[int]:
+    return [positive(part) for part in text.split(",") if part.strip()]
+
+
+def positive(text: str) -> int:
+    return _whole(text, minimum=1)
+
+
+def non_negative(text: str) -> int:
+    return _whole(text, minimum=0)
+
+
+def _whole(text: str, *, minimum: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{value} must be at least {minimum}")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The source document's example end to end, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from journeyman import App, EventInput
+from journeyman.channels.capture import CaptureTransport
+
+from .support import (
+    clock_of,
+    coupon_document,
+    dispatch_once,
+    log_of,
+    members,
+    messages_to,
+    rows,
+    send,
+    steps_taken,
+    tick_until_idle,
+)
+
+CODE = re.compile(r"THANKS-[A-Z0-9]{8}")
+
+
+@pytest.fixture
+def shop(app: App) -> App:
+    app.apply_workflow(coupon_document())
+    report = app.import_contacts_csv(
+        [
+            "EMAIL,FIRSTNAME,LASTNAME\n",
+            "jane@example.com,Jane,Doe\n",
+            "max@example.com,Max,Mustermann\n",
+        ]
+    )
+    assert report.errors == ()
+    return app
+
+
+def purchase(email: str, amount: float, at: dt.datetime | None = None) -> EventInput:
+    return EventInput(name="purchase", email=email, properties={"amount": amount}, occurred_at=at)
+
+
+def test_a_first_purchase_gets_a_personal_coupon_and_a_second_one_joins_the_loyal(
+    shop: App,
+) -> None:
+    shop.record_events([purchase("jane@example.com", 49.90)])
+    tick_until_idle(shop)
+
+    (email,) = messages_to(shop, "jane@example.com")
+    assert email["status"] == "queued"
+    assert email["sender"] == "Journeyman Shop <shop@example.com>"
+    assert email["subject"] == "Thank you, Jane: 10% off your next order"
+    assert "<p>Hello Jane,</p>" in email["html"]
+    assert "of 49.9 EUR" in email["html"]
+    (code,) = set(CODE.findall(email["html"]))
+    assert CODE.findall(email["text"]) == [code]
+    assert email["text"].startswith("Hello Jane,")
+    assert members(shop, "Loyal customers") == []
+    assert steps_taken(shop, "jane@example.com") == [
+        ("is_first_purchase", "yes"),
+        ("send_coupon", "queued"),
+    ]
+
+    clock_of(shop).advance(dt.timedelta(days=3))
+    shop.record_events([purchase("jane@example.com", 20)])
+    tick_until_idle(shop)
+
+    assert len(messages_to(shop, "jane@example.com")) == 1
+    assert members(shop, "Loyal customers") == ["jane@example.com"]
+    second_run = [r for r in log_of(shop, "jane@example.com") if r["step_id"] == "add_to_loyal"]
+    reasons = [r["reason"] for r in log_of(shop, "jane@example.com")]
+    assert reasons[0] == "purchase count = 1, expected exactly 1"
+    assert "purchase count = 2, expected exactly 1" in reasons
+    assert second_run[0]["result"] == "changed"
+    assert second_run[0]["reason"] == "added to Loyal customers"
+    assert {r["status"] for r in rows(shop, "runs")} == {"completed"}
+
+
+def test_the_coupon_email_is_delivered_by_the_dispatcher(shop: App) -> None:
+    shop.record_events([purchase("jane@example.com", 10), purchase("max@example.com", 12)])
+    summary = shop.run_until_idle(CaptureTransport())
+
+    assert (summary.enrolled, summary.messages) == (2, 2)
+    sent = rows(shop, "messages")
+    assert {m["status"] for m in sent} == {"sent"}
+    assert {m["recipient"] for m in sent} == {"jane@example.com", "max@example.com"}
+    assert all(m["provider_id"].startswith("captured:") for m in sent)
+    assert all(m["sent_at"] == shop.clock.now() and m["attempts"] == 1 for m in sent)
+    assert len({CODE.search(m["html"]).group() for m in sent}) == 2  # type: ignore[union-attr]
+    assert dispatch_once(shop, CaptureTransport()) == 0
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_the_answer_does_not_depend_on_when_the_engine_runs(shop: App, batch_size: int) -> None:
+    """Both purchases are stored before the engine looks: still one coupon and one list add."""
+    send(shop, ("purchase", "jane@example.com"), ("purchase", "jane@example.com"))
+
+    tick_until_idle(shop, batch_size=batch_size)
+
+    assert len(messages_to(shop, "jane@example.com")) == 1
+    assert members(shop, "Loyal customers") == ["jane@example.com"]
+    decisions = sorted(
+        r["reason"] for r in log_of(shop, "jane@example.com") if r["step_id"] == "is_first_purchase"
+    )
+    assert decisions == [
+        "purchase count = 1, expected exactly 1",
+        "purchase count = 2, expected exactly 1",
+    ]
+
+
+def test_the_first_purchase_is_the_first_by_occurrence_not_by_arrival(shop: App) -> None:
+    now = shop.clock.now()
+    shop.record_events([purchase("jane@example.com", 99, at=now)])
+    shop.record_events([purchase("jane@example.com", 15, at=now - dt.timedelta(hours=1))])  # late
+
+    tick_until_idle(shop)
+
+    (email,) = messages_to(shop, "jane@example.com")
+    assert "of 15 EUR" in email["html"]  # the coupon thanks for the earlier order
+    assert members(shop, "Loyal customers") == ["jane@example.com"]
+
+
+def test_a_cohort_of_contacts(app: App) -> None:
+    app.apply_workflow(coupon_document())
+    emails = [f"c{i:02d}@example.com" for i in range(30)]
+    send(app, *[("purchase", e) for e in emails])
+    send(app, *[("purchase", e) for e in emails[::3]])
+
+    tick_until_idle(app, batch_size=7)
+
+    messages = rows(app, "messages")
+    assert sorted(m["recipient"] for m in messages) == emails
+    assert members(app, "Loyal customers") == emails[::3]
+    assert len({m["idempotency_key"] for m in messages}) == 30
+    # without FIRSTNAME the template's default applies
+    assert all(m["subject"].startswith("Thank you, friend:") for m in messages)
+    assert {r["status"] for r in rows(app, "runs")} == {"completed"}
+    assert len(rows(app, "runs")) == 40
