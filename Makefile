@@ -16,7 +16,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
-	$(BIN)/journeyman --db sqlite:///demo.db demo --contacts $(or $(CONTACTS),1000)
+	$(BIN)/journeyman demo --file demo.db --contacts $(or $(CONTACTS),1000)
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -182,11 +182,19 @@ class App:
     def run_until_idle(
         self, transport: EmailTransport | None, *, batch_size: int | None = None, workers: int = 1
     ) -> RunSummary:
-        """Move every due run and deliver every due message, then return.
+        """Move every due run and deliver every due message, then close the transport.
 
         ``workers`` > 1 runs shards 1.. in child processes (they use the system clock).
         """
-        return asyncio.run(self.run(transport, batch_size=batch_size, workers=workers))
+
+        async def until_idle() -> RunSummary:
+            try:
+                return await self.run(transport, batch_size=batch_size, workers=workers)
+            finally:
+                if transport is not None:
+                    await transport.aclose()
+
+        return asyncio.run(until_idle())
 
     async def run(
         self,

@@ -13,6 +13,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from journeyman.clock import Clock
+from journeyman.engine.claims import worker_claim
 from journeyman.errors import DeliveryError
 from journeyman.model.messages import Delivered, OutgoingEmail
 from journeyman.model.retry import RetryPolicy
@@ -69,13 +70,14 @@ class Dispatcher:
         self._transport = transport
         self._clock = clock
         self._settings = settings or DispatchSettings()
+        self.claim = worker_claim()
 
     async def dispatch_once(self) -> int:
         """Deliver one batch of due messages; how many were attempted."""
         settings = self._settings
         with transaction(self._engine) as connection:
             claimed = outbox.claim_messages_txn(
-                connection, settings.batch_size, self._clock.now(), settings.lease
+                connection, settings.batch_size, self._clock.now(), settings.lease, self.claim
             )
         if not claimed:
             return 0

@@ -20,9 +20,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import os
-import secrets
-import socket
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from journeyman.clock import Clock
 from journeyman.engine import triggers
+from journeyman.engine.claims import release_dead_claims, worker_claim
 from journeyman.engine.facts import load_items_txn
 from journeyman.model.effects import Effect, JoinList, LeaveList, QueueEmail
 from journeyman.model.events import Event
@@ -64,11 +62,6 @@ class TickReport:
         return self.events == 0 and self.claimed == 0 and self.enrolled == 0
 
 
-def worker_claim() -> str:
-    """This worker's name on the runs it holds: host, process id, and a random part."""
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
 @dataclass(frozen=True, kw_only=True)
 class _Group:
     workflow: Workflow
@@ -85,7 +78,7 @@ class Stepper:
         self.claim = worker_claim()
 
     def release_dead_claims(self) -> int:
-        """Runs held by dead workers of this host become due now (not when leases end)."""
+        """What dead workers of this host held becomes due now (not when leases end)."""
         return release_dead_claims(self._engine, self._clock)
 
     def tick(self) -> TickReport:
@@ -341,28 +334,3 @@ def _apply_effects_txn(connection: Connection, effects: list[Effect], now: dt.da
     emails = [e for e in effects if isinstance(e, QueueEmail)]
     if emails:
         outbox.enqueue_txn(connection, emails, now)
-
-
-def release_dead_claims(engine: Engine, clock: Clock) -> int:
-    """Runs held by workers of this host that no longer live become due at once."""
-    host = socket.gethostname()[:30]
-    with transaction(engine) as connection:
-        dead = [c for c in runs.claims_txn(connection) if _dead_here(c, host)]
-        return runs.release_claims_txn(connection, dead, clock.now())
-
-
-def _dead_here(claim: str, host: str) -> bool:
-    claim_host, _, rest = claim.partition(":")
-    pid_text = rest.partition(":")[0]
-    if claim_host != host or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False

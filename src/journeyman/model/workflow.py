@@ -157,14 +157,14 @@ def parse_workflow(raw: Mapping[str, Any]) -> Workflow:
     given = raw.get("steps")
     raw_steps: list[Any] = given if isinstance(given, list) else []
     steps = [_validate_step(i, s, problems) for i, s in enumerate(raw_steps)]
-    if document is None or problems:
-        raise InvalidWorkflow(problems)
     defs = [s for s in steps if s is not None]
-    _check_graph(defs, problems)
+    # Steps that failed their own checks still exist as targets: report each problem once.
+    known = {str(s["id"]) for s in raw_steps if isinstance(s, dict) and s.get("id")}
+    _check_graph(defs, problems, known, complete=len(defs) == len(raw_steps))
     for step in defs:
         for field, message in step.handler.check(step.params):
             problems.append(Problem(step=step.id, field=f"{step.kind}.{field}", message=message))
-    if problems:
+    if document is None or problems:
         raise InvalidWorkflow(problems)
     return _definition(document, defs, raw_steps)
 
@@ -222,7 +222,11 @@ def _validate_step(index: int, raw: Any, problems: list[Problem]) -> StepDef | N
     )
 
 
-def _check_graph(steps: list[StepDef], problems: list[Problem]) -> None:
+def _check_graph(
+    steps: list[StepDef], problems: list[Problem], known: set[str], *, complete: bool
+) -> None:
+    """Unique ids and existing targets; when every step is valid, reachability too."""
+    before = len(problems)
     ids: dict[str, StepDef] = {}
     for step in steps:
         if step.id == END:
@@ -232,7 +236,7 @@ def _check_graph(steps: list[StepDef], problems: list[Problem]) -> None:
         ids[step.id] = step
     for step in steps:
         for branch, target in step.targets.items():
-            if target is not None and target not in ids:
+            if target is not None and target not in known:
                 problems.append(
                     Problem(
                         step=step.id,
@@ -241,7 +245,7 @@ def _check_graph(steps: list[StepDef], problems: list[Problem]) -> None:
                         f"(use {END!r} to end the run)",
                     )
                 )
-    if problems or not steps:
+    if len(problems) > before or not steps or not complete:
         return
     seen, todo = set(), [steps[0].id]
     while todo:

@@ -103,9 +103,9 @@ def enqueue_txn(connection: Connection, emails: Sequence[QueueEmail], now: dt.da
 
 
 def claim_messages_txn(
-    connection: Connection, limit: int, now: dt.datetime, lease: dt.timedelta
+    connection: Connection, limit: int, now: dt.datetime, lease: dt.timedelta, claim: str = ""
 ) -> list[ClaimedMessage]:
-    """Lease due messages for delivery (their lease ends at ``now + lease``)."""
+    """Lease due messages for delivery to ``claim`` (the lease ends at ``now + lease``)."""
     statement = (
         sa.select(
             messages.c.id,
@@ -132,6 +132,7 @@ def claim_messages_txn(
             status=MessageStatus.SENDING.value,
             attempts=messages.c.attempts + 1,
             next_attempt_at=now + lease,
+            claim=claim or None,
         )
     )
     return [
@@ -156,7 +157,7 @@ def record_deliveries_txn(
     bulk = Bulk(connection)
     bulk.update(
         messages,
-        ("status", "provider_id", "reason", "next_attempt_at", "sent_at"),
+        ("status", "provider_id", "reason", "next_attempt_at", "sent_at", "claim"),
         [_delivery_row(bulk, r, now) for r in records],
         guard=("status", MessageStatus.SENDING.value),
     )
@@ -175,8 +176,25 @@ def _delivery_row(bulk: Bulk, record: DeliveryRecord, now: dt.datetime) -> tuple
         record.error,
         bulk.time(record.retry_at),
         bulk.time(sent),
+        None,
         record.message_id,
     )
+
+
+def claims_txn(connection: Connection) -> list[str]:
+    """The dispatchers holding messages right now."""
+    statement = sa.select(messages.c.claim).where(messages.c.claim.is_not(None)).distinct()
+    return [r.claim for r in connection.execute(statement)]
+
+
+def release_claims_txn(connection: Connection, claims: Sequence[str], now: dt.datetime) -> int:
+    """Messages of dead dispatchers: due again at once (sent again, same Message-ID)."""
+    result = connection.execute(
+        sa.update(messages)
+        .where(messages.c.claim.in_(list(claims)), messages.c.status == MessageStatus.SENDING)
+        .values(status=MessageStatus.QUEUED.value, next_attempt_at=now, claim=None)
+    )
+    return int(result.rowcount)
 
 
 def due_messages_count_txn(connection: Connection, now: dt.datetime) -> int:

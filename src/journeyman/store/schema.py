@@ -205,9 +205,11 @@ messages = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UtcDateTime),  # set while queued or sending (lease end)
+    sa.Column("claim", sa.String(64)),  # the dispatcher holding it while sending
     sa.Column("provider_id", sa.String(300)),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("sent_at", UtcDateTime),
+    sa.Index("ix_messages_claim", "claim", **_only_where("claim IS NOT NULL")),
     sa.Index(
         "ix_messages_next_attempt_at",
         "next_attempt_at",

@@ -208,8 +208,8 @@ def test_every_problem_is_reported_at_once() -> None:
 
     problems = problems_of(raw)
 
-    assert {p.step for p in problems} == {"b", "c"}  # graph checks wait for valid steps
-    assert len(problems) == 2
+    # a's dangling target is reported beside b's and c's own problems
+    assert {(p.step, p.field) for p in problems} == {("a", "then"), ("b", "delay"), ("c", None)}
 
 
 def test_not_a_mapping() -> None:

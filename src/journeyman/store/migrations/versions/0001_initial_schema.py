@@ -263,6 +263,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claim", sa.String(length=64), nullable=True),
         sa.Column("provider_id", sa.String(length=300), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
@@ -279,6 +280,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_messages_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index(
+            "ix_messages_claim", ["claim"], unique=False, **_only_where("claim IS NOT NULL")
+        )
         batch_op.create_index(
             "ix_messages_next_attempt_at",
             ["next_attempt_at"],
@@ -337,6 +341,7 @@ def downgrade() -> None:
     op.drop_table("run_log")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_next_attempt_at")
+        batch_op.drop_index("ix_messages_claim")
         batch_op.drop_index(batch_op.f("ix_messages_contact_id"))
 
     op.drop_table("messages")

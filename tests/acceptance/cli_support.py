@@ -1,0 +1,166 @@
+"""Helpers of the acceptance tier: running the command, reading the store with plain SQL,
+and a counting SMTP server on loopback. Fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from journeyman.store import normalize_url
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "first-purchase-coupon.yaml"
+
+# --- the command --------------------------------------------------------------------------
+
+
+def journeyman_command() -> str:
+    """The installed console script: next to this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / "journeyman"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("journeyman")
+    if found is None:
+        pytest.fail("the journeyman command is not installed (pip install -e .)")
+    return found
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """The caller's environment without JOURNEYMAN_* settings, wide enough for rich tables."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYMAN_")}
+    environment.update(COLUMNS="250", NO_COLOR="1", TERM="dumb")
+    environment.update(extra)
+    return environment
+
+
+def command_line(*args: str, db: str | None = None) -> list[str]:
+    return [journeyman_command(), *(["--db", db] if db else []), *args]
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def out(self) -> str:
+        """stdout with whitespace collapsed, so wrapped table cells still match."""
+        return " ".join(self.stdout.split())
+
+    @property
+    def err(self) -> str:
+        return " ".join(self.stderr.split())
+
+
+Cli = Callable[..., Result]
+
+
+def run_cli(
+    cwd: Path, *args: str, db: str | None = None, expect: int | None = 0, **env: str
+) -> Result:
+    """Run ``journeyman [--db DB] ARGS``; ``expect`` is the exit code (None: any)."""
+    done = subprocess.run(
+        command_line(*args, db=db),
+        cwd=cwd,
+        env=clean_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    result = Result(done.returncode, done.stdout, done.stderr)
+    if expect is not None:
+        assert result.code == expect, (
+            f"journeyman {' '.join(args)} exited {result.code}, expected {expect}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result
+
+
+# --- databases ----------------------------------------------------------------------------
+
+
+class Reader:
+    """Plain SQL reads of a Journeyman database, without the app's write-lock habits (the
+    SQLite engine of the app begins every transaction IMMEDIATE), so polling never blocks
+    the process under test."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(normalize_url(url), poolclass=sa.pool.NullPool)
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(sql), params)]
+
+    def value(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.text(sql), params).scalar_one()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+# --- an SMTP server on loopback -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    recipients: tuple[str, ...]
+    message_id: str
+
+
+@dataclass
+class CountingHandler:
+    """Accepts every message; keeps the recipients and the Message-ID of each (headers only,
+    so the server keeps up with the dispatcher)."""
+
+    arrivals: list[Arrival] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        headers = BytesHeaderParser(policy=default_policy).parsebytes(envelope.content)
+        with self.lock:
+            self.arrivals.append(Arrival(tuple(envelope.rcpt_tos), str(headers["Message-ID"])))
+        return "250 OK"
+
+    def snapshot(self) -> Sequence[Arrival]:
+        with self.lock:
+            return list(self.arrivals)
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.arrivals)
+
+
+class EphemeralController(Controller):
+    """A Controller on a port the OS picks, so tests never race for a fixed port."""
+
+    async def _create_server(self) -> Any:
+        server = await self.loop.create_server(
+            self._factory_invoker, host=self.hostname, port=0, ssl=self.ssl_context
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    handler: CountingHandler
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=10"
