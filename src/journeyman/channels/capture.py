@@ -12,6 +12,7 @@ class CaptureTransport:
     """Accepts every message. Read them with ``journeyman outbox list`` / ``outbox show``."""
 
     name = "capture"
+    needs_bodies = False  # the outbox row is the captured copy
 
     async def send_many(self, emails: Sequence[OutgoingEmail]) -> list[Delivered | DeliveryError]:
         return [Delivered(provider_id=f"captured:{e.message_id}") for e in emails]

@@ -187,6 +187,8 @@ class SmtpTransport:
     one event loop only.
     """
 
+    needs_bodies = True
+
     def __init__(self, settings: SmtpSettings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self._clock = clock or SystemClock()

@@ -24,7 +24,11 @@ logger = logging.getLogger(__name__)
 
 
 class EmailTransport(Protocol):
-    """Delivers emails; one result per input, in order. Never raises for one bad message."""
+    """Delivers emails; one result per input, in order. Never raises for one bad message.
+
+    A transport may set ``needs_bodies = False`` when it does not read the HTML and text
+    bodies (they are then not loaded).
+    """
 
     async def send_many(
         self, emails: Sequence[OutgoingEmail]
@@ -77,7 +81,12 @@ class Dispatcher:
         settings = self._settings
         with transaction(self._engine) as connection:
             claimed = outbox.claim_messages_txn(
-                connection, settings.batch_size, self._clock.now(), settings.lease, self.claim
+                connection,
+                settings.batch_size,
+                self._clock.now(),
+                settings.lease,
+                self.claim,
+                with_bodies=getattr(self._transport, "needs_bodies", True),
             )
         if not claimed:
             return 0

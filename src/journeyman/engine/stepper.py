@@ -17,7 +17,6 @@ workers (one per shard of contacts) use several cores, on SQLite too.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -213,7 +212,7 @@ class Stepper:
                     log.extend(pending)
                     del unwritten[run.run_id]
                 if state.holding and state.step_id is not None:
-                    moving.append(dataclasses.replace(run, step_id=state.step_id, seq=state.seq))
+                    moving.append(run._replace(step_id=state.step_id, seq=state.seq))
         with transaction(self._engine) as connection:
             runs.save_states_txn(connection, states, now, claim=self.claim)
             _apply_effects_txn(connection, effects, now)

@@ -27,16 +27,21 @@ class Bulk:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self.postgres = connection.dialect.name == "postgresql"
+        self._times: dict[dt.datetime, str] = {}
 
     def time(self, value: dt.datetime | None) -> Any:
         """A UTC time as the column type stores it (SQLite: the text form SQLAlchemy uses)."""
         if value is None or self.postgres:
             return value
-        v = value.astimezone(dt.UTC)
-        return (
-            f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-            f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-        )
+        text = self._times.get(value)  # most rows of a batch share the same few times
+        if text is None:
+            v = value.astimezone(dt.UTC)
+            text = (
+                f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+                f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+            )
+            self._times[value] = text
+        return text
 
     @staticmethod
     def json(value: Any) -> str:

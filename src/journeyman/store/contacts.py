@@ -101,8 +101,20 @@ def ensure_contacts_txn(
 
 
 def load_contacts_txn(connection: Connection, ids: Iterable[int]) -> dict[int, ContactView]:
-    rows = connection.execute(sa.select(contacts).where(one_of(connection, contacts.c.id, ids)))
-    return {r.id: _view(r) for r in rows}
+    statement = sa.select(*_VIEW_COLUMNS).where(one_of(connection, contacts.c.id, ids))
+    return {r.id: _view(r) for r in connection.execute(statement)}
+
+
+_VIEW_COLUMNS = (
+    contacts.c.id,
+    contacts.c.email,
+    contacts.c.attributes,
+    contacts.c.sms,
+    contacts.c.whatsapp,
+    contacts.c.timezone,
+    contacts.c.email_blocklisted,
+    contacts.c.sms_blocklisted,
+)
 
 
 def contact_by_email_txn(connection: Connection, email: str) -> ContactView | None:

@@ -45,6 +45,8 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA cache_size=-65536")
+        # Checkpoint the WAL into the database less often, in larger (cheaper) steps.
+        cursor.execute("PRAGMA wal_autocheckpoint=20000")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -103,9 +103,19 @@ def enqueue_txn(connection: Connection, emails: Sequence[QueueEmail], now: dt.da
 
 
 def claim_messages_txn(
-    connection: Connection, limit: int, now: dt.datetime, lease: dt.timedelta, claim: str = ""
+    connection: Connection,
+    limit: int,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    claim: str = "",
+    *,
+    with_bodies: bool = True,
 ) -> list[ClaimedMessage]:
-    """Lease due messages for delivery to ``claim`` (the lease ends at ``now + lease``)."""
+    """Lease due messages for delivery to ``claim`` (the lease ends at ``now + lease``).
+
+    Without ``with_bodies`` the HTML and text bodies are not read (the capture transport
+    keeps the outbox row itself as its copy)."""
+    bodies = (messages.c.html, messages.c.text) if with_bodies else (sa.null(), sa.null())
     statement = (
         sa.select(
             messages.c.id,
@@ -113,8 +123,7 @@ def claim_messages_txn(
             messages.c.sender,
             messages.c.recipient,
             messages.c.subject,
-            messages.c.html,
-            messages.c.text,
+            *bodies,
             messages.c.attempts,
         )
         .where(messages.c.next_attempt_at <= now)
@@ -142,8 +151,8 @@ def claim_messages_txn(
             sender=r.sender,
             recipient=r.recipient,
             subject=r.subject,
-            html=r.html,
-            text=r.text,
+            html=r[5] or "",
+            text=r[6],
             attempts=r.attempts + 1,
         )
         for r in rows
