@@ -14,9 +14,22 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 _SEPARATOR = "\x1e"  # ASCII record separator: splits the parts of one combined render
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox, strict about internals: ``ChainableUndefined`` (missing values render
     empty, as users expect) would otherwise swallow the sandbox's refusal, silently."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # ``contact.FIRSTNAME`` on a plain dict: the item, as the sandbox's own lookup would
+        # find it after a failed (and costly) attribute lookup. dict's own attributes
+        # (``items``...) still take the checked path.
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            if attribute in obj:
+                return obj[attribute]
+            return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         raise SecurityError(f"access to {attribute!r} of {type(obj).__name__} is not allowed")

@@ -10,12 +10,12 @@ database work. Here rows are plain tuples, encoded once: SQLite gets ``executema
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
@@ -45,7 +45,7 @@ class Bulk:
 
     @staticmethod
     def json(value: Any) -> str:
-        return json.dumps(value, separators=(",", ":"))
+        return orjson.dumps(value).decode()
 
     def allocate_ids(self, table: sa.Table, count: int) -> list[int]:
         """``count`` fresh primary keys for ``table``, before inserting its rows.

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidContact
 from journeyman.model.contacts import AttributeDefinition, AttributeType, ContactView
+from journeyman.store import fast
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import attribute_definitions, contacts
 
@@ -102,7 +103,19 @@ def ensure_contacts_txn(
 
 def load_contacts_txn(connection: Connection, ids: Iterable[int]) -> dict[int, ContactView]:
     statement = sa.select(*_VIEW_COLUMNS).where(one_of(connection, contacts.c.id, ids))
-    return {r.id: _view(r) for r in connection.execute(statement)}
+    return {
+        r[0]: ContactView(
+            id=r[0],
+            email=r[1],
+            attributes=fast.json_value(r[2]) or {},
+            sms=r[3],
+            whatsapp=r[4],
+            timezone=r[5],
+            email_blocklisted=bool(r[6]),
+            sms_blocklisted=bool(r[7]),
+        )
+        for r in fast.rows(connection, statement)
+    }
 
 
 _VIEW_COLUMNS = (

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.events import Event
+from journeyman.store import fast
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import event_queue, events
 
@@ -82,13 +83,13 @@ def claim_queued_events_txn(
     connection.execute(
         sa.delete(event_queue).where(one_of(connection, event_queue.c.event_id, ids))
     )
-    rows = connection.execute(sa.select(*columns).where(one_of(connection, events.c.id, ids)))
+    rows = fast.rows(connection, sa.select(*columns).where(one_of(connection, events.c.id, ids)))
     found.extend(
         Event(
-            id=r.id,
-            name=r.name,
-            contact_id=r.contact_id,
-            properties=r.properties if with_properties else {},
+            id=r[0],
+            name=r[1],
+            contact_id=r[2],
+            properties=fast.json_value(r[3]) if with_properties else {},
         )
         for r in rows
     )
@@ -124,7 +125,7 @@ def counts_up_to_events_txn(
         )
         .group_by(trigger.c.id)
     )
-    rows = connection.execute(statement.where(one_of(connection, trigger.c.id, trigger_ids)))
+    rows = fast.rows(connection, statement.where(one_of(connection, trigger.c.id, trigger_ids)))
     return {r[0]: r[1] for r in rows}
 
 
@@ -151,11 +152,12 @@ def trigger_events_txn(connection: Connection, ids: Iterable[int]) -> dict[int, 
     """Event id -> what templates and conditions see of it (name, time, properties)."""
     found: dict[int, dict[str, Any]] = {}
     columns = (events.c.id, events.c.name, events.c.occurred_at, events.c.properties)
-    for r in connection.execute(sa.select(*columns).where(one_of(connection, events.c.id, ids))):
-        found[r.id] = {
-            "id": r.id,
-            "name": r.name,
-            "occurred_at": r.occurred_at.isoformat(),
-            "properties": r.properties,
+    statement = sa.select(*columns).where(one_of(connection, events.c.id, ids))
+    for r in fast.rows(connection, statement):
+        found[r[0]] = {
+            "id": r[0],
+            "name": r[1],
+            "occurred_at": fast.time_text(r[2]),
+            "properties": fast.json_value(r[3]),
         }
     return found

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.effects import JoinList, LeaveList
+from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import list_members, lists
@@ -46,8 +47,8 @@ def memberships_txn(
     found: dict[int, set[str]] = {}
     statement = sa.select(list_members.c.contact_id, lists.c.name).join(lists)
     statement = statement.where(one_of(connection, list_members.c.contact_id, contact_ids))
-    for row in connection.execute(statement):
-        found.setdefault(row.contact_id, set()).add(row.name)
+    for contact_id, name in fast.rows(connection, statement):
+        found.setdefault(contact_id, set()).add(name)
     return {k: frozenset(v) for k, v in found.items()}
 
 
