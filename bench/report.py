@@ -66,7 +66,7 @@ def print_results(console: Console, results: Sequence[Result], baseline_contacts
 
 def _table(results: Sequence[Result]) -> Table:
     table = Table(
-        title="Coupon after the first purchase: stored purchases → engine idle, emails in the outbox",
+        title="Coupon after the first purchase: purchases stored → engine idle, emails in outbox",
         caption=_machine(),
     )
     for header in ("backend", "contacts", "batch size", "contacts/s", "purchases/s", "seconds"):
@@ -150,5 +150,6 @@ def _number(value: float | None) -> str:
 def _machine() -> str:
     return (
         f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}; email captured, not delivered (capture dispatch timed apart)"
+        f"SQLite {sqlite3.sqlite_version}; email captured, not delivered "
+        "(the capture dispatch is timed apart)"
     )
