@@ -9,14 +9,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from journeyman.clock import Clock, SystemClock
 from journeyman.config import Settings
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
-from journeyman.errors import InvalidEvent, InvalidInput
+from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow, Problem
 from journeyman.imports import RowError, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, normalize_email
 from journeyman.model.workflow import Workflow, parse_workflow
@@ -88,6 +88,7 @@ class App:
         now = self.clock.now()
         status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
         with transaction(self.engine) as connection:
+            _check_references_txn(connection, workflow)
             created_lists = lists.ensure_lists_txn(connection, workflow.lists_used(), now)
             saved = workflows.save_version_txn(
                 connection, workflow.document, now, status_if_new=status
@@ -215,6 +216,30 @@ class App:
                 settings, workers, (stepper, dispatcher), until_idle=until_idle
             )
         return await run(stepper, dispatcher, until_idle=until_idle)
+
+
+_REFERENCE_FIELDS = {"attributes": "name", "workflows": "workflow"}
+
+
+def _check_references_txn(connection: Connection, workflow: Workflow) -> None:
+    """Every attribute and workflow the steps name exists (a workflow may name itself)."""
+    known = {
+        "attributes": set(contacts.attribute_definitions_txn(connection)),
+        "workflows": {r.key for r in workflows.workflow_rows_txn(connection)} | {workflow.key},
+    }
+    problems = [
+        Problem(
+            step=step_id,
+            field=f"{workflow.steps[step_id].kind}.{_REFERENCE_FIELDS.get(kind, kind)}",
+            message=f"{kind[:-1]} {name!r} does not exist",
+        )
+        for kind, names in sorted(workflow.references().items())
+        for name, step_ids in sorted(names.items())
+        if kind in known and name not in known[kind]
+        for step_id in step_ids
+    ]
+    if problems:
+        raise InvalidWorkflow(problems)
 
 
 def _check_event(item: EventInput) -> str:

@@ -28,13 +28,15 @@ from sqlalchemy.engine import Connection, Engine
 from journeyman.clock import Clock
 from journeyman.engine import triggers
 from journeyman.engine.claims import release_dead_claims, worker_claim
+from journeyman.engine.effects import apply_effects_txn
 from journeyman.engine.facts import load_items_txn
-from journeyman.model.effects import Effect, JoinList, LeaveList, QueueEmail
+from journeyman.model.contacts import AttributeDefinition
+from journeyman.model.effects import Effect
 from journeyman.model.events import Event
 from journeyman.model.runs import Outcome, RunStatus, RunView
 from journeyman.model.workflow import StepDef, Workflow, parse_workflow
-from journeyman.steps.base import StepEnv, StepItem
-from journeyman.store import events, lists, outbox, read_transaction, runs, transaction, workflows
+from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo
+from journeyman.store import contacts, events, lists, read_transaction, runs, transaction, workflows
 from journeyman.store.runs import LogEntry, NewRun, RunState
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,21 @@ class TickReport:
     @property
     def idle(self) -> bool:
         return self.events == 0 and self.claimed == 0 and self.enrolled == 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Shared:
+    attributes: Mapping[str, AttributeDefinition]
+    workflows: Mapping[str, WorkflowInfo]
+    versions: Mapping[str, tuple[int, int]]  # key -> (workflow id, current version id)
+    definitions: Mapping[int, Workflow]
+
+    def live(self, key: str) -> tuple[int, int, Workflow] | None:
+        """An active workflow by key: (id, current version id, definition)."""
+        info, found = self.workflows.get(key), self.versions.get(key)
+        if info is None or found is None or info.status != "active":
+            return None
+        return found[0], found[1], self.definitions[found[1]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +207,7 @@ class Stepper:
         now = self._clock.now()
         with read_transaction(self._engine) as connection:
             list_ids = lists.list_ids_txn(connection)
+            shared = self._shared_txn(connection)
             loaded = [
                 load_items_txn(connection, g.step.handler.needs(g.step.params), g.runs, now)
                 if g.step is not None and not g.step.disabled
@@ -201,7 +219,7 @@ class Stepper:
         effects: list[Effect] = []
         moving: list[RunView] = []
         for group, items in zip(groups, loaded, strict=True):
-            outcomes = self._decide(group, items, list_ids, now)
+            outcomes = self._decide(group, items, list_ids, shared, now)
             for run, outcome in zip(group.runs, outcomes, strict=True):
                 state, entry = _follow(group.workflow, run, outcome, group.step, now)
                 pending = unwritten[run.run_id]
@@ -215,7 +233,7 @@ class Stepper:
                     moving.append(run._replace(step_id=state.step_id, seq=state.seq))
         with transaction(self._engine) as connection:
             runs.save_states_txn(connection, states, now, claim=self.claim)
-            _apply_effects_txn(connection, effects, now)
+            apply_effects_txn(connection, effects, now, shared.live)
             runs.append_log_txn(connection, log)
         return moving
 
@@ -229,8 +247,33 @@ class Stepper:
             result.append(_Group(workflow=workflow, step=workflow.steps.get(step_id), runs=members))
         return result
 
+    def _shared_txn(self, connection: Connection) -> _Shared:
+        """What every group of a pass may need besides its facts: small tables."""
+        rows = workflows.workflow_rows_txn(connection)
+        self._load_definitions_txn(connection, {r.version_id for r in rows if r.version_id})
+        return _Shared(
+            attributes=contacts.attribute_definitions_txn(connection),
+            workflows={
+                r.key: WorkflowInfo(
+                    key=r.key,
+                    status=r.status,
+                    steps=frozenset(self._definitions[r.version_id].steps)
+                    if r.version_id
+                    else frozenset(),
+                )
+                for r in rows
+            },
+            versions={r.key: (r.id, r.version_id) for r in rows if r.version_id},
+            definitions=self._definitions,
+        )
+
     def _decide(
-        self, group: _Group, items: list[StepItem], list_ids: Mapping[str, int], now: dt.datetime
+        self,
+        group: _Group,
+        items: list[StepItem],
+        list_ids: Mapping[str, int],
+        shared: _Shared,
+        now: dt.datetime,
     ) -> list[Outcome]:
         step = group.step
         if step is None:
@@ -252,9 +295,12 @@ class Stepper:
         env = StepEnv(
             now=now,
             workflow_key=group.workflow.key,
+            workflow_id=group.runs[0].workflow_id,
             step_id=step.id,
             list_ids=list_ids,
             secret=self._settings.secret,
+            attributes=shared.attributes,
+            workflows=shared.workflows,
         )
         outcomes = handler.run(step.params, items, env)
         if len(outcomes) != len(group.runs):
@@ -323,13 +369,3 @@ def _follow(
         state = RunState(run.run_id, RunStatus.WAITING, target, seq, outcome.wait_until, False)
         return state, entry
     return RunState(run.run_id, RunStatus.ACTIVE, target, seq, None, True), entry
-
-
-def _apply_effects_txn(connection: Connection, effects: list[Effect], now: dt.datetime) -> None:
-    if not effects:
-        return
-    lists.join_lists_txn(connection, [e for e in effects if isinstance(e, JoinList)], now)
-    lists.leave_lists_txn(connection, [e for e in effects if isinstance(e, LeaveList)])
-    emails = [e for e in effects if isinstance(e, QueueEmail)]
-    if emails:
-        outbox.enqueue_txn(connection, emails, now)

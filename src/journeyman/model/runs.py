@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from journeyman.model.effects import Effect
 
@@ -63,6 +64,7 @@ class RunView(NamedTuple):
     step_id: str
     seq: int
     trigger_event_id: int | None = None
+    context: Mapping[str, Any] = MappingProxyType({})
 
 
 # A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot

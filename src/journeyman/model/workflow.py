@@ -88,6 +88,16 @@ class Workflow:
     def target(self, step_id: str, branch: str) -> str | None:
         return self.steps[step_id].targets.get(branch)
 
+    def references(self) -> dict[str, dict[str, list[str]]]:
+        """What the steps name outside the workflow: kind ("attributes", "workflows",
+        "users") -> name -> the ids of the steps that name it."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for step in self.steps.values():
+            for kind, names in step.handler.references(step.params).items():
+                for name in names:
+                    found.setdefault(kind, {}).setdefault(name, []).append(step.id)
+        return found
+
     def lists_used(self) -> dict[str, list[str]]:
         """List name -> the ids of the steps that use it."""
         used: dict[str, list[str]] = {}
@@ -105,7 +115,7 @@ def step_model(kind: StepKind) -> type[BaseModel]:
         "disabled": (bool, False),
         kind.kind: (kind.params, ...),
     }
-    for branch in kind.branches:
+    for branch in kind.branches if kind.branch_fields else ():
         if branch == "next":
             fields[branch] = (StepId | None, None)
         else:
@@ -211,7 +221,9 @@ def _validate_step(index: int, raw: Any, problems: list[Problem]) -> StepDef | N
                 message = "unknown field"
             problems.append(Problem(step=label, field=_dotted(error["loc"]), message=message))
         return None
-    targets = {b: getattr(model, b) for b in kind.branches}
+    targets = kind.targets(getattr(model, kinds[0])) or {
+        b: getattr(model, b) for b in kind.branches
+    }
     return StepDef(
         id=model.id,  # type: ignore[attr-defined]
         kind=kind.kind,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 from journeyman.conditions import Facts
 from journeyman.conditions.rules import Needs
-from journeyman.model.contacts import ContactView
+from journeyman.model.contacts import AttributeDefinition, ContactView
 from journeyman.model.runs import Outcome, RunView
 
 
@@ -34,6 +34,18 @@ class StepEnv:
     step_id: str
     list_ids: Mapping[str, int]
     secret: bytes
+    workflow_id: int = 0
+    attributes: Mapping[str, AttributeDefinition] = field(default_factory=dict)
+    workflows: Mapping[str, WorkflowInfo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowInfo:
+    """What a step may know of another workflow: to start it, and at which step."""
+
+    key: str
+    status: str
+    steps: frozenset[str]
 
 
 class StepKind(ABC):
@@ -46,6 +58,7 @@ class StepKind(ABC):
     kind: ClassVar[str]
     params: ClassVar[Any]
     branches: ClassVar[tuple[str, ...]] = ("next",)
+    branch_fields: ClassVar[bool] = True  # False: ``targets(params)`` names the ways out
     aliases: ClassVar[tuple[str, ...]] = ()
 
     def needs(self, params: Any) -> Needs:
@@ -53,6 +66,14 @@ class StepKind(ABC):
 
     def lists_used(self, params: Any) -> set[str]:
         return set()
+
+    def references(self, params: Any) -> dict[str, set[str]]:
+        """Names of attributes, workflows or users the step uses (checked at apply time)."""
+        return {}
+
+    def targets(self, params: Any) -> dict[str, str] | None:
+        """Ways out that the parameters name (``go_to``); None: the step's branch fields."""
+        return None
 
     def check(self, params: Any) -> list[tuple[str, str]]:
         """Apply-time checks beyond the parameter model: (field, message) pairs."""

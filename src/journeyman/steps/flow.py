@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from journeyman.conditions import Condition, evaluate
 from journeyman.conditions.rules import Needs, lists_named, needs_of
 from journeyman.model.runs import Outcome
 from journeyman.steps.base import StepEnv, StepItem, StepKind
+
+
+class GoTo(StepKind):
+    """``go_to: <step>``: jump within the workflow. A run that loops without ever waiting is
+    stopped by the engine after a bound of steps and reported."""
+
+    kind = "go_to"
+    params: ClassVar[Any] = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
+    branch_fields = False
+
+    def targets(self, params: str) -> dict[str, str]:
+        return {"next": params}
+
+    def run(self, params: str, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
+        return [
+            Outcome(run_id=i.run.run_id, result="jumped", reason=f"go to {params}") for i in items
+        ]
 
 
 class IfElse(StepKind):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from journeyman.steps.base import StepKind
-from journeyman.steps.flow import IfElse
+from journeyman.steps.contacts import BlocklistContact, UpdateAttribute
+from journeyman.steps.flow import GoTo, IfElse
 from journeyman.steps.lists import AddToList, RemoveFromList
 from journeyman.steps.messages import SendEmail
 from journeyman.steps.timing import Delay
+from journeyman.steps.workflows import RecordConversionStep, StartWorkflow
 
 
 class Registry:
@@ -38,4 +40,17 @@ class Registry:
         return list(self._primary.values())
 
 
-REGISTRY = Registry([IfElse(), Delay(), SendEmail(), AddToList(), RemoveFromList()])
+REGISTRY = Registry(
+    [
+        IfElse(),
+        GoTo(),
+        Delay(),
+        SendEmail(),
+        AddToList(),
+        RemoveFromList(),
+        UpdateAttribute(),
+        BlocklistContact(),
+        StartWorkflow(),
+        RecordConversionStep(),
+    ]
+)

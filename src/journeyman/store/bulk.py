@@ -130,6 +130,12 @@ class Bulk:
             return int(cursor.rowcount)
 
     @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """The driver's cursor, for statements written per dialect."""
+        with self._cursor() as cursor:
+            yield cursor
+
+    @contextmanager
     def _cursor(self) -> Iterator[Any]:
         cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:

@@ -7,12 +7,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidContact
 from journeyman.model.contacts import AttributeDefinition, AttributeType, ContactView
+from journeyman.model.effects import AddToAttribute, Blocklist, SetAttribute
 from journeyman.store import fast
+from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import attribute_definitions, contacts
 
@@ -199,3 +202,64 @@ def _update_row(row: Any, item: ContactInput, now: dt.datetime) -> dict[str, Any
         "timezone": item.timezone or row.timezone,
         "modified_at": now,
     }
+
+
+def change_attributes_txn(
+    connection: Connection,
+    sets: Sequence[SetAttribute],
+    adds: Sequence[AddToAttribute],
+    now: dt.datetime,
+) -> None:
+    """Set, clear and add to attributes inside the JSON column, in the database: an ``add``
+    reads the stored value in the same statement, so concurrent adds all count."""
+    bulk = Bulk(connection)
+    at, postgres = bulk.time(now), bulk.postgres
+    path = (lambda name: [name]) if postgres else (lambda name: f'$."{name}"')
+    mark = "%s" if postgres else "?"
+    cleared = [(path(s.name), at, s.contact_id) for s in sets if s.value is None]
+    written = [
+        (path(s.name), orjson.dumps(s.value).decode(), at, s.contact_id)
+        for s in sets
+        if s.value is not None
+    ]
+    # PostgreSQL reads the old value by name (->>), SQLite by the same JSON path.
+    added = [
+        (path(a.name), a.name if postgres else path(a.name), _number(a.delta), at, a.contact_id)
+        for a in adds
+    ]
+    if postgres:
+        set_sql = "jsonb_set(attributes, %s::text[], %s::jsonb)"
+        clear_sql = "attributes #- %s::text[]"
+        add_sql = (
+            "jsonb_set(attributes, %s::text[], "
+            "to_jsonb(coalesce((attributes->>%s)::numeric, 0) + %s))"
+        )
+    else:
+        set_sql = "json_set(attributes, ?, json(?))"
+        clear_sql = "json_remove(attributes, ?)"
+        add_sql = "json_set(attributes, ?, coalesce(json_extract(attributes, ?), 0) + ?)"
+    tail = f", modified_at = {mark} WHERE id = {mark}"
+    with bulk.cursor() as cursor:
+        for sql, rows in (
+            (f"UPDATE contacts SET attributes = {clear_sql}{tail}", cleared),
+            (f"UPDATE contacts SET attributes = {set_sql}{tail}", written),
+            (f"UPDATE contacts SET attributes = {add_sql}{tail}", added),
+        ):
+            if rows:
+                cursor.executemany(sql, rows)
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def blocklist_txn(connection: Connection, items: Sequence[Blocklist], now: dt.datetime) -> None:
+    """Set the blocklist flags; a contact already blocklisted stays so."""
+    for column in ("email_blocklisted", "sms_blocklisted"):
+        ids = [b.contact_id for b in items if getattr(b, column.split("_")[0])]
+        if ids:
+            connection.execute(
+                sa.update(contacts)
+                .where(one_of(connection, contacts.c.id, ids))
+                .values({column: True, "modified_at": now})
+            )

@@ -161,6 +161,7 @@ def claim_due_runs_txn(
             step_id=r.step_id,
             seq=r.seq,
             trigger_event_id=r.trigger_event_id,
+            context=r.context or {},
         )
         for r in connection.execute(statement)
     ]
@@ -285,3 +286,24 @@ def log_of_contact_txn(connection: Connection, contact_id: int) -> list[dict[str
         .order_by(run_log.c.run_id, run_log.c.seq)
     )
     return [dict(r._mapping) for r in connection.execute(statement)]
+
+
+def start_runs_txn(
+    connection: Connection,
+    starts: Sequence[tuple[int, int, int, str, int | None, dict[str, Any]]],
+    now: dt.datetime,
+) -> None:
+    """Insert runs due at once: (workflow id, version id, contact id, step id, trigger event
+    id, context) each. The worker of the contact's shard picks them up."""
+    bulk = Bulk(connection)
+    at = bulk.time(now)
+    active = RunStatus.ACTIVE.value
+    ids = bulk.allocate_ids(runs, len(starts))
+    bulk.insert(
+        runs,
+        _INSERT_COLUMNS,
+        [
+            (i, wf, version, contact, active, step, 0, at, None, trigger, bulk.json(ctx), at, at)
+            for i, (wf, version, contact, step, trigger, ctx) in zip(ids, starts, strict=True)
+        ],
+    )

@@ -69,9 +69,18 @@ contacts = sa.Table(
     sa.Column("timezone", sa.String(64)),
     sa.Column("email_blocklisted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("sms_blocklisted", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("owner_id", sa.Integer),
+    sa.Column("owner_id", sa.Integer),  # a user; no foreign key (added after the table)
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("modified_at", UtcDateTime, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
 attribute_definitions = sa.Table(
@@ -198,9 +207,11 @@ messages = sa.Table(
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("sender", sa.String(320), nullable=False),
     sa.Column("recipient", sa.String(320)),
-    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),  # "" for SMS, WhatsApp and webhooks
     sa.Column("html", sa.Text, nullable=False),
-    sa.Column("text", sa.Text),
+    sa.Column("text", sa.Text),  # the plain-text part; the body of an SMS
+    sa.Column("headers", Json),  # extra email headers (List-Unsubscribe...)
+    sa.Column("payload", Json),  # WhatsApp template and parameters; a webhook's request
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("reason", sa.Text),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
@@ -216,4 +227,60 @@ messages = sa.Table(
         **_only_where("next_attempt_at IS NOT NULL"),
     ),
     sa.Index(None, "contact_id"),
+)
+
+deals = sa.Table(
+    "deals",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("pipeline", sa.String(100), nullable=False),
+    sa.Column("stage", sa.String(100), nullable=False),
+    sa.Column("amount", sa.Float),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("status", sa.String(20), nullable=False),  # open, won, lost
+    sa.Column("contact_id", Id, sa.ForeignKey("contacts.id", ondelete="SET NULL")),
+    sa.Column("source_key", sa.String(200), unique=True),  # run:step:seq that created it
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index(None, "contact_id"),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),  # todo, call, email, meeting, deadline
+    sa.Column("due_at", UtcDateTime),
+    sa.Column("assignee_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("contact_id", Id, sa.ForeignKey("contacts.id", ondelete="SET NULL")),
+    sa.Column("deal_id", Id, sa.ForeignKey("deals.id", ondelete="SET NULL")),
+    sa.Column("done", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("source_key", sa.String(200), unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index(None, "contact_id"),
+)
+
+# The position of each round-robin rotation (a workflow step's set of users).
+round_robin = sa.Table(
+    "round_robin",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+conversions = sa.Table(
+    "conversions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("contact_id", Id, sa.ForeignKey("contacts.id", ondelete="SET NULL")),
+    sa.Column("workflow_id", sa.Integer),
+    sa.Column("step_id", sa.String(64)),
+    sa.Column("message_id", Id),  # the last message the run had sent
+    sa.Column("source_key", sa.String(200), unique=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index(None, "workflow_id", "step_id"),
 )

@@ -164,3 +164,20 @@ def list_workflows_txn(connection: Connection) -> list[dict[str, Any]]:
         .order_by(workflows.c.id)
     )
     return [dict(r._mapping) for r in connection.execute(statement)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowRow:
+    id: int
+    key: str
+    status: str
+    version_id: int | None
+
+
+def workflow_rows_txn(connection: Connection) -> list[WorkflowRow]:
+    rows = connection.execute(
+        sa.select(
+            workflows.c.id, workflows.c.key, workflows.c.status, workflows.c.current_version_id
+        )
+    )
+    return [WorkflowRow(id=r[0], key=r[1], status=r[2], version_id=r[3]) for r in rows]

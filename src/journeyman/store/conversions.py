@@ -1,0 +1,78 @@
+"""Conversions: recorded by workflows, attributed to workflow, step and last message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from journeyman.model.effects import RecordConversion
+from journeyman.store.schema import conversions, messages, workflows
+
+_SENT_OR_GOING = ("queued", "sending", "sent")
+
+
+def record_txn(connection: Connection, items: Sequence[RecordConversion], now: dt.datetime) -> None:
+    """One row per conversion; its ``source_key`` makes a replay a no-op."""
+    if not items:
+        return
+    dialect: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
+    last_message = (
+        sa.select(sa.func.max(messages.c.id))
+        .where(messages.c.run_id == sa.bindparam("b_run"), messages.c.status.in_(_SENT_OR_GOING))
+        .scalar_subquery()
+    )
+    statement = (
+        dialect.insert(conversions)
+        .values(
+            name=sa.bindparam("b_name"),
+            value=sa.bindparam("b_value"),
+            currency=sa.bindparam("b_currency"),
+            contact_id=sa.bindparam("b_contact"),
+            workflow_id=sa.bindparam("b_workflow"),
+            step_id=sa.bindparam("b_step"),
+            message_id=last_message,
+            source_key=sa.bindparam("b_key"),
+            at=sa.bindparam("b_at", type_=conversions.c.at.type),
+        )
+        .on_conflict_do_nothing()
+    )
+    connection.execute(
+        statement,
+        [
+            {
+                "b_run": c.run_id,
+                "b_name": c.name,
+                "b_value": c.value,
+                "b_currency": c.currency,
+                "b_contact": c.contact_id,
+                "b_workflow": c.workflow_id,
+                "b_step": c.step_id,
+                "b_key": c.key,
+                "b_at": now,
+            }
+            for c in items
+        ],
+    )
+
+
+def report_txn(connection: Connection, *, by_step: bool) -> list[dict[str, Any]]:
+    """Count and revenue per workflow (and step), per currency."""
+    keys = [workflows.c.key.label("workflow"), conversions.c.currency]
+    if by_step:
+        keys.insert(1, conversions.c.step_id.label("step"))
+    statement = (
+        sa.select(
+            *keys,
+            sa.func.count().label("conversions"),
+            sa.func.sum(conversions.c.value).label("revenue"),
+        )
+        .select_from(conversions.join(workflows, workflows.c.id == conversions.c.workflow_id))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    return [dict(r._mapping) for r in connection.execute(statement)]
