@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock, SystemClock
 from journeyman.config import Settings
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
@@ -20,7 +21,16 @@ from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow, Probl
 from journeyman.imports import RowError, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, normalize_email
 from journeyman.model.workflow import Workflow, parse_workflow
-from journeyman.store import contacts, events, lists, make_engine, migrate, transaction, workflows
+from journeyman.store import (
+    contacts,
+    crm,
+    events,
+    lists,
+    make_engine,
+    migrate,
+    transaction,
+    workflows,
+)
 from journeyman.store.contacts import ContactInput
 from journeyman.store.events import NewEvent
 from journeyman.store.workflows import WorkflowStatus
@@ -122,6 +132,11 @@ class App:
         with transaction(self.engine) as connection:
             return lists.ensure_lists_txn(connection, names, self.clock.now())
 
+    def create_user(self, name: str, email: str) -> int:
+        """A team member (owner of contacts, deals and tasks); the email must be new."""
+        with transaction(self.engine) as connection:
+            return crm.create_user_txn(connection, name, email, self.clock.now())
+
     def import_contacts_csv(self, lines: Iterable[str]) -> ImportReport:
         good, bad = parse_contacts_csv(lines, self.attribute_definitions())
         created, updated = self.upsert_contacts(good)
@@ -174,11 +189,24 @@ class App:
                 batch_size=batch_size or self.settings.batch_size,
                 secret=str(self.settings.secret).encode(),
                 shard=shard,
+                public_url=self.settings.public_url,
             ),
         )
 
     def dispatcher(self, transport: EmailTransport) -> Dispatcher:
-        return Dispatcher(self.engine, transport, self.clock, DispatchSettings())
+        """A dispatcher with ``transport`` for email and the configured SMS provider (else
+        captured) and webhook network rules."""
+        texts = None
+        if self.settings.sms_url:
+            from journeyman.channels.sms import ProviderSettings, TwilioTransport
+
+            texts = TwilioTransport(ProviderSettings.from_url(str(self.settings.sms_url)))
+        webhooks = WebhookTransport(
+            allow_networks=self.settings.webhook_allow_networks, clock=self.clock
+        )
+        return Dispatcher(
+            self.engine, transport, self.clock, DispatchSettings(), texts=texts, webhooks=webhooks
+        )
 
     def run_until_idle(
         self, transport: EmailTransport | None, *, batch_size: int | None = None, workers: int = 1
@@ -208,14 +236,17 @@ class App:
         """The engine (and the dispatcher, given a transport) in the running event loop."""
         dispatcher = self.dispatcher(transport) if transport is not None else None
         stepper = self.stepper(batch_size=batch_size, shard=(0, workers))
-        if workers > 1:
-            from journeyman.engine.workers import run_workers
+        try:
+            if workers > 1:
+                from journeyman.engine.workers import run_workers
 
-            settings = replace(self.settings, batch_size=batch_size or self.settings.batch_size)
-            return await run_workers(
-                settings, workers, (stepper, dispatcher), until_idle=until_idle
-            )
-        return await run(stepper, dispatcher, until_idle=until_idle)
+                settings = replace(self.settings, batch_size=batch_size or self.settings.batch_size)
+                parent = (stepper, dispatcher)
+                return await run_workers(settings, workers, parent, until_idle=until_idle)
+            return await run(stepper, dispatcher, until_idle=until_idle)
+        finally:
+            if dispatcher is not None:
+                await dispatcher.close_transports()
 
 
 _REFERENCE_FIELDS = {"attributes": "name", "workflows": "workflow"}
@@ -226,11 +257,12 @@ def _check_references_txn(connection: Connection, workflow: Workflow) -> None:
     known = {
         "attributes": set(contacts.attribute_definitions_txn(connection)),
         "workflows": {r.key for r in workflows.workflow_rows_txn(connection)} | {workflow.key},
+        "users": set(crm.users_by_email_txn(connection, workflow.references().get("users", {}))),
     }
     problems = [
         Problem(
             step=step_id,
-            field=f"{workflow.steps[step_id].kind}.{_REFERENCE_FIELDS.get(kind, kind)}",
+            field=_reference_field(workflow, step_id, kind),
             message=f"{kind[:-1]} {name!r} does not exist",
         )
         for kind, names in sorted(workflow.references().items())
@@ -240,6 +272,15 @@ def _check_references_txn(connection: Connection, workflow: Workflow) -> None:
     ]
     if problems:
         raise InvalidWorkflow(problems)
+
+
+def _reference_field(workflow: Workflow, step_id: str, kind: str) -> str:
+    """``kind.field`` of the parameter naming the reference; a step kind with several such
+    fields says which (``reference_field(params, kind)``, as the CRM steps do)."""
+    step = workflow.steps[step_id]
+    named = getattr(step.handler, "reference_field", None)
+    field = named(step.params, kind) if named else _REFERENCE_FIELDS.get(kind, kind)
+    return f"{step.kind}.{field}"
 
 
 def _check_event(item: EventInput) -> str:

@@ -26,6 +26,7 @@ from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
 from journeyman.model.workflow import json_schema
 from journeyman.store import contacts as contact_store
+from journeyman.store import crm as crm_store
 from journeyman.store import lists as list_store
 from journeyman.store import migrate, outbox, runs, transaction
 from journeyman.store import workflows as workflow_store
@@ -41,7 +42,13 @@ lists_app = typer.Typer(no_args_is_help=True, help="Create and list contact list
 event_app = typer.Typer(no_args_is_help=True, help="Send events.")
 outbox_app = typer.Typer(no_args_is_help=True, help="Read the outbox (captured email).")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+users_app = typer.Typer(no_args_is_help=True, help="Team members (owners of contacts, deals).")
+deals_app = typer.Typer(no_args_is_help=True, help="Deals created by workflows.")
+tasks_app = typer.Typer(no_args_is_help=True, help="Tasks created by workflows.")
 for sub, name in (
+    (users_app, "users"),
+    (deals_app, "deals"),
+    (tasks_app, "tasks"),
     (workflow_app, "workflow"),
     (contacts_app, "contacts"),
     (attributes_app, "attributes"),
@@ -230,6 +237,40 @@ def lists_list(ctx: typer.Context) -> None:
     with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
         rows = list_store.list_summaries_txn(connection)
     _table(rows, ["id", "name", "members"])
+
+
+# users, deals, tasks (CRM)
+
+
+@users_app.command("create")
+def users_create(ctx: typer.Context, name: str, email: str) -> None:
+    """Add team member NAME with EMAIL (workflows name users by email)."""
+    with _app(ctx) as journeyman:
+        user_id = journeyman.create_user(name, email)
+    out.print(f"user {email.strip().lower()} created (id {user_id})", highlight=False)
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context) -> None:
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        rows = crm_store.list_users_txn(connection)
+    _table(rows, ["id", "name", "email"])
+
+
+@deals_app.command("list")
+def deals_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
+    """The newest deals first."""
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        rows = crm_store.list_deals_txn(connection, limit=limit)
+    _table(rows, ["id", "name", "pipeline", "stage", "amount", "status", "owner", "contact"])
+
+
+@tasks_app.command("list")
+def tasks_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
+    """The newest tasks first."""
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        rows = crm_store.list_tasks_txn(connection, limit=limit)
+    _table(rows, ["id", "title", "type", "due_at", "assignee", "contact", "deal_id", "done"])
 
 
 # events

@@ -32,6 +32,9 @@ class Settings:
     smtp_url: Secret | None = None  # None: emails are captured in the outbox
     secret: Secret = field(default_factory=lambda: Secret(DEV_SECRET))
     batch_size: int = 1000
+    sms_url: Secret | None = None  # a Twilio-compatible provider; None: captured
+    webhook_allow_networks: tuple[str, ...] = ()  # private networks webhooks may call
+    public_url: str | None = None  # where the HTTP API is reachable (unsubscribe links)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -41,4 +44,11 @@ class Settings:
             smtp_url=Secret(smtp) if smtp else None,
             secret=Secret(environ.get("JOURNEYMAN_SECRET", "").strip() or DEV_SECRET),
             batch_size=int(environ.get("JOURNEYMAN_BATCH_SIZE", "1000")),
+            sms_url=Secret(sms) if (sms := environ.get("JOURNEYMAN_SMS_URL", "").strip()) else None,
+            webhook_allow_networks=tuple(
+                n.strip()
+                for n in environ.get("JOURNEYMAN_WEBHOOK_ALLOW_NETWORKS", "").split(",")
+                if n.strip()
+            ),
+            public_url=environ.get("JOURNEYMAN_PUBLIC_URL", "").strip() or None,
         )

@@ -7,7 +7,8 @@ a script.
         ... call server.url("/path") ...
         server.requests  # RecordedRequest, in arrival order
 
-A ``ThreadingHTTPServer`` on 127.0.0.1, port chosen by the OS, HTTP/1.1 with keep-alive. A
+A ``ThreadingHTTPServer`` on 127.0.0.1, port chosen by the OS, HTTP/1.1 with keep-alive (HTTPS
+when given a server TLS context). A
 reply's ``delay`` is slept in the handler thread after the request is recorded; stopping the
 server cuts every delay short.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -68,7 +70,12 @@ class HttpServer:
     """The server; ``answer`` (a function of the request) answers once the ``reply`` queue is
     empty. ``max_in_flight`` is the most requests handled at the same time."""
 
-    def __init__(self, answer: Callable[[RecordedRequest], Reply] | None = None) -> None:
+    def __init__(
+        self,
+        answer: Callable[[RecordedRequest], Reply] | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.answer: Callable[[RecordedRequest], Reply] = answer or (lambda _: Reply())
         self.requests: list[RecordedRequest] = []
         self.max_in_flight = 0
@@ -76,16 +83,20 @@ class HttpServer:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
+        self.scheme = "http" if tls is None else "https"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def reply(self, *replies: Reply) -> None:
         """Answer the next requests with ``replies``, one each, in order."""
@@ -124,6 +135,11 @@ class HttpServer:
                 self._in_flight -= 1
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 drops simultaneous connects (a 1 s SYN retry)
+
+
 def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -140,7 +156,9 @@ def _handler_for(server: HttpServer) -> type[BaseHTTPRequestHandler]:
             )
             reply = server._handle(request)
             body, headers = reply.encoded()
-            self.send_response(reply.status)
+            self.send_response_only(reply.status)
+            if "date" not in {name.lower() for name in headers}:
+                self.send_header("Date", self.date_time_string())
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))

@@ -7,9 +7,10 @@ requests into private networks.
 Any HTTP answer below 500 other than 429 is a WebhookResponse (the caller branches on it; a 4xx
 is final). 5xx, 429, timeouts and connection trouble are a :class:`WebhookHttpError`, which a
 retry may fix. A URL whose host resolves to a loopback, private, link-local, multicast,
-reserved or unspecified address is refused (permanently) unless ``allow_networks`` holds it;
-the request then goes to the checked address, so a second DNS answer cannot redirect it.
-Redirects are not followed.
+reserved or unspecified address is refused (permanently) unless ``allow_networks`` holds it.
+Every address the name resolves to must pass. Plain HTTP then goes to a checked address, so a
+second DNS answer cannot redirect it; HTTPS relies on the certificate check for that. Redirects
+are not followed.
 
 Signing (https://www.standardwebhooks.com): with a secret, every request carries
 ``webhook-id`` (the key), ``webhook-timestamp`` (unix seconds) and ``webhook-signature``
@@ -128,13 +129,17 @@ def parse_networks(networks: Iterable[str]) -> tuple[IPNetwork, ...]:
 
 
 def _embedded(address: IPAddress) -> list[IPAddress]:
-    """The address and any IPv4 address it carries (IPv4-mapped, 6to4, Teredo)."""
-    found: list[IPAddress] = [address]
+    """Any IPv4 address ``address`` carries (IPv4-mapped, 6to4, Teredo), then itself."""
+    found: list[IPAddress] = []
     if isinstance(address, ipaddress.IPv6Address):
         found += [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
         if address.teredo is not None:
             found += address.teredo
-    return found
+    return [*found, address]
+
+
+# Most specific first: Python counts loopback and link-local addresses as private too.
+_KINDS = ("unspecified", "loopback", "link-local", "multicast", "reserved", "private")
 
 
 def refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
@@ -143,9 +148,9 @@ def refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
     if any(a in network for a in candidates for network in allowed):
         return None
     for candidate in candidates:
-        for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
-            if getattr(candidate, kind):
-                return kind.replace("_", "-")
+        for kind in _KINDS:
+            if getattr(candidate, f"is_{kind.replace('-', '_')}"):
+                return kind
         if not candidate.is_global:
             return "non-global"
     return None
@@ -256,6 +261,8 @@ class WebhookTransport:
             addresses = await _resolve(url.raw_host.decode("ascii"), port)
         except (OSError, UnicodeError) as exc:
             return WebhookHttpError(f"{context} failed: cannot resolve {url.host!r}: {exc}")
+        if not addresses:
+            return WebhookHttpError(f"{context} failed: {url.host!r} resolves to no address")
         for address in addresses:
             reason = refusal(address, self.allow_networks)
             if reason is not None:
@@ -274,13 +281,19 @@ class WebhookTransport:
     async def _send_pinned(
         self, prepared: httpx.Request, addresses: Sequence[IPAddress], context: str
     ) -> WebhookResponse | DeliveryError:
-        """Send to the checked addresses in turn (the next one only when connecting failed)."""
+        """Send to the checked addresses in turn (the next one only when connecting failed).
+
+        Plain HTTP is pinned to a checked address, so a second DNS answer (DNS rebinding)
+        cannot move it. HTTPS goes to the host name: pinning would let the connection pool
+        share one TLS connection between host names on one address, and a rebound address
+        would have to show a certificate for the host name anyway.
+        """
+        targets = addresses if prepared.url.scheme == "http" else [None]
         failure: httpx.ConnectError | None = None
-        for address in addresses:
+        for address in targets:
+            outgoing = prepared if address is None else _pinned(prepared, address)
             try:
-                response = await self._client.send(
-                    _pinned(prepared, address), stream=True, follow_redirects=False
-                )
+                response = await self._client.send(outgoing, stream=True, follow_redirects=False)
             except httpx.ConnectError as exc:
                 failure = exc
                 continue
@@ -292,20 +305,15 @@ class WebhookTransport:
 
 
 def _pinned(prepared: httpx.Request, address: IPAddress) -> httpx.Request:
-    """``prepared`` sent to ``address``; Host header and TLS name stay the URL's host."""
-    url = prepared.url
-    host = str(address)
+    """``prepared`` sent to ``address``, its Host header still the URL's host."""
     headers = httpx.Headers(prepared.headers)
-    headers["Host"] = url.netloc.decode("ascii")
-    extensions = dict(prepared.extensions)
-    if url.scheme == "https":
-        extensions["sni_hostname"] = url.raw_host.decode("ascii")
+    headers["Host"] = prepared.url.netloc.decode("ascii")
     return httpx.Request(
         prepared.method,
-        url.copy_with(host=host),
+        prepared.url.copy_with(host=str(address)),
         headers=headers,
         content=prepared.content,
-        extensions=extensions,
+        extensions=prepared.extensions,
     )
 
 
@@ -321,7 +329,7 @@ async def _answer(
             retry_after=retry_after,
         )
     body, complete = await _read(response)
-    text = body.decode(response.charset_encoding or "utf-8", errors="replace")
+    text = _decode(body, response.charset_encoding)
     return WebhookResponse(
         status=status,
         json=_json(body) if complete else None,
@@ -340,6 +348,13 @@ async def _read(response: httpx.Response) -> tuple[bytes, bool]:
         if size > MAX_BODY_BYTES:
             return b"".join(chunks)[:MAX_BODY_BYTES], False
     return b"".join(chunks), True
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
 
 
 def _json(body: bytes) -> Any | None:

@@ -13,17 +13,21 @@ from sqlalchemy.engine import Connection
 
 from journeyman.model.effects import (
     AddToAttribute,
+    AssignOwner,
     Blocklist,
+    CreateDeal,
+    CreateTask,
     Effect,
     JoinList,
     LeaveList,
     QueueEmail,
+    QueueMessage,
     RecordConversion,
     SetAttribute,
     StartRun,
 )
 from journeyman.model.workflow import Workflow
-from journeyman.store import contacts, conversions, lists, outbox, runs
+from journeyman.store import contacts, conversions, crm, lists, outbox, runs
 
 
 def apply_effects_txn(
@@ -40,8 +44,10 @@ def apply_effects_txn(
         by_kind.setdefault(type(effect), []).append(effect)
     lists.join_lists_txn(connection, by_kind.get(JoinList, []), now)
     lists.leave_lists_txn(connection, by_kind.get(LeaveList, []))
-    if QueueEmail in by_kind:
-        outbox.enqueue_txn(connection, by_kind[QueueEmail], now)
+    if QueueEmail in by_kind or QueueMessage in by_kind:
+        outbox.enqueue_txn(
+            connection, by_kind.get(QueueEmail, []), now, by_kind.get(QueueMessage, [])
+        )
     if SetAttribute in by_kind or AddToAttribute in by_kind:
         contacts.change_attributes_txn(
             connection, by_kind.get(SetAttribute, []), by_kind.get(AddToAttribute, []), now
@@ -50,6 +56,14 @@ def apply_effects_txn(
         contacts.blocklist_txn(connection, by_kind[Blocklist], now)
     if RecordConversion in by_kind:
         conversions.record_txn(connection, by_kind[RecordConversion], now)
+    if AssignOwner in by_kind or CreateDeal in by_kind or CreateTask in by_kind:
+        crm.apply_txn(
+            connection,
+            by_kind.get(AssignOwner, []),
+            by_kind.get(CreateDeal, []),
+            by_kind.get(CreateTask, []),
+            now,
+        )
     if StartRun in by_kind:
         _start_runs_txn(connection, by_kind[StartRun], now, live)
 

@@ -49,6 +49,7 @@ class EngineSettings:
     lease: dt.timedelta = dt.timedelta(minutes=5)
     secret: bytes = b"journeyman-development-secret"
     shard: tuple[int, int] = (0, 1)  # (index, count): this worker takes contact_id % count
+    public_url: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +66,7 @@ class TickReport:
 
 @dataclass(frozen=True, kw_only=True)
 class _Shared:
+    owners: Mapping[int, str]
     attributes: Mapping[str, AttributeDefinition]
     workflows: Mapping[str, WorkflowInfo]
     versions: Mapping[str, tuple[int, int]]  # key -> (workflow id, current version id)
@@ -224,13 +226,16 @@ class Stepper:
                 state, entry = _follow(group.workflow, run, outcome, group.step, now)
                 pending = unwritten[run.run_id]
                 pending.append(entry)
-                if outcome.effects or not state.holding:
+                if outcome.effects or not state.holding or outcome.context is not None:
                     effects.extend(outcome.effects)
                     states.append(state)
                     log.extend(pending)
                     del unwritten[run.run_id]
                 if state.holding and state.step_id is not None:
-                    moving.append(run._replace(step_id=state.step_id, seq=state.seq))
+                    moved = run._replace(step_id=state.step_id, seq=state.seq)
+                    if state.context is not None:
+                        moved = moved._replace(context=state.context)
+                    moving.append(moved)
         with transaction(self._engine) as connection:
             runs.save_states_txn(connection, states, now, claim=self.claim)
             apply_effects_txn(connection, effects, now, shared.live)
@@ -252,6 +257,7 @@ class Stepper:
         rows = workflows.workflow_rows_txn(connection)
         self._load_definitions_txn(connection, {r.version_id for r in rows if r.version_id})
         return _Shared(
+            owners=contacts.user_emails_txn(connection),
             attributes=contacts.attribute_definitions_txn(connection),
             workflows={
                 r.key: WorkflowInfo(
@@ -299,6 +305,8 @@ class Stepper:
             step_id=step.id,
             list_ids=list_ids,
             secret=self._settings.secret,
+            public_url=self._settings.public_url,
+            owners=shared.owners,
             attributes=shared.attributes,
             workflows=shared.workflows,
         )
@@ -361,11 +369,18 @@ def _follow(
         outcome.reason,
         now,
     )
+    context = outcome.context
     if failed:
-        return RunState(run.run_id, RunStatus.FAILED, run.step_id, seq, None, False), entry
+        return RunState(run.run_id, RunStatus.FAILED, run.step_id, seq, None, False, context), entry
+    if outcome.park:  # waits on this step, with no time set, until woken from outside
+        return RunState(
+            run.run_id, RunStatus.WAITING, run.step_id, seq, None, False, context
+        ), entry
     if target is None:
-        return RunState(run.run_id, RunStatus.COMPLETED, None, seq, None, False), entry
+        return RunState(run.run_id, RunStatus.COMPLETED, None, seq, None, False, context), entry
     if outcome.wait_until is not None and outcome.wait_until > now:
-        state = RunState(run.run_id, RunStatus.WAITING, target, seq, outcome.wait_until, False)
+        state = RunState(
+            run.run_id, RunStatus.WAITING, target, seq, outcome.wait_until, False, context
+        )
         return state, entry
-    return RunState(run.run_id, RunStatus.ACTIVE, target, seq, None, True), entry
+    return RunState(run.run_id, RunStatus.ACTIVE, target, seq, None, True, context), entry

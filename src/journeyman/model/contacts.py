@@ -53,6 +53,7 @@ class ContactView(NamedTuple):
     timezone: str | None = None
     email_blocklisted: bool = False
     sms_blocklisted: bool = False
+    owner_id: int | None = None
 
     def template_context(self) -> dict[str, Any]:
         return {**self.attributes, "EMAIL": self.email, "email": self.email, "id": self.id}

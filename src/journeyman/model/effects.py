@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +34,25 @@ class QueueEmail:
     subject: str
     html: str
     text: str | None
+    suppressed: str | None = None
+    headers: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueMessage:
+    """An SMS, WhatsApp message or webhook call for the outbox (``channel``): ``text`` is an
+    SMS's body, ``payload`` a WhatsApp template and its parameters or a webhook request."""
+
+    key: str
+    run_id: int
+    workflow_id: int
+    step_id: str
+    contact_id: int
+    channel: str
+    recipient: str | None
+    sender: str
+    text: str | None = None
+    payload: Mapping[str, Any] | None = None
     suppressed: str | None = None
 
 
@@ -83,13 +105,57 @@ class RecordConversion:
     currency: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class OwnerChoice:
+    """Who gets a deal, a task or a contact, resolved when the effect is written: ``user``
+    (an email); else ``round_robin``, these users in turn from the position kept under
+    ``rotation`` (workflow key and step id); else the contact's owner."""
+
+    user: str | None = None
+    round_robin: tuple[str, ...] = ()
+    rotation: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateDeal:
+    source_key: str  # run:step:seq, so a replay creates no second deal
+    contact_id: int
+    name: str
+    pipeline: str
+    stage: str
+    amount: float | None
+    owner: OwnerChoice
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateTask:
+    """Linked to the contact and to its latest deal (found when written)."""
+
+    source_key: str  # run:step:seq
+    contact_id: int
+    title: str
+    type: str
+    due_at: dt.datetime
+    assignee: OwnerChoice
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignOwner:
+    contact_id: int
+    owner: OwnerChoice  # a user or a round-robin
+
+
 Effect = (
     JoinList
     | LeaveList
     | QueueEmail
+    | QueueMessage
     | SetAttribute
     | AddToAttribute
     | Blocklist
     | StartRun
     | RecordConversion
+    | CreateDeal
+    | CreateTask
+    | AssignOwner
 )

@@ -74,7 +74,9 @@ class Outcome(NamedTuple):
 
     ``branch`` names the way out (``next``, ``then``, ``else``); the engine maps it to the
     target step through the definition. ``wait_until`` parks the run until then.
-    ``fail`` ends the run as failed instead.
+    ``fail`` ends the run as failed instead. ``park`` keeps the run waiting on this same step
+    until something outside wakes it (a webhook's answer); ``context``, when given, replaces
+    the run's context.
     """
 
     run_id: int
@@ -84,3 +86,5 @@ class Outcome(NamedTuple):
     wait_until: dt.datetime | None = None
     fail: bool = False
     effects: tuple[Effect, ...] = ()
+    park: bool = False
+    context: Mapping[str, Any] | None = None

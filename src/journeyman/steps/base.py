@@ -35,6 +35,8 @@ class StepEnv:
     list_ids: Mapping[str, int]
     secret: bytes
     workflow_id: int = 0
+    public_url: str | None = None  # where the HTTP API answers links (unsubscribe)
+    owners: Mapping[int, str] = field(default_factory=dict)  # user id -> email
     attributes: Mapping[str, AttributeDefinition] = field(default_factory=dict)
     workflows: Mapping[str, WorkflowInfo] = field(default_factory=dict)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from journeyman import templating
 from journeyman.conditions.rules import Needs
@@ -21,11 +22,12 @@ class UpdateAttributeParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str
+    name: str = Field(min_length=1)
     set: str | int | float | bool | None = None
     clear: bool = False
-    add: float | None = None
-    subtract: float | None = None
+    # strict: ``add: true`` is a mistake, not 1; a NaN or infinite delta would poison the value
+    add: float | None = Field(default=None, strict=True, allow_inf_nan=False)
+    subtract: float | None = Field(default=None, strict=True, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_change(self) -> UpdateAttributeParams:
@@ -43,6 +45,8 @@ class UpdateAttributeParams(BaseModel):
             raise ValueError(
                 f"give exactly one of set, clear, add, subtract; got {given or 'none'}"
             )
+        if isinstance(self.set, float) and not math.isfinite(self.set):
+            raise ValueError(f"set: {self.set!r} is not a finite number")
         if isinstance(self.set, str):
             error = templating.check_template(self.set, html=False)
             if error:
@@ -117,6 +121,9 @@ class UpdateAttribute(StepKind):
             value = coerce_attribute(env.attributes[name], raw)
         except InvalidContact as exc:
             return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+        if isinstance(value, float) and not math.isfinite(value):  # a template gave "nan"
+            reason = f"attribute {name}: expected a finite number, got {raw!r}"
+            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=reason)
         effect: Effect = SetAttribute(contact_id=run.contact_id, name=name, value=value)
         reason = f"cleared {name}" if value is None else f"set {name} to {value!r}"
         return Outcome(run_id=run.run_id, result="changed", reason=reason, effects=(effect,))

@@ -15,18 +15,23 @@ from journeyman.steps.base import StepEnv, StepItem, StepKind
 
 class GoTo(StepKind):
     """``go_to: <step>``: jump within the workflow. A run that loops without ever waiting is
-    stopped by the engine after a bound of steps and reported."""
+    stopped by the engine after a bound of steps and reported.
+
+    The way out is named ``go_to`` (not ``next``), so that a target that does not exist is
+    reported on the field the user wrote."""
 
     kind = "go_to"
     params: ClassVar[Any] = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
+    branches = ("go_to",)
     branch_fields = False
 
     def targets(self, params: str) -> dict[str, str]:
-        return {"next": params}
+        return {"go_to": params}
 
     def run(self, params: str, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
         return [
-            Outcome(run_id=i.run.run_id, result="jumped", reason=f"go to {params}") for i in items
+            Outcome(run_id=i.run.run_id, result="jumped", branch="go_to", reason=f"go to {params}")
+            for i in items
         ]
 
 

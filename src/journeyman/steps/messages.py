@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from journeyman import templating
+from journeyman import links, templating
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import QueueEmail
 from journeyman.model.runs import Outcome
@@ -30,6 +30,12 @@ class SendEmailParams(BaseModel):
     )
     text: str | None = None
     from_: str | None = Field(default=None, alias="from")
+    preview_text: str | None = Field(
+        default=None, description="the inbox preview line (a hidden preheader in the HTML)"
+    )
+    unsubscribe: bool = Field(
+        default=True, description="List-Unsubscribe headers; off only for transactional mail"
+    )
 
     @model_validator(mode="after")
     def _has_body(self) -> SendEmailParams:
@@ -72,6 +78,7 @@ class SendEmail(StepKind):
             "contact": contact.template_context() if contact else {},
             "event": item.event or {},
             "workflow": {"key": env.workflow_key},
+            "webhook": run.context.get("webhook", {}),
             "unique_code": templating.code_maker(env.secret, key),
         }
         try:
@@ -79,6 +86,11 @@ class SendEmail(StepKind):
         except templating.TemplateError as exc:
             return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
         suppressed = _suppression(item)
+        headers = None
+        if params.unsubscribe:
+            headers = links.unsubscribe_headers(
+                env.secret, run.contact_id, key, sender, env.public_url
+            )
         effect = QueueEmail(
             idempotency_key=key,
             run_id=run.run_id,
@@ -91,6 +103,7 @@ class SendEmail(StepKind):
             html=html,
             text=text,
             suppressed=suppressed,
+            headers=headers,
         )
         if suppressed:
             return Outcome(
@@ -106,9 +119,26 @@ class SendEmail(StepKind):
 
 @lru_cache(maxsize=1024)
 def _template(params: SendEmailParams) -> templating.MessageTemplate:
+    html = params.html or ""
+    if params.preview_text:
+        html = _with_preheader(html, params.preview_text)
     return templating.MessageTemplate(
-        params.subject, params.html or "", params.text, params.from_ or DEFAULT_SENDER
+        params.subject, html, params.text, params.from_ or DEFAULT_SENDER
     )
+
+
+_PREHEADER = '<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">{}</div>'
+
+
+def _with_preheader(html: str, preview: str) -> str:
+    """The preview text first in the body, hidden: what inboxes show next to the subject."""
+    block = _PREHEADER.format(preview)
+    at = html.lower().find("<body")
+    if at >= 0:
+        end = html.find(">", at)
+        if end >= 0:
+            return html[: end + 1] + block + html[end + 1 :]
+    return block + html
 
 
 def _suppression(item: StepItem) -> str | None:

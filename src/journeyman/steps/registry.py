@@ -6,10 +6,14 @@ from collections.abc import Iterable
 
 from journeyman.steps.base import StepKind
 from journeyman.steps.contacts import BlocklistContact, UpdateAttribute
+from journeyman.steps.crm import AssignUser, CreateDealStep, CreateTaskStep
 from journeyman.steps.flow import GoTo, IfElse
 from journeyman.steps.lists import AddToList, RemoveFromList
 from journeyman.steps.messages import SendEmail
+from journeyman.steps.notifications import SendNotification
+from journeyman.steps.texts import SendSms, SendWhatsApp
 from journeyman.steps.timing import Delay
+from journeyman.steps.webhook import CallWebhook
 from journeyman.steps.workflows import RecordConversionStep, StartWorkflow
 
 
@@ -46,11 +50,18 @@ REGISTRY = Registry(
         GoTo(),
         Delay(),
         SendEmail(),
+        SendSms(),
+        SendWhatsApp(),
+        SendNotification(),
         AddToList(),
         RemoveFromList(),
         UpdateAttribute(),
         BlocklistContact(),
         StartWorkflow(),
         RecordConversionStep(),
+        CallWebhook(),
+        CreateDealStep(),
+        CreateTaskStep(),
+        AssignUser(),
     ]
 )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import RecordConversion, StartRun
@@ -19,8 +20,15 @@ MAX_CHAIN = 10  # workflows starting one another, one after the other
 class StartWorkflowParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    workflow: str = Field(min_length=1, description="the key of the workflow to start")
-    step: str | None = Field(default=None, description="start here instead of the first step")
+    # The patterns of workflow keys and step ids (model.workflow, which imports this module).
+    workflow: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="the key of the workflow to start"
+    )
+    step: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$",
+        description="start here instead of the first step",
+    )
 
 
 class StartWorkflow(StepKind):
@@ -90,11 +98,39 @@ class RecordConversionParams(BaseModel):
     value: float | FromEvent = 0.0
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
 
+    @field_validator("value", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"a conversion value is a number or {{from_event: ...}}, not {value}")
+        return value
+
     @model_validator(mode="after")
-    def _not_negative(self) -> RecordConversionParams:
-        if isinstance(self.value, float) and self.value < 0:
-            raise ValueError("value: a conversion is worth 0 or more")
+    def _valid_value(self) -> RecordConversionParams:
+        if isinstance(self.value, float):
+            problem = _value_problem(self.value)
+            if problem:
+                raise ValueError(f"value: {problem}")
         return self
+
+
+def _value_problem(value: float) -> str | None:
+    if not math.isfinite(value):
+        return f"{value!r} is not a finite number"
+    if value < 0:
+        return "a conversion is worth 0 or more"
+    return None
+
+
+def _amount(found: Any) -> float | str:
+    """The value of a conversion from an event property, or why there is none."""
+    if isinstance(found, bool) or found is None:
+        return "not a number"
+    try:
+        value = float(found)
+    except (TypeError, ValueError):
+        return "not a number"
+    return _value_problem(value) or value
 
 
 class RecordConversionStep(StepKind):
@@ -115,18 +151,18 @@ class RecordConversionStep(StepKind):
             given = params.value
             if isinstance(given, FromEvent):
                 found = property_at((item.event or {}).get("properties") or {}, given.from_event)
-                try:
-                    value = float(found)
-                except (TypeError, ValueError):
+                amount = _amount(found)
+                if isinstance(amount, str):
                     outcomes.append(
                         Outcome(
                             run_id=run.run_id,
                             result="failed",
                             fail=True,
-                            reason=f"event property {given.from_event} = {found!r}, not a number",
+                            reason=f"event property {given.from_event} = {found!r}: {amount}",
                         )
                     )
                     continue
+                value = amount
             else:
                 value = given
             effect = RecordConversion(

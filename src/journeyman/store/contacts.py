@@ -17,7 +17,7 @@ from journeyman.model.effects import AddToAttribute, Blocklist, SetAttribute
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import attribute_definitions, contacts
+from journeyman.store.schema import attribute_definitions, contacts, users
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +116,7 @@ def load_contacts_txn(connection: Connection, ids: Iterable[int]) -> dict[int, C
             timezone=r[5],
             email_blocklisted=bool(r[6]),
             sms_blocklisted=bool(r[7]),
+            owner_id=r[8],
         )
         for r in fast.rows(connection, statement)
     }
@@ -130,6 +131,7 @@ _VIEW_COLUMNS = (
     contacts.c.timezone,
     contacts.c.email_blocklisted,
     contacts.c.sms_blocklisted,
+    contacts.c.owner_id,
 )
 
 
@@ -152,6 +154,7 @@ def _view(row: Any) -> ContactView:
         timezone=row.timezone,
         email_blocklisted=row.email_blocklisted,
         sms_blocklisted=row.sms_blocklisted,
+        owner_id=row.owner_id,
     )
 
 
@@ -263,3 +266,8 @@ def blocklist_txn(connection: Connection, items: Sequence[Blocklist], now: dt.da
                 .where(one_of(connection, contacts.c.id, ids))
                 .values({column: True, "modified_at": now})
             )
+
+
+def user_emails_txn(connection: Connection) -> dict[int, str]:
+    """Team members: user id -> email (a small table, read once per pass)."""
+    return {r[0]: r[1] for r in connection.execute(sa.select(users.c.id, users.c.email))}

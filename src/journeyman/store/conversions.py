@@ -21,9 +21,15 @@ def record_txn(connection: Connection, items: Sequence[RecordConversion], now: d
     if not items:
         return
     dialect: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
+    # The contact's id is redundant with the run's, but messages has no index on run_id:
+    # without it, each conversion would read the whole outbox.
     last_message = (
         sa.select(sa.func.max(messages.c.id))
-        .where(messages.c.run_id == sa.bindparam("b_run"), messages.c.status.in_(_SENT_OR_GOING))
+        .where(
+            messages.c.contact_id == sa.bindparam("b_contact"),
+            messages.c.run_id == sa.bindparam("b_run"),
+            messages.c.status.in_(_SENT_OR_GOING),
+        )
         .scalar_subquery()
     )
     statement = (

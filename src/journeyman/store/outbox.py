@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.errors import NotFound
-from journeyman.model.effects import QueueEmail
+from journeyman.model.effects import QueueEmail, QueueMessage
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import messages
+from journeyman.store.schema import messages, runs
 
 
 class MessageStatus(enum.StrEnum):
@@ -41,6 +41,11 @@ class ClaimedMessage:
     html: str
     text: str | None
     attempts: int  # including this one
+    channel: str = "email"
+    run_id: int | None = None
+    step_id: str | None = None
+    headers: Mapping[str, str] | None = None
+    payload: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,14 +75,25 @@ _ENQUEUE_COLUMNS = (
     "attempts",
     "next_attempt_at",
     "created_at",
+    "headers",
+    "payload",
 )
 
 
-def enqueue_txn(connection: Connection, emails: Sequence[QueueEmail], now: dt.datetime) -> None:
+def enqueue_txn(
+    connection: Connection,
+    emails: Sequence[QueueEmail],
+    now: dt.datetime,
+    others: Sequence[QueueMessage] = (),
+) -> None:
     """Write messages; a key that exists already is skipped (never a second message)."""
     bulk = Bulk(connection)
     at = bulk.time(now)
     queued, suppressed = MessageStatus.QUEUED.value, MessageStatus.SUPPRESSED.value
+
+    def optional(value: Any) -> Any:
+        return None if value is None else bulk.json(value)
+
     rows = [
         (
             e.idempotency_key,
@@ -96,8 +112,33 @@ def enqueue_txn(connection: Connection, emails: Sequence[QueueEmail], now: dt.da
             0,
             None if e.suppressed else at,
             at,
+            optional(e.headers),
+            None,
         )
         for e in emails
+    ]
+    rows += [
+        (
+            m.key,
+            m.run_id,
+            m.workflow_id,
+            m.step_id,
+            m.contact_id,
+            m.channel,
+            m.sender,
+            m.recipient,
+            "",
+            "",
+            m.text,
+            suppressed if m.suppressed else queued,
+            m.suppressed,
+            0,
+            None if m.suppressed else at,
+            at,
+            None,
+            optional(m.payload),
+        )
+        for m in others
     ]
     bulk.insert(messages, _ENQUEUE_COLUMNS, rows, ignore_conflicts=True)
 
@@ -113,9 +154,8 @@ def claim_messages_txn(
 ) -> list[ClaimedMessage]:
     """Lease due messages for delivery to ``claim`` (the lease ends at ``now + lease``).
 
-    Without ``with_bodies`` the HTML and text bodies are not read (the capture transport
+    Without ``with_bodies`` the HTML bodies of emails are not read (the capture transport
     keeps the outbox row itself as its copy)."""
-    bodies = (messages.c.html, messages.c.text) if with_bodies else (sa.null(), sa.null())
     statement = (
         sa.select(
             messages.c.id,
@@ -123,8 +163,14 @@ def claim_messages_txn(
             messages.c.sender,
             messages.c.recipient,
             messages.c.subject,
-            *bodies,
+            messages.c.html if with_bodies else sa.null(),
+            messages.c.text,
             messages.c.attempts,
+            messages.c.channel,
+            messages.c.run_id,
+            messages.c.step_id,
+            messages.c.headers,
+            messages.c.payload,
         )
         .where(messages.c.next_attempt_at <= now)
         .order_by(messages.c.next_attempt_at, messages.c.id)
@@ -154,6 +200,11 @@ def claim_messages_txn(
             html=r[5] or "",
             text=r[6],
             attempts=r.attempts + 1,
+            channel=r.channel,
+            run_id=r.run_id,
+            step_id=r.step_id,
+            headers=r.headers,
+            payload=r.payload,
         )
         for r in rows
     ]
@@ -257,3 +308,33 @@ def contacts_emailed_more_than_once_txn(connection: Connection) -> int:
         .subquery()
     )
     return int(connection.execute(sa.select(sa.func.count()).select_from(per_contact)).scalar_one())
+
+
+def wake_runs_txn(
+    connection: Connection, results: Sequence[tuple[int, str, Mapping[str, Any]]], now: dt.datetime
+) -> int:
+    """Store webhook results in the runs that wait for them and make those runs due.
+
+    ``results``: (run id, step id, result) each; a run is woken only while it still waits on
+    that call (``context.pending`` is the result's key), so a late duplicate changes nothing.
+    """
+    if not results:
+        return 0
+    ids = [run_id for run_id, _, _ in results]
+    current = {
+        r.id: dict(r.context or {})
+        for r in connection.execute(
+            sa.select(runs.c.id, runs.c.context).where(
+                one_of(connection, runs.c.id, ids), runs.c.status == "waiting"
+            )
+        )
+    }
+    rows = []
+    bulk = Bulk(connection)
+    for run_id, step_id, result in results:
+        context = current.get(run_id)
+        if context is None or context.get("pending") != result.get("key"):
+            continue
+        context.setdefault("webhook", {})[step_id] = dict(result)
+        rows.append(("active", bulk.time(now), bulk.json(context), bulk.time(now), run_id))
+    return bulk.update(runs, ("status", "due_at", "context", "updated_at"), rows)

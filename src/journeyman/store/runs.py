@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -48,6 +48,7 @@ class RunState(NamedTuple):
     seq: int
     due_at: dt.datetime | None
     holding: bool = False
+    context: Mapping[str, Any] | None = None  # when given, the run's new context
 
 
 class LogEntry(NamedTuple):
@@ -183,20 +184,28 @@ def save_states_txn(
     """
     bulk = Bulk(connection)
     at = bulk.time(now)
-    going = [(s.step_id, s.seq, at, s.run_id) for s in states if s.holding]
-    stopped = [
-        (s.status.value, s.step_id, s.seq, bulk.time(s.due_at), at, None, s.run_id)
-        for s in states
-        if not s.holding
-    ]
-    changed = bulk.update(
-        runs, ("step_id", "seq", "updated_at"), going, guard=("claim", claim)
-    ) + bulk.update(
-        runs,
-        ("status", "step_id", "seq", "due_at", "updated_at", "claim"),
-        stopped,
-        guard=("claim", claim),
-    )
+    changed = 0
+    for with_context in (False, True):
+        chosen = [s for s in states if (s.context is not None) is with_context]
+        extra: tuple[str, ...] = ("context",) if with_context else ()
+
+        def more(s: RunState, with_context: bool = with_context) -> tuple[Any, ...]:
+            return (bulk.json(s.context),) if with_context else ()
+
+        going = [(s.step_id, s.seq, at, *more(s), s.run_id) for s in chosen if s.holding]
+        stopped = [
+            (s.status.value, s.step_id, s.seq, bulk.time(s.due_at), at, None, *more(s), s.run_id)
+            for s in chosen
+            if not s.holding
+        ]
+        changed += bulk.update(
+            runs, ("step_id", "seq", "updated_at", *extra), going, guard=("claim", claim)
+        ) + bulk.update(
+            runs,
+            ("status", "step_id", "seq", "due_at", "updated_at", "claim", *extra),
+            stopped,
+            guard=("claim", claim),
+        )
     if changed != len(states):
         raise LeaseLost(f"{len(states) - changed} of {len(states)} runs are held elsewhere now")
 

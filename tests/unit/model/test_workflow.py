@@ -43,10 +43,10 @@ ADD = {"add_to_list": {"lists": "L"}}
 
 
 def test_an_unknown_step_kind_is_named_with_the_kinds_that_exist() -> None:
-    problem = only_problem(document({"id": "notify", "send_sms": {"text": "hi"}}))
+    problem = only_problem(document({"id": "notify", "send_fax": {"text": "hi"}}))
 
     assert problem.step == "notify"
-    assert "unknown step kind 'send_sms'" in problem.message
+    assert "unknown step kind 'send_fax'" in problem.message
     assert "send_email" in problem.message  # what was expected
     assert "'notify'" in str(problem)
 
@@ -203,7 +203,7 @@ def test_every_problem_is_reported_at_once() -> None:
     raw = document(
         {"id": "a", "if": {"in_list": "L"}, "then": "gone", "else": "end"},
         {"id": "b", "delay": {"minutes": 0}},
-        {"id": "c", "send_sms": {}},
+        {"id": "c", "send_fax": {}},
     )
 
     problems = problems_of(raw)
@@ -275,7 +275,7 @@ def test_the_schema_accepts_the_example(validator: jsonschema.protocols.Validato
 
 def test_the_schema_refuses_an_unknown_step_kind(validator: jsonschema.protocols.Validator) -> None:
     raw = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    raw["steps"].append({"id": "text_them", "send_sms": {"text": "hi"}})
+    raw["steps"].append({"id": "text_them", "send_fax": {"text": "hi"}})
 
     errors = list(validator.iter_errors(raw))
 

@@ -53,7 +53,9 @@ def contact(contact_id: int, email: str | None = "jane@example.com", **fields: A
 
 
 def test_the_registry_knows_the_kinds_and_refuses_duplicates() -> None:
-    assert REGISTRY.names()[:6] == ["if", "go_to", "delay", "send_email", "add_to_list", "remove_from_list"]
+    core = {"if", "go_to", "delay", "send_email", "add_to_list", "remove_from_list"}
+    assert core <= set(REGISTRY.names())
+    assert len(REGISTRY.names()) == len(set(REGISTRY.names()))
     with pytest.raises(ValueError, match="registered twice"):
         Registry([AddToList(), AddToList()])
 

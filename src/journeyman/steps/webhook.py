@@ -1,0 +1,146 @@
+"""Call webhook: an HTTP request whose answer later steps can use.
+
+The request goes through the outbox (never from inside the engine's transaction): the step
+queues it and parks the run on itself; the dispatcher makes the call (retries with backoff on
+5xx, 429 and timeouts, none on other 4xx), stores the answer in the run's context under
+``webhook.<step id>`` (``ok``, ``status``, ``json``) and wakes the run; the step then takes
+its ``success`` or ``failure`` way out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from journeyman import templating
+from journeyman.conditions.rules import Needs
+from journeyman.model.effects import QueueMessage
+from journeyman.model.runs import Outcome
+from journeyman.steps.base import StepEnv, StepItem, StepKind
+
+
+class WebhookParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(min_length=1, description="http(s) URL; a template")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict, description="values are templates")
+    body: Any = Field(default=None, description="JSON; its strings are templates")
+    timeout: float = Field(default=10.0, gt=0, le=60, description="seconds per attempt")
+    retries: int = Field(default=3, ge=0, le=10, description="attempts after the first")
+    sign: bool = Field(default=True, description="Standard Webhooks signature headers")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://", "{{")):
+            raise ValueError("an http:// or https:// URL")
+        return _checked(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, values: dict[str, str]) -> dict[str, str]:
+        for value in values.values():
+            _checked(value)
+        return values
+
+
+def _checked(source: str) -> str:
+    error = templating.check_template(source, html=False)
+    if error:
+        raise ValueError(f"template error: {error}")
+    return source
+
+
+def workflow_secret(secret: bytes, workflow_key: str) -> str:
+    """The signing secret of a workflow's webhooks (``journeyman workflow secret KEY``)."""
+    digest = hmac.new(secret, f"webhook:{workflow_key}".encode(), hashlib.sha256).digest()
+    return "whsec_" + base64.b64encode(digest).decode()
+
+
+class CallWebhook(StepKind):
+    kind = "call_webhook"
+    params: ClassVar[type[WebhookParams]] = WebhookParams
+    branches = ("success", "failure")
+
+    def needs(self, params: WebhookParams) -> Needs:
+        return Needs(contact=True, event=True)
+
+    def run(self, params: WebhookParams, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
+        return [self._one(params, item, env) for item in items]
+
+    def _one(self, params: WebhookParams, item: StepItem, env: StepEnv) -> Outcome:
+        run = item.run
+        context = dict(run.context)
+        answer = (context.get("webhook") or {}).get(env.step_id)
+        pending = context.get("pending")
+        if pending and isinstance(answer, Mapping) and answer.get("key") == pending:
+            del context["pending"]
+            ok = bool(answer.get("ok"))
+            what = f"HTTP {answer['status']}" if answer.get("status") else answer.get("error")
+            return Outcome(
+                run_id=run.run_id,
+                result="success" if ok else "failure",
+                branch="success" if ok else "failure",
+                reason=f"webhook answered: {what}",
+                context=context,
+            )
+        key = f"{run.run_id}:{env.step_id}:{run.seq}"
+        values = {
+            "contact": item.contact.template_context() if item.contact else {},
+            "event": item.event or {},
+            "workflow": {"key": env.workflow_key},
+            "webhook": context.get("webhook", {}),
+        }
+        try:
+            url = templating.render(params.url, values, html=False).strip()
+            headers = {
+                k: templating.render(v, values, html=False) for k, v in params.headers.items()
+            }
+            body = _render_json(params.body, values)
+        except templating.TemplateError as exc:
+            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+        request = {
+            "method": params.method,
+            "url": url,
+            "headers": headers,
+            "body": body,
+            "timeout": params.timeout,
+            "attempts": params.retries + 1,
+            "secret": workflow_secret(env.secret, env.workflow_key) if params.sign else None,
+        }
+        effect = QueueMessage(
+            key=key,
+            run_id=run.run_id,
+            workflow_id=run.workflow_id,
+            step_id=env.step_id,
+            contact_id=run.contact_id,
+            channel="webhook",
+            recipient=url[:320],
+            sender="",
+            payload=request,
+        )
+        return Outcome(
+            run_id=run.run_id,
+            result="called",
+            branch=None,
+            reason=f"{params.method} {url} (waiting for the answer)",
+            effects=(effect,),
+            park=True,
+            context={**context, "pending": key},
+        )
+
+
+def _render_json(value: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        return templating.render(value, values, html=False)
+    if isinstance(value, list):
+        return [_render_json(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _render_json(v, values) for k, v in value.items()}
+    return value
