@@ -399,6 +399,35 @@ def _demo_summary(result: demo_module.DemoResult, file: Path) -> None:
     out.print(f"{verdict}. Read the emails: journeyman --db sqlite:///{file} outbox list")
 
 
+# reports
+
+
+report_app = typer.Typer(no_args_is_help=True, help="Reports.")
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("conversions")
+def report_conversions(
+    ctx: typer.Context,
+    by_step: Annotated[bool, typer.Option("--by-step", help="one row per step")] = False,
+) -> None:
+    """Conversions and revenue per workflow (and step), per currency."""
+    from journeyman.store import conversions
+
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        rows = conversions.report_txn(connection, by_step=by_step)
+    columns = ["workflow", *(["step"] if by_step else []), "conversions", "revenue", "currency"]
+    _table(rows, columns)
+
+
+@workflow_app.command("secret")
+def workflow_secret(ctx: typer.Context, key: str) -> None:
+    """The secret that signs KEY's webhook calls (Standard Webhooks, HMAC-SHA256)."""
+    from journeyman.steps.webhook import workflow_secret as secret_of
+
+    sys.stdout.write(secret_of(str(_settings(ctx).secret).encode(), key) + "\n")
+
+
 # outbox
 
 

@@ -50,7 +50,7 @@ class RoundRobin(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    round_robin: tuple[str, ...] = Field(min_length=1)
+    round_robin: tuple[str, ...] = Field(json_schema_extra={"minItems": 1})
 
 
 def _owner_form(value: Any) -> str | None:
@@ -68,6 +68,8 @@ def _normalized(spec: Any) -> Any:
         if isinstance(spec, FixedUser):
             return FixedUser(user=normalize_email(spec.user))
         if isinstance(spec, RoundRobin):
+            if not spec.round_robin:
+                raise ValueError("round_robin names no user")
             emails = tuple(normalize_email(e) for e in spec.round_robin)
             twice = sorted({e for e in emails if emails.count(e) > 1})
             if twice:

@@ -60,6 +60,7 @@ class SendEmail(StepKind):
             ("html", params.html or "", True),
             ("text", params.text or "", False),
             ("from", params.from_ or "", False),
+            ("preview_text", params.preview_text or "", True),
         ):
             error = templating.check_template(source, html=html)
             if error:

@@ -49,6 +49,12 @@ class WebhookParams(BaseModel):
             _checked(value)
         return values
 
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: Any) -> Any:
+        _walk_strings(value, _checked)
+        return value
+
 
 def _checked(source: str) -> str:
     error = templating.check_template(source, html=False)
@@ -134,6 +140,17 @@ class CallWebhook(StepKind):
             park=True,
             context={**context, "pending": key},
         )
+
+
+def _walk_strings(value: Any, check: Any) -> None:
+    if isinstance(value, str):
+        check(value)
+    elif isinstance(value, list):
+        for item in value:
+            _walk_strings(item, check)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _walk_strings(item, check)
 
 
 def _render_json(value: Any, values: Mapping[str, Any]) -> Any:
