@@ -59,6 +59,21 @@ def main(argv: list[str] | None = None) -> int:
             err.print(f"  {report.one_line(result)}", highlight=False)
     if not args.json:
         report.print_results(Console(), results, args.baseline_contacts)
+    for backend in backends if args.actions_contacts else []:
+        result = run_actions(backend, args.actions_contacts, args.postgres_url)
+        results.append(result)
+        if args.json:
+            sys.stdout.write(json.dumps(result) + "\n")
+        else:
+            Console().print(
+                f"every-action workflow, {report.NAMES.get(backend, backend)}, "
+                f"{result.get('contacts', 0):,} contacts x 15 steps: "
+                f"{result.get('contacts_per_second') or 0:,.0f} contacts/s, "
+                f"{result.get('steps_per_second') or 0:,.0f} steps/s, "
+                f"{result.get('seconds')} s, peak RSS {result.get('peak_rss_mb')} MB, "
+                f"{'ok' if result.get('ok') else 'NOT OK'}",
+                highlight=False,
+            )
     if skipped:
         err.print("[red]incomplete: PostgreSQL was skipped (unreachable)[/]")
     return 0 if all(r["ok"] for r in results) and not skipped else 1
@@ -89,6 +104,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default 1,2; the baseline always uses 1)",
     )
     parser.add_argument("--full", action="store_true", help="also 1,000,000 contacts on SQLite")
+    parser.add_argument(
+        "--actions-contacts",
+        type=non_negative,
+        default=10_000,
+        help="contacts for the every-action workflow on each backend (default 10,000; 0: none)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per run per line")
     parser.add_argument(
         "--postgres-url",
@@ -144,6 +165,23 @@ def run_in_subprocess(config: Config, postgres_url: str) -> dict[str, Any]:
             "error": f"worker exited with status {done.returncode} (its stderr is above)",
         }
     return {**result, "baseline": config.baseline}
+
+
+def run_actions(backend: str, contacts: int, postgres_url: str) -> dict[str, Any]:
+    """The mixed-actions workload (``bench/actions.py``) in its own process."""
+    command = [
+        sys.executable,
+        *("-m", "bench.actions"),
+        *("--backend", backend),
+        *("--contacts", str(contacts)),
+        *("--postgres-url", postgres_url),
+    ]
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    try:
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        result = {"backend": backend, "workload": "actions", "contacts": contacts, "ok": False}
+    return result
 
 
 def postgres_problem(url: str) -> str | None:

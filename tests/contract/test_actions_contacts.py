@@ -46,8 +46,7 @@ def update(step_id: str, name: str, *, then: str | None = None, **change: Any) -
 def linked(*steps: dict[str, Any]) -> list[dict[str, Any]]:
     """The steps, each going on to the one after it."""
     return [
-        {**s, "next": steps[i + 1]["id"]} if i + 1 < len(steps) else s
-        for i, s in enumerate(steps)
+        {**s, "next": steps[i + 1]["id"]} if i + 1 < len(steps) else s for i, s in enumerate(steps)
     ]
 
 
@@ -197,7 +196,9 @@ def test_a_whole_number_stays_a_whole_number(app: App) -> None:
 def test_add_on_a_text_attribute_fails_the_run(app: App) -> None:
     define(app, NICKNAME=AttributeType.TEXT)
     app.upsert_contacts([ContactInput(email=JANE, attributes={"NICKNAME": "JJ"})])
-    app.apply_workflow(workflow(update("score", "NICKNAME", add=1, then="after"), email_step("after")))
+    app.apply_workflow(
+        workflow(update("score", "NICKNAME", add=1, then="after"), email_step("after"))
+    )
     send(app, ("signup", JANE))
 
     tick_until_idle(app)

@@ -34,7 +34,7 @@ def load_items_txn(
         triggers = events.trigger_events_txn(
             connection, [r.trigger_event_id for r in group if r.trigger_event_id is not None]
         )
-    if not (needs.contact or needs.lists or counts):
+    if not (needs.contact or needs.lists or counts or needs.event):
         return [StepItem(run=run, contact=None, facts=NO_FACTS) for run in group]
     items = []
     for run in group:

@@ -13,7 +13,10 @@ from sqlalchemy.engine import Connection
 from journeyman.model.effects import RecordConversion
 from journeyman.store.schema import conversions, messages, workflows
 
-_SENT_OR_GOING = ("queued", "sending", "sent")
+# Inline constants, not an expanding IN parameter: that cannot go through executemany().
+_SENT_OR_GOING: list[sa.ColumnClause[Any]] = [
+    sa.literal_column(f"'{s}'") for s in ("queued", "sending", "sent")
+]
 
 
 def record_txn(connection: Connection, items: Sequence[RecordConversion], now: dt.datetime) -> None:
