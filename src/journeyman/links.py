@@ -23,7 +23,8 @@ def verify(secret: bytes, purpose: str, token: str) -> tuple[int, str] | None:
         contact_id = int(contact_text)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not hmac.compare_digest(mac, _mac(secret, purpose, payload)):
+    # Bytes: compare_digest raises TypeError for a str with non-ASCII characters (any URL).
+    if not hmac.compare_digest(mac.encode(), _mac(secret, purpose, payload).encode()):
         return None
     return contact_id, key
 

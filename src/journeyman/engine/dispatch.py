@@ -68,6 +68,7 @@ def to_email(message: ClaimedMessage) -> OutgoingEmail:
         subject=message.subject,
         html=message.html,
         text=message.text,
+        headers=dict(message.headers or {}),
     )
 
 
