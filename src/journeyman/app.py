@@ -98,7 +98,9 @@ class App:
         now = self.clock.now()
         status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
         with transaction(self.engine) as connection:
-            _check_references_txn(connection, workflow)
+            existing = workflows.status_of_txn(connection, workflow.key)
+            activating = (existing or status.value) == WorkflowStatus.ACTIVE.value
+            _check_references_txn(connection, workflow, activating=activating)
             created_lists = lists.ensure_lists_txn(connection, workflow.lists_used(), now)
             saved = workflows.save_version_txn(
                 connection, workflow.document, now, status_if_new=status
@@ -115,7 +117,12 @@ class App:
         return parse_workflow(document)
 
     def set_workflow_status(self, key: str, status: WorkflowStatus) -> None:
+        """Activating checks again that every workflow the steps start exists."""
         with transaction(self.engine) as connection:
+            if status is WorkflowStatus.ACTIVE:
+                document = workflows.current_definition_txn(connection, key)
+                if document is not None:
+                    _check_references_txn(connection, parse_workflow(document), activating=True)
             workflows.set_status_txn(connection, key, status, self.clock.now())
 
     # contacts, attributes, lists
@@ -252,8 +259,11 @@ class App:
 _REFERENCE_FIELDS = {"attributes": "name", "workflows": "workflow"}
 
 
-def _check_references_txn(connection: Connection, workflow: Workflow) -> None:
-    """Every attribute and workflow the steps name exists (a workflow may name itself)."""
+def _check_references_txn(connection: Connection, workflow: Workflow, *, activating: bool) -> None:
+    """Every attribute, user and workflow the steps name exists (a workflow may name itself).
+
+    A workflow named by ``start_workflow`` may be missing while this one is stored as a draft
+    (two workflows that start each other are applied one after the other)."""
     known = {
         "attributes": set(contacts.attribute_definitions_txn(connection)),
         "workflows": {r.key for r in workflows.workflow_rows_txn(connection)} | {workflow.key},
@@ -268,10 +278,43 @@ def _check_references_txn(connection: Connection, workflow: Workflow) -> None:
         for kind, names in sorted(workflow.references().items())
         for name, step_ids in sorted(names.items())
         if kind in known and name not in known[kind]
+        if activating or kind != "workflows"
         for step_id in step_ids
     ]
+    problems += _missing_start_steps_txn(connection, workflow)
     if problems:
         raise InvalidWorkflow(problems)
+
+
+def _missing_start_steps_txn(connection: Connection, workflow: Workflow) -> list[Problem]:
+    """``start_workflow`` at a named step: the target's current version has that step."""
+    wanted = [
+        (step.id, step.params.workflow, step.params.step)
+        for step in workflow.steps.values()
+        if step.kind == "start_workflow" and step.params.step is not None
+    ]
+    if not wanted:
+        return []
+    versions = {r.key: r.version_id for r in workflows.workflow_rows_txn(connection)}
+    documents = workflows.definitions_txn(connection, [v for v in versions.values() if v])
+    problems = []
+    for step_id, key, target_step in wanted:
+        steps = (
+            {s.get("id") for s in documents[versions[key]].get("steps", [])}
+            if versions.get(key)
+            else set(workflow.steps)
+            if key == workflow.key
+            else None
+        )
+        if steps is not None and target_step not in steps:
+            problems.append(
+                Problem(
+                    step=step_id,
+                    field="start_workflow.step",
+                    message=f"workflow {key!r} has no step {target_step!r}",
+                )
+            )
+    return problems
 
 
 def _reference_field(workflow: Workflow, step_id: str, kind: str) -> str:

@@ -46,13 +46,13 @@ users_app = typer.Typer(no_args_is_help=True, help="Team members (owners of cont
 deals_app = typer.Typer(no_args_is_help=True, help="Deals created by workflows.")
 tasks_app = typer.Typer(no_args_is_help=True, help="Tasks created by workflows.")
 for sub, name in (
-    (users_app, "users"),
-    (deals_app, "deals"),
-    (tasks_app, "tasks"),
     (workflow_app, "workflow"),
     (contacts_app, "contacts"),
     (attributes_app, "attributes"),
     (lists_app, "lists"),
+    (users_app, "users"),
+    (deals_app, "deals"),
+    (tasks_app, "tasks"),
     (event_app, "event"),
     (outbox_app, "outbox"),
     (db_app, "db"),
@@ -252,6 +252,7 @@ def users_create(ctx: typer.Context, name: str, email: str) -> None:
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
+    """The team members."""
     with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
         rows = crm_store.list_users_txn(connection)
     _table(rows, ["id", "name", "email"])

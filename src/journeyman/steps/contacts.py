@@ -117,6 +117,9 @@ class UpdateAttribute(StepKind):
                     raw = templating.render(raw, context, html=False)
                 except templating.TemplateError as exc:
                     return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+                if not raw.strip():  # a missing value must not wipe the stored one
+                    reason = f"{name} kept: the template rendered nothing (use clear to clear)"
+                    return Outcome(run_id=run.run_id, result="unchanged", reason=reason)
         try:
             value = coerce_attribute(env.attributes[name], raw)
         except InvalidContact as exc:

@@ -32,7 +32,6 @@ from journeyman.model.runs import Outcome
 from journeyman.steps.base import StepEnv, StepItem, StepKind
 from journeyman.steps.workflows import FromEvent
 
-TASK_TYPES = ("todo", "call", "email", "meeting", "deadline")
 CONTACT_OWNER: Literal["contact_owner"] = "contact_owner"
 _OWNER_FORMS = "contact_owner, {user: EMAIL} or {round_robin: [EMAIL, ...]}"
 
@@ -305,9 +304,8 @@ class AssignUser(StepKind):
     """Make a user the contact's owner: a fixed user or round-robin over several."""
 
     kind = "assign_user"
-    params: ClassVar[Any] = (
-        UserSpec  # the parameters are the spec: {user: ...} or {round_robin: ...}
-    )
+    # The parameters are the spec itself: ``assign_user: {round_robin: [...]}``.
+    params: ClassVar[Any] = UserSpec
 
     def references(self, params: FixedUser | RoundRobin) -> dict[str, set[str]]:
         return {"users": _users_of(params)}

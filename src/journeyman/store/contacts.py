@@ -227,15 +227,18 @@ def change_attributes_txn(
     ]
     # PostgreSQL reads the old value by name (->>), SQLite by the same JSON path.
     added = [
-        (path(a.name), a.name if postgres else path(a.name), _number(a.delta), at, a.contact_id)
+        (path(a.name), a.name, a.name, _number(a.delta), at, a.contact_id)
+        if postgres
+        else (path(a.name), path(a.name), _number(a.delta), at, a.contact_id)
         for a in adds
     ]
     if postgres:
         set_sql = "jsonb_set(attributes, %s::text[], %s::jsonb)"
         clear_sql = "attributes #- %s::text[]"
+        # A stored value that is not a number counts as 0 (as on SQLite), never an error.
         add_sql = (
-            "jsonb_set(attributes, %s::text[], "
-            "to_jsonb(coalesce((attributes->>%s)::numeric, 0) + %s))"
+            "jsonb_set(attributes, %s::text[], to_jsonb(CASE WHEN jsonb_typeof(attributes->%s) "
+            "= 'number' THEN (attributes->>%s)::numeric ELSE 0 END + %s))"
         )
     else:
         set_sql = "json_set(attributes, ?, json(?))"

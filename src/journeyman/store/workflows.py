@@ -181,3 +181,17 @@ def workflow_rows_txn(connection: Connection) -> list[WorkflowRow]:
         )
     )
     return [WorkflowRow(id=r[0], key=r[1], status=r[2], version_id=r[3]) for r in rows]
+
+
+def status_of_txn(connection: Connection, key: str) -> str | None:
+    row = connection.execute(sa.select(workflows.c.status).where(workflows.c.key == key)).first()
+    return None if row is None else str(row[0])
+
+
+def current_definition_txn(connection: Connection, key: str) -> Mapping[str, Any] | None:
+    row = connection.execute(
+        sa.select(workflow_versions.c.definition)
+        .join(workflows, workflows.c.current_version_id == workflow_versions.c.id)
+        .where(workflows.c.key == key)
+    ).first()
+    return None if row is None else row[0]
