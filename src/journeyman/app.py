@@ -299,13 +299,12 @@ def _missing_start_steps_txn(connection: Connection, workflow: Workflow) -> list
     documents = workflows.definitions_txn(connection, [v for v in versions.values() if v])
     problems = []
     for step_id, key, target_step in wanted:
-        steps = (
-            {s.get("id") for s in documents[versions[key]].get("steps", [])}
-            if versions.get(key)
-            else set(workflow.steps)
-            if key == workflow.key
-            else None
-        )
+        version = versions.get(key)
+        steps: set[Any] | None = None
+        if version is not None:
+            steps = {s.get("id") for s in documents[version].get("steps", [])}
+        elif key == workflow.key:
+            steps = set(workflow.steps)
         if steps is not None and target_step not in steps:
             problems.append(
                 Problem(
