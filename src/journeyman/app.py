@@ -211,8 +211,9 @@ class App:
         webhooks = WebhookTransport(
             allow_networks=self.settings.webhook_allow_networks, clock=self.clock
         )
+        settings = DispatchSettings(secret=str(self.settings.secret).encode())
         return Dispatcher(
-            self.engine, transport, self.clock, DispatchSettings(), texts=texts, webhooks=webhooks
+            self.engine, transport, self.clock, settings, texts=texts, webhooks=webhooks
         )
 
     def run_until_idle(

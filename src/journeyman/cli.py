@@ -19,6 +19,7 @@ from rich.table import Table
 from journeyman import demo as demo_module
 from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
+from journeyman.clock import FakeClock
 from journeyman.config import Settings
 from journeyman.documents import load_document
 from journeyman.engine.dispatch import EmailTransport
@@ -327,6 +328,10 @@ def run_engine(
     until_idle: Annotated[bool, typer.Option(help="stop when nothing is due")] = False,
     batch_size: Annotated[int | None, typer.Option(min=1)] = None,
     workers: Annotated[int, typer.Option(min=1, help="processes, one per shard of contacts")] = 1,
+    now: Annotated[
+        str | None,
+        typer.Option(help="run as of this time (ISO 8601 with offset), with --until-idle"),
+    ] = None,
 ) -> None:
     """Run the engine and the email dispatcher."""
     import asyncio
@@ -334,6 +339,7 @@ def run_engine(
     from journeyman.engine.runner import RunSummary
 
     settings = _settings(ctx)
+    clock = _as_of(now, until_idle=until_idle, workers=workers) if now else None
 
     async def main(journeyman: App) -> RunSummary:
         transport = _transport(settings)
@@ -344,12 +350,28 @@ def run_engine(
         finally:
             await transport.aclose()
 
-    with _app(ctx) as journeyman:
+    journeyman = App.open(settings, clock=clock)
+    try:
         summary = asyncio.run(main(journeyman))
+    finally:
+        journeyman.close()
     out.print(
         f"idle: {summary.events} events, {summary.enrolled} runs started, "
         f"{summary.steps} steps, {summary.messages} messages delivered"
     )
+
+
+def _as_of(text: str, *, until_idle: bool, workers: int) -> FakeClock:
+    """A clock stopped at ``text``: the engine runs as of then (tests, backfills)."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--now {text!r} is not an ISO 8601 date and time") from None
+    if when.tzinfo is None:
+        raise InvalidInput(f"--now {text!r} needs a UTC offset, e.g. 2027-01-15T09:00:00+01:00")
+    if not until_idle or workers > 1:
+        raise InvalidInput("--now runs one process until idle: add --until-idle, no --workers")
+    return FakeClock(when.astimezone(dt.UTC))
 
 
 @app.command("demo")

@@ -172,7 +172,8 @@ def test_add_and_subtract_on_a_number_unset_counting_as_zero(app: App) -> None:
 def test_two_runs_of_one_contact_adding_in_one_batch_both_count(app: App) -> None:
     define(app, LEAD_SCORE=AttributeType.NUMBER)
     app.upsert_contacts([ContactInput(email=MAX, attributes={"LEAD_SCORE": 1})])
-    app.apply_workflow(workflow(update("score", "LEAD_SCORE", add=5), reentry="every_time"))
+    document = workflow(update("score", "LEAD_SCORE", add=5), reentry="every_time")
+    app.apply_workflow({**document, "allow_parallel_runs": True})
     send(app, ("signup", JANE), ("signup", JANE), ("signup", MAX))
 
     first, *_ = tick_until_idle(app)

@@ -19,11 +19,12 @@ from journeyman.channels.capture import CaptureTransport
 from journeyman.channels.webhook import WebhookTransport, verify
 from journeyman.clock import FakeClock
 from journeyman.engine.dispatch import Dispatcher
+from journeyman.errors import InvalidWorkflow
 from journeyman.model.retry import RetryPolicy
 from journeyman.steps.webhook import workflow_secret
 from journeyman.store import outbox, transaction
 from journeyman.store.contacts import ContactInput
-from journeyman.store.schema import list_members, lists, messages, run_log, runs
+from journeyman.store.schema import contacts, list_members, lists, messages, run_log, runs
 
 LOOPBACK = ("127.0.0.0/8",)
 EMAIL = "jane@example.com"
@@ -426,3 +427,89 @@ def test_an_unsigned_call_has_the_idempotency_key_but_no_signature(
     assert not {"webhook-id", "webhook-signature", "webhook-timestamp"} & set(request.headers)
     assert json.loads(request.body)["email"] == EMAIL
     assert the_run(app).status == "completed"
+
+
+# --- requests that cannot be sent -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [
+        ({"Content-Length": "3"}, "'Content-Length' is set by Journeyman"),
+        ({"idempotency-key": "{{ contact.email }}"}, "'idempotency-key' is set by Journeyman"),
+        ({"Webhook-Signature": "v1,x"}, "'Webhook-Signature' is set by Journeyman"),
+        ({"Host": "other.example"}, "'Host' is set by Journeyman"),
+        ({"X Api Key": "1"}, "header name 'X Api Key' is invalid"),
+        ({"": "1"}, "header name '' is invalid"),
+    ],
+)
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_headers_that_would_break_the_request_are_refused_at_apply_time(
+    app: App, headers: dict[str, str], words: str
+) -> None:
+    with pytest.raises(InvalidWorkflow) as refused:
+        app.apply_workflow(workflow("https://hooks.example.com/x", headers=headers))
+
+    (problem,) = refused.value.problems
+    assert problem.step == "lookup" and "headers" in problem.field
+    assert words in problem.message
+
+
+def test_a_header_rendered_with_a_line_break_takes_failure_without_a_call(
+    app: App, server: HttpServer
+) -> None:
+    app.apply_workflow(
+        workflow(server.url("/enrich"), headers={"X-Name": "{{ contact.FIRSTNAME }}"})
+    )
+    app.upsert_contacts(
+        [
+            ContactInput(email=EMAIL, attributes={"FIRSTNAME": "Jane\r\nX-Injected: yes"}),
+            ContactInput(email="bob@example.com", attributes={"FIRSTNAME": "  Bob  "}),
+        ]
+    )
+    server.answer = lambda _: Reply(json={"tier": "gold"})
+    app.record_events([EventInput(name="signup", email=e) for e in (EMAIL, "bob@example.com")])
+
+    cycle(app)
+
+    (request,) = server.requests
+    assert request.headers["x-name"] == "Bob", "surrounding whitespace is trimmed"
+    assert "x-injected" not in request.headers
+    with transaction(app.engine) as connection:
+        jane = connection.execute(
+            sa.select(runs)
+            .join(contacts, contacts.c.id == runs.c.contact_id)
+            .where(contacts.c.email == EMAIL)
+        ).one()
+    answer = jane.context["webhook"]["lookup"]
+    assert (jane.status, answer["ok"], answer["status"]) == ("completed", False, None)
+    assert "header X-Name would hold a line break" in answer["error"]
+    assert len(outbox_rows(app, "webhook")) == 1, "nothing queued for Jane"
+    assert failure_list_members(app) == 1
+    assert outbox_rows(app, "email")[0].recipient == "bob@example.com"
+
+
+def test_a_transport_that_raises_fails_its_messages_not_the_dispatcher(
+    app: App, server: HttpServer
+) -> None:
+    """A Content-Length of its own makes the HTTP client raise (h11's LocalProtocolError,
+    which httpx does not wrap). Such a row is written here directly, as the step now refuses
+    the header; the dispatcher survives it and the run takes the failure way out."""
+    start(app, server.url("/enrich"), retries=0)
+    app.stepper().tick()
+    (call,) = outbox_rows(app, "webhook")
+    payload = dict(call.payload)
+    payload["headers"] = {**payload["headers"], "Content-Length": "3"}
+    with transaction(app.engine) as connection:
+        connection.execute(
+            sa.update(messages).where(messages.c.id == call.id).values(payload=payload)
+        )
+
+    cycle(app)
+
+    (call,) = outbox_rows(app, "webhook")
+    assert (call.status, call.attempts) == ("failed", 1)
+    assert "the webhook transport failed" in call.reason
+    run = the_run(app)
+    assert (run.status, run.context["webhook"]["lookup"]["ok"]) == ("completed", False)
+    assert failure_list_members(app) == 1

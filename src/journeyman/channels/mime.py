@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import getaddresses
 from html.parser import HTMLParser
+from typing import Any
 
 from journeyman.model.messages import OutgoingEmail
 
@@ -51,13 +52,37 @@ def build_mime(email: OutgoingEmail) -> EmailMessage:
     for name, value in email.headers.items():
         if name.lower() in _RESERVED_HEADERS:
             raise ValueError(f"header {name!r} is set by Journeyman; remove it from headers")
-        message[name] = value
+        message[name] = _Unfolded(name, value) if name.lower() in _URL_HEADERS else value
     text = email.text if email.text is not None else html_to_text(email.html)
     message.set_content(text, subtype="plain")
     message.add_alternative(email.html, subtype="html")
     for part in message.iter_parts():
         del part["MIME-Version"]  # add_alternative repeats it on the part; it belongs on top only
     return message
+
+
+_URL_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+
+
+class _Unfolded(str):
+    """A header value of ASCII URLs, folded only after its commas.
+
+    The SMTP policy would turn a URL longer than a line into RFC 2047 encoded words, which
+    no mailbox provider reads in ``List-Unsubscribe`` (RFC 5322 allows 998-character lines).
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> _Unfolded:
+        if not value.isascii() or "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r} must be one line of ASCII")
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Any) -> str:
+        linesep = str(getattr(policy, "linesep", "\r\n"))
+        return f"{self.name}: " + ("," + linesep + " ").join(self.split(", ")) + linesep
 
 
 def envelope_address(value: str, *, field: str) -> str:

@@ -1,20 +1,32 @@
 """Rule trees: parse (pydantic models), say what data they need, evaluate and explain.
 
-Pure: nothing here touches the store. The engine loads the facts a tree asks for, one query
-per batch, and hands them in.
+Pure: nothing here touches the store. The engine loads the facts a tree asks for, a constant
+number of queries per batch, and hands them in.
 """
 
-from journeyman.conditions.evaluate import Facts, Verdict, evaluate
+from journeyman.conditions.base import (
+    Deal,
+    EventQuery,
+    Facts,
+    MessageQuery,
+    Needs,
+    OrderStats,
+    Verdict,
+    bucket,
+)
+from journeyman.conditions.evaluate import evaluate
+from journeyman.conditions.operators import Comparison, compare, matches_where
 from journeyman.conditions.rules import (
     AllOf,
     AnyOf,
     AttributeRule,
-    Comparison,
     Condition,
     EventCountRule,
     InListRule,
     NotRule,
+    lists_named,
     needs_of,
+    users_named,
 )
 
 __all__ = [
@@ -23,11 +35,21 @@ __all__ = [
     "AttributeRule",
     "Comparison",
     "Condition",
+    "Deal",
     "EventCountRule",
+    "EventQuery",
     "Facts",
     "InListRule",
+    "MessageQuery",
+    "Needs",
     "NotRule",
+    "OrderStats",
     "Verdict",
+    "bucket",
+    "compare",
     "evaluate",
+    "lists_named",
+    "matches_where",
     "needs_of",
+    "users_named",
 ]

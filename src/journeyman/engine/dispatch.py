@@ -16,7 +16,7 @@ from journeyman.channels.sms import SmsCaptureTransport
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock
 from journeyman.engine.claims import worker_claim
-from journeyman.errors import DeliveryError, PermanentDeliveryError
+from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import (
     Delivered,
     OutgoingEmail,
@@ -26,6 +26,7 @@ from journeyman.model.messages import (
     WebhookResponse,
 )
 from journeyman.model.retry import RetryPolicy
+from journeyman.steps.webhook import workflow_secret
 from journeyman.store import outbox, transaction
 from journeyman.store.outbox import ClaimedMessage, DeliveryRecord
 
@@ -51,6 +52,7 @@ class DispatchSettings:
     batch_size: int = 500
     lease: dt.timedelta = dt.timedelta(minutes=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    secret: bytes = field(default=b"journeyman-development-secret", repr=False)
 
 
 def message_id(idempotency_key: str, sender: str) -> str:
@@ -128,7 +130,7 @@ class Dispatcher:
             by_channel.setdefault(message.channel, []).append(message)
         results: dict[int, Delivered | DeliveryError | WebhookResponse] = {}
         for channel, group in by_channel.items():
-            answers = await self._send(channel, group)
+            answers = await self._send_or_fail(channel, group)
             results.update({m.id: a for m, a in zip(group, answers, strict=True)})
         now = self._clock.now()
         records, wakes = [], []
@@ -141,6 +143,24 @@ class Dispatcher:
             outbox.record_deliveries_txn(connection, records, now)
             outbox.wake_runs_txn(connection, wakes, now)
         return len(claimed)
+
+    async def _send_or_fail(
+        self, channel: str, group: list[ClaimedMessage]
+    ) -> Sequence[Delivered | DeliveryError | WebhookResponse]:
+        """``_send``; a transport that raises (it should return errors) fails the group for
+        now instead of the dispatcher, which would meet the same messages after a restart."""
+        try:
+            return await self._send(channel, group)
+        except Exception as exc:
+            logger.exception(
+                "%s transport raised",
+                channel,
+                extra={"action": "transport_raised", "channel": channel, "messages": len(group)},
+            )
+            error = TransientDeliveryError(
+                f"the {channel} transport failed: {type(exc).__name__}: {exc}"
+            )
+            return [error for _ in group]
 
     async def _send(
         self, channel: str, group: list[ClaimedMessage]
@@ -175,7 +195,8 @@ class Dispatcher:
         if channel == "webhook":
             if self._webhooks is None:
                 self._webhooks = WebhookTransport(clock=self._clock)
-            return await self._webhooks.call_many([_webhook_request(m) for m in group])
+            secret = self._settings.secret
+            return await self._webhooks.call_many([_webhook_request(m, secret) for m in group])
         unknown = PermanentDeliveryError(f"no transport for channel {channel!r}")
         return [unknown for _ in group]
 
@@ -246,8 +267,9 @@ class TextTransport(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _webhook_request(message: ClaimedMessage) -> WebhookRequest:
+def _webhook_request(message: ClaimedMessage, secret: bytes) -> WebhookRequest:
     payload = message.payload or {}
+    signed_for = payload.get("signed_for")
     return WebhookRequest(
         key=message.idempotency_key,
         method=str(payload.get("method", "POST")),
@@ -255,5 +277,5 @@ def _webhook_request(message: ClaimedMessage) -> WebhookRequest:
         headers=dict(payload.get("headers") or {}),
         body=payload.get("body"),
         timeout=float(payload.get("timeout", 10.0)),
-        secret=payload.get("secret"),
+        secret=workflow_secret(secret, str(signed_for)) if signed_for else None,
     )

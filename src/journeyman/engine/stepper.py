@@ -22,11 +22,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
 from journeyman.clock import Clock
-from journeyman.engine import triggers
+from journeyman.engine import lifecycle, triggers
 from journeyman.engine.claims import release_dead_claims, worker_claim
 from journeyman.engine.effects import apply_effects_txn
 from journeyman.engine.facts import load_items_txn
@@ -93,6 +94,7 @@ class Stepper:
         self._clock = clock
         self._settings = settings or EngineSettings()
         self._definitions: dict[int, Workflow] = {}
+        self._inside: dict[tuple[int, int], int] = {}
         self.claim = worker_claim()
 
     def release_dead_claims(self) -> int:
@@ -104,28 +106,86 @@ class Stepper:
         now = self._clock.now()
         with transaction(self._engine) as connection:
             lease_until = now + settings.lease
-            due = runs.claim_due_runs_txn(
+            candidates = self._candidates_txn(connection)
+            if any(c.workflow.reentry != "every_time" for c in candidates):
+                runs.serialize_enrolments_txn(connection)
+            # Events first: they may end, restart or wake runs, and start new ones; then the
+            # runs that are due (woken ones included) fill the batch.
+            queued = events.claim_queued_events_txn(
                 connection,
                 settings.batch_size,
+                with_properties=True,
+                shard=settings.shard,
+            )
+            self._react_txn(connection, queued, now)
+            new = self._enrol_txn(connection, queued, candidates, now, lease_until)
+            due = runs.claim_due_runs_txn(
+                connection,
+                max(settings.batch_size - len(new), 1),
                 now,
                 lease_until=lease_until,
                 claim=self.claim,
                 shard=settings.shard,
             )
-            room = settings.batch_size - len(due)
-            queued: list[Event] = []
-            new: list[RunView] = []
-            if room > 0:
-                candidates = self._candidates_txn(connection)
-                if any(c.workflow.reentry == "once" for c in candidates):
-                    runs.serialize_enrolments_txn(connection)
-                filtered = any(e.where for c in candidates for e in c.workflow.entry_points)
-                queued = events.claim_queued_events_txn(
-                    connection, room, with_properties=filtered, shard=settings.shard
-                )
-                new = self._enrol_txn(connection, queued, candidates, now, lease_until)
         steps = self._advance([*due, *new])
         return TickReport(events=len(queued), enrolled=len(new), claimed=len(due), steps=steps)
+
+    def _react_txn(self, connection: Connection, queued: Sequence[Event], now: dt.datetime) -> None:
+        """Goals, exits, restarts and waits for events: the runs of these events' contacts.
+
+        Leaves in ``self._inside`` the (workflow, contact) pairs that still have a run inside,
+        for the enrolment that follows."""
+        self._inside = {}
+        if not queued:
+            return
+        rows = runs.in_flight_txn(connection, {e.contact_id for e in queued})
+        if not rows:
+            return
+        self._load_definitions_txn(connection, {r["version_id"] for r in rows})
+        triggers_of = events.trigger_events_txn(
+            connection, [r["trigger_event_id"] for r in rows if r["trigger_event_id"]]
+        )
+        in_flight = [
+            lifecycle.InFlight(
+                run_id=r["id"],
+                workflow_id=r["workflow_id"],
+                version_id=r["version_id"],
+                contact_id=r["contact_id"],
+                status=r["status"],
+                step_id=r["step_id"],
+                seq=r["seq"],
+                trigger_event_id=r["trigger_event_id"],
+                context=r["context"] or {},
+                trigger_properties=(triggers_of.get(r["trigger_event_id"]) or {}).get("properties")
+                or {},
+            )
+            for r in rows
+        ]
+        reactions = lifecycle.react(queued, in_flight, self._definitions)
+        runs.apply_reactions_txn(connection, [self._change(r) for r in reactions], now)
+        ended = {r.run.run_id for r in reactions if r.kind in ("goal", "exit")}
+        self._inside = {
+            (run.workflow_id, run.contact_id): run.run_id
+            for run in in_flight
+            if run.run_id not in ended
+        }
+
+    def _change(
+        self, reaction: lifecycle.Reaction
+    ) -> tuple[int, int, str, str, str | None, dict[str, Any] | None, str]:
+        run, event = reaction.run, reaction.event
+        seq = run.seq + 1
+        if reaction.kind == "goal":
+            return run.run_id, seq, "converted", "completed", run.step_id, None, reaction.reason
+        if reaction.kind == "exit":
+            return run.run_id, seq, "exited", "exited", run.step_id, None, reaction.reason
+        if reaction.kind == "restart":
+            first = self._definitions[run.version_id].first_step
+            context = {k: v for k, v in run.context.items() if k == "chain"}
+            return run.run_id, seq, "restarted", "active", first, context, reaction.reason
+        matched = {"id": event.id, "name": event.name, "properties": dict(event.properties)}
+        context = {**run.context, "matched": matched}
+        return run.run_id, seq, "woken", "active", run.step_id, context, reaction.reason
 
     def _candidates_txn(self, connection: Connection) -> list[triggers.Candidate]:
         live = workflows.live_versions_txn(connection)
@@ -153,9 +213,27 @@ class Stepper:
         does not act on the past."""
         if not queued or not candidates:
             return []
+        contact_ids = [e.contact_id for e in queued]
         once = [c.workflow_id for c in candidates if c.workflow.reentry == "once"]
-        entered = runs.entered_txn(connection, once, [e.contact_id for e in queued])
+        entered = runs.entered_txn(connection, once, contact_ids)
         enrolments, refusals = triggers.decide_enrolments(queued, candidates, entered)
+        gapped = [c.workflow_id for c in candidates if c.workflow.reentry_gap is not None]
+        admission = lifecycle.admit(
+            enrolments,
+            self._inside,
+            runs.last_entered_txn(connection, gapped, contact_ids),
+            now,
+        )
+        events.requeue_txn(connection, admission.deferred)
+        enrolments = admission.admitted
+        for enrolment, reason in admission.refused:
+            refusals.append(
+                triggers.Refusal(
+                    workflow_id=enrolment.candidate.workflow_id,
+                    event=enrolment.event,
+                    reason=reason,
+                )
+            )
         for refusal in refusals:
             logger.info(
                 "enrolment refused: %s",
@@ -372,10 +450,11 @@ def _follow(
     context = outcome.context
     if failed:
         return RunState(run.run_id, RunStatus.FAILED, run.step_id, seq, None, False, context), entry
-    if outcome.park:  # waits on this step, with no time set, until woken from outside
-        return RunState(
-            run.run_id, RunStatus.WAITING, run.step_id, seq, None, False, context
-        ), entry
+    if outcome.park:  # waits on this step until woken from outside (or ``wait_until``)
+        state = RunState(
+            run.run_id, RunStatus.WAITING, run.step_id, seq, outcome.wait_until, False, context
+        )
+        return state, entry
     if target is None:
         return RunState(run.run_id, RunStatus.COMPLETED, None, seq, None, False, context), entry
     if outcome.wait_until is not None and outcome.wait_until > now:

@@ -7,6 +7,7 @@ id and the field.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pydantic import (
 
 from journeyman.conditions import Comparison
 from journeyman.errors import InvalidWorkflow, Problem
+from journeyman.model.entry_points import Entry, EntryPoint, EventEntry
 from journeyman.steps.base import StepKind
 from journeyman.steps.registry import REGISTRY
 
@@ -40,22 +42,40 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-class EventEntry(_Frozen):
-    """Enter when the contact does ``event``; ``where`` filters on the event's properties
-    (dotted paths for nested ones), all of which must match."""
+class EventRule(_Frozen):
+    """An event that changes runs already inside: ``where`` filters its properties; ``same``
+    names a property that must equal the trigger event's (the same ``cart_id``)."""
 
     event: str = Field(min_length=1)
     where: dict[str, Comparison] = Field(default_factory=dict)
+    same: str | None = None
+
+
+class GapDays(_Frozen):
+    days: int = Field(ge=1, le=3650)
+
+
+class ReentryAfter(_Frozen):
+    """Enter again once ``after`` has passed since the last entry."""
+
+    after: GapDays
 
 
 class WorkflowDocument(_Frozen):
     key: str | None = Field(default=None, pattern=KEY, description="stable id; default: from name")
     name: str = Field(min_length=1)
     description: str | None = None
-    entry_points: list[EventEntry] = Field(min_length=1)
-    reentry: Literal["once", "every_time"] = Field(
-        default="once", description="may a contact enter again after a first run?"
+    entry_points: list[EntryPoint] = Field(min_length=1)
+    reentry: Literal["once", "every_time"] | ReentryAfter = Field(
+        default="once",
+        description="may a contact enter again: once, every_time, {after: {days: N}}",
     )
+    allow_parallel_runs: bool = Field(
+        default=False, description="may a contact have several runs inside at once?"
+    )
+    exit_when: list[EventRule] = Field(default_factory=list, description="leave from any step")
+    restart_when: list[EventRule] = Field(default_factory=list, description="back to step 1")
+    goals: list[EventRule] = Field(default_factory=list, description="end the run as converted")
     steps: list[Any] = Field(min_length=1)
 
 
@@ -79,11 +99,26 @@ class Workflow:
 
     key: str
     name: str
-    entry_points: tuple[EventEntry, ...]
-    reentry: str
+    entry_points: tuple[Entry, ...]
+    reentry: str  # once, every_time, after (then ``reentry_gap``)
     steps: Mapping[str, StepDef]
     first_step: str
     document: Mapping[str, Any]
+    reentry_gap: dt.timedelta | None = None
+    allow_parallel_runs: bool = False
+    exit_when: tuple[EventRule, ...] = ()
+    restart_when: tuple[EventRule, ...] = ()
+    goals: tuple[EventRule, ...] = ()
+
+    @property
+    def reacts_to_events(self) -> bool:
+        """Do events change this workflow's runs once inside (exit, restart, goal, waits)?"""
+        return bool(
+            self.exit_when
+            or self.restart_when
+            or self.goals
+            or any(s.kind == "wait_for_event" for s in self.steps.values())
+        )
 
     def target(self, step_id: str, branch: str) -> str | None:
         return self.steps[step_id].targets.get(branch)
@@ -186,11 +221,9 @@ def _validate_document(raw: Mapping[str, Any], problems: list[Problem]) -> Workf
         for error in exc.errors():
             if error["loc"] and error["loc"][0] == "steps" and len(error["loc"]) > 1:
                 continue
-            problems.append(
-                Problem(
-                    field=_dotted(error["loc"]), message=error["msg"].removeprefix("Value error, ")
-                )
-            )
+            loc = tuple(p for p in error["loc"] if not _union_member(p))
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(Problem(field=_dotted(loc), message=message))
         return None
     return document
 
@@ -252,7 +285,7 @@ def _check_graph(
                 problems.append(
                     Problem(
                         step=step.id,
-                        field=branch,
+                        field=step.handler.target_field(step.params, branch),
                         message=f"target {target!r} is not a step of this workflow "
                         f"(use {END!r} to end the run)",
                     )
@@ -284,16 +317,30 @@ def _definition(document: WorkflowDocument, steps: list[StepDef], raw_steps: lis
         key=key,
         name=document.name,
         entry_points=tuple(document.entry_points),
-        reentry=document.reentry,
+        reentry=document.reentry if isinstance(document.reentry, str) else "after",
         steps={s.id: s for s in steps},
         first_step=steps[0].id,
         document=stored,
+        reentry_gap=(
+            dt.timedelta(days=document.reentry.after.days)
+            if isinstance(document.reentry, ReentryAfter)
+            else None
+        ),
+        allow_parallel_runs=document.allow_parallel_runs,
+        exit_when=tuple(document.exit_when),
+        restart_when=tuple(document.restart_when),
+        goals=tuple(document.goals),
     )
 
 
 def slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return slug[:64] or "workflow"
+
+
+def _union_member(part: int | str) -> bool:
+    """Pydantic names the member of a union in an error's location: not a field."""
+    return isinstance(part, str) and (part[:1].isupper() or "[" in part)
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

@@ -39,6 +39,7 @@ class StepEnv:
     owners: Mapping[int, str] = field(default_factory=dict)  # user id -> email
     attributes: Mapping[str, AttributeDefinition] = field(default_factory=dict)
     workflows: Mapping[str, WorkflowInfo] = field(default_factory=dict)
+    default_timezone: str = "UTC"  # for contacts without a time zone of their own
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +77,10 @@ class StepKind(ABC):
     def targets(self, params: Any) -> dict[str, str] | None:
         """Ways out that the parameters name (``go_to``); None: the step's branch fields."""
         return None
+
+    def target_field(self, params: Any, branch: str) -> str:
+        """Where the user wrote the way out ``branch`` (problems name it there)."""
+        return branch
 
     def check(self, params: Any) -> list[tuple[str, str]]:
         """Apply-time checks beyond the parameter model: (field, message) pairs."""

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from journeyman.steps.base import StepKind
 from journeyman.steps.contacts import BlocklistContact, UpdateAttribute
 from journeyman.steps.crm import AssignUser, CreateDealStep, CreateTaskStep
-from journeyman.steps.flow import GoTo, IfElse
+from journeyman.steps.flow import GoTo, IfElse, Split, Switch
 from journeyman.steps.lists import AddToList, RemoveFromList
 from journeyman.steps.messages import SendEmail
 from journeyman.steps.notifications import SendNotification
 from journeyman.steps.texts import SendSms, SendWhatsApp
-from journeyman.steps.timing import Delay
+from journeyman.steps.timing import Delay, WaitUntil, WaitWindow
+from journeyman.steps.waiting import WaitForEvent
 from journeyman.steps.webhook import CallWebhook
 from journeyman.steps.workflows import RecordConversionStep, StartWorkflow
 
@@ -47,8 +48,12 @@ class Registry:
 REGISTRY = Registry(
     [
         IfElse(),
+        Switch(),
+        Split(),
         GoTo(),
         Delay(),
+        WaitUntil(),
+        WaitWindow(),
         SendEmail(),
         SendSms(),
         SendWhatsApp(),
@@ -63,5 +68,6 @@ REGISTRY = Registry(
         CreateDealStep(),
         CreateTaskStep(),
         AssignUser(),
+        WaitForEvent(),
     ]
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -45,7 +46,11 @@ class WebhookParams(BaseModel):
     @field_validator("headers")
     @classmethod
     def _headers(cls, values: dict[str, str]) -> dict[str, str]:
-        for value in values.values():
+        for name, value in values.items():
+            if not _TOKEN.fullmatch(name):
+                raise ValueError(f"header name {name!r} is invalid; expected e.g. X-Api-Key")
+            if name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f"header {name!r} is set by Journeyman; remove it from headers")
             _checked(value)
         return values
 
@@ -61,6 +66,29 @@ def _checked(source: str) -> str:
     if error:
         raise ValueError(f"template error: {error}")
     return source
+
+
+# RFC 9110 field names. Framing and connection headers would corrupt the request (a
+# Content-Length of its own crashed the HTTP client); the others the transport sets itself.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_RESERVED_HEADERS = frozenset(
+    {
+        "connection",
+        "content-length",
+        "expect",
+        "host",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "idempotency-key",
+        "webhook-id",
+        "webhook-signature",
+        "webhook-timestamp",
+    }
+)
 
 
 def workflow_secret(secret: bytes, workflow_key: str) -> str:
@@ -106,11 +134,16 @@ class CallWebhook(StepKind):
         try:
             url = templating.render(params.url, values, html=False).strip()
             headers = {
-                k: templating.render(v, values, html=False) for k, v in params.headers.items()
+                k: templating.render(v, values, html=False).strip()
+                for k, v in params.headers.items()
             }
             body = _render_json(params.body, values)
         except templating.TemplateError as exc:
             return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+        broken = [k for k, v in headers.items() if any(c in v for c in "\r\n\0")]
+        if broken:
+            error = f"not called: header {broken[0]} would hold a line break or NUL"
+            return _not_called(run.run_id, env.step_id, key, context, error)
         request = {
             "method": params.method,
             "url": url,
@@ -118,7 +151,8 @@ class CallWebhook(StepKind):
             "body": body,
             "timeout": params.timeout,
             "attempts": params.retries + 1,
-            "secret": workflow_secret(env.secret, env.workflow_key) if params.sign else None,
+            # the dispatcher derives the signing secret: it is never stored in the outbox
+            "signed_for": env.workflow_key if params.sign else None,
         }
         effect = QueueMessage(
             key=key,
@@ -151,6 +185,22 @@ def _walk_strings(value: Any, check: Any) -> None:
     elif isinstance(value, dict):
         for item in value.values():
             _walk_strings(item, check)
+
+
+def _not_called(
+    run_id: int, step_id: str, key: str, context: dict[str, Any], error: str
+) -> Outcome:
+    """The failure way out without a call: the contact's data made the request invalid (a
+    retry would send the same), as when the transport refuses a URL."""
+    answer = {"key": key, "ok": False, "status": None, "json": None, "error": error}
+    webhook = {**context.get("webhook", {}), step_id: answer}
+    return Outcome(
+        run_id=run_id,
+        result="failure",
+        branch="failure",
+        reason=error,
+        context={**context, "webhook": webhook},
+    )
 
 
 def _render_json(value: Any, values: Mapping[str, Any]) -> Any:

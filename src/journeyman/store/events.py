@@ -161,3 +161,12 @@ def trigger_events_txn(connection: Connection, ids: Iterable[int]) -> dict[int, 
             "properties": fast.json_value(r[3]),
         }
     return found
+
+
+def requeue_txn(connection: Connection, deferred: Sequence[Event]) -> None:
+    """Put events back in the queue (their enrolments wait for the next tick)."""
+    if deferred:
+        connection.execute(
+            sa.insert(event_queue),
+            [{"event_id": e.id, "contact_id": e.contact_id} for e in deferred],
+        )

@@ -316,3 +316,66 @@ def start_runs_txn(
             for i, (wf, version, contact, step, trigger, ctx) in zip(ids, starts, strict=True)
         ],
     )
+
+
+def in_flight_txn(connection: Connection, contact_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Runs of these contacts that are inside a workflow and held by no worker."""
+    statement = sa.select(*_VIEW_COLUMNS, runs.c.status).where(
+        one_of(connection, runs.c.contact_id, contact_ids),
+        runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
+        runs.c.claim.is_(None),
+    )
+    return [dict(r._mapping) for r in connection.execute(statement)]
+
+
+def last_entered_txn(
+    connection: Connection, workflow_ids: Iterable[int], contact_ids: Iterable[int]
+) -> dict[tuple[int, int], dt.datetime]:
+    wanted = sorted(set(workflow_ids))
+    if not wanted:
+        return {}
+    statement = (
+        sa.select(runs.c.workflow_id, runs.c.contact_id, sa.func.max(runs.c.entered_at))
+        .where(runs.c.workflow_id.in_(wanted), one_of(connection, runs.c.contact_id, contact_ids))
+        .group_by(runs.c.workflow_id, runs.c.contact_id)
+    )
+    found: dict[tuple[int, int], dt.datetime] = {}
+    for workflow_id, contact_id, entered in connection.execute(statement):
+        if isinstance(entered, str):  # SQLite's max() returns the stored text
+            entered = dt.datetime.fromisoformat(entered).replace(tzinfo=dt.UTC)
+        elif entered.tzinfo is None:
+            entered = entered.replace(tzinfo=dt.UTC)
+        found[(workflow_id, contact_id)] = entered
+    return found
+
+
+def apply_reactions_txn(
+    connection: Connection,
+    reactions: Sequence[tuple[int, int, str, str, str | None, dict[str, Any] | None, str]],
+    now: dt.datetime,
+) -> None:
+    """(run id, new seq, kind, status, step id, context or None, reason) each: goals and
+    exits end runs, restarts and wakes make them due now. Logged with kind ``lifecycle``."""
+    if not reactions:
+        return
+    bulk = Bulk(connection)
+    at = bulk.time(now)
+    ending = [
+        (status, step, seq, None, at, run_id)
+        for run_id, seq, _, status, step, context, _ in reactions
+        if context is None
+    ]
+    going = [
+        (status, step, seq, at, bulk.json(context), at, run_id)
+        for run_id, seq, _, status, step, context, _ in reactions
+        if context is not None
+    ]
+    bulk.update(runs, ("status", "step_id", "seq", "due_at", "updated_at"), ending)
+    bulk.update(runs, ("status", "step_id", "seq", "due_at", "context", "updated_at"), going)
+    append_log_txn(
+        connection,
+        [
+            LogEntry(run_id, seq, step or "", "lifecycle", kind, None, reason, now)
+            for run_id, seq, kind, _, step, _, reason in reactions
+        ],
+    )

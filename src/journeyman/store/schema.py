@@ -284,3 +284,30 @@ conversions = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Index(None, "workflow_id", "step_id"),
 )
+
+# Anniversary entries already due: a contact enters once per date, however often the scan
+# runs (``system_events.record_due_anniversaries_txn``); rows older than a few days go.
+anniversary_marks = sa.Table(
+    "anniversary_marks",
+    metadata,
+    sa.Column("contact_id", Id, sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("attribute", sa.String(100), primary_key=True),
+    sa.Column("days_before", sa.Integer, primary_key=True),
+    sa.Column("due_on", sa.Date, primary_key=True),  # the contact's local date
+)
+
+# "Enrol everyone who already matches" on activation, throttled: where each workflow's scan
+# of the contacts stands (``system_events.run_backfills_txn``).
+entry_backfills = sa.Table(
+    "entry_backfills",
+    metadata,
+    sa.Column(
+        "workflow_id",
+        sa.Integer,
+        sa.ForeignKey("workflows.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("after_contact_id", sa.BigInteger, nullable=False),
+    sa.Column("per_minute", sa.Integer, nullable=False),
+    sa.Column("next_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,177 @@
+"""How events change runs already inside a workflow, and who may enter again: pure decisions.
+
+- ``react``: an event of the contact reaches a goal (the run ends as converted), an exit
+  condition (the run exits), a restart condition (back to the first step), or what a
+  ``wait_for_event`` step waits for (the run wakes). One reaction per run and batch.
+- ``admit``: re-entry after a minimum gap, and at most one run per contact and workflow
+  unless ``allow_parallel_runs``: a second event for a run started in the same batch waits
+  for the next tick (deferred), one for a run already inside is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from journeyman.conditions.evaluate import compare
+from journeyman.engine.triggers import Enrolment
+from journeyman.model.events import Event, property_at
+from journeyman.model.workflow import EventRule, Workflow
+
+
+@dataclass(frozen=True, kw_only=True)
+class InFlight:
+    """A run inside a workflow (active or waiting, not held by a worker)."""
+
+    run_id: int
+    workflow_id: int
+    version_id: int
+    contact_id: int
+    status: str
+    step_id: str | None
+    seq: int
+    trigger_event_id: int | None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    trigger_properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reaction:
+    run: InFlight
+    kind: str  # goal, exit, restart, wake
+    event: Event
+    reason: str
+
+
+def rule_matches(rule: EventRule, event: Event, trigger_properties: Mapping[str, Any]) -> bool:
+    if rule.event != event.name:
+        return False
+    if not all(
+        compare(property_at(event.properties, path), test) for path, test in rule.where.items()
+    ):
+        return False
+    if rule.same is None:
+        return True
+    mine = property_at(event.properties, rule.same)
+    return mine is not None and mine == property_at(trigger_properties, rule.same)
+
+
+def react(
+    events: Sequence[Event], runs: Sequence[InFlight], definitions: Mapping[int, Workflow]
+) -> list[Reaction]:
+    by_contact: dict[int, list[InFlight]] = {}
+    for run in runs:
+        by_contact.setdefault(run.contact_id, []).append(run)
+    reactions: list[Reaction] = []
+    done: set[int] = set()
+    for event in events:
+        for run in by_contact.get(event.contact_id, ()):
+            if run.run_id in done or (run.trigger_event_id or 0) >= event.id:
+                continue  # one reaction per batch; never to the event that started it
+            found = _reaction(run, event, definitions[run.version_id])
+            if found is not None:
+                reactions.append(found)
+                done.add(run.run_id)
+    return reactions
+
+
+def _reaction(run: InFlight, event: Event, workflow: Workflow) -> Reaction | None:
+    for kind, rules, verb in (
+        ("goal", workflow.goals, "goal reached"),
+        ("exit", workflow.exit_when, "exit"),
+        ("restart", workflow.restart_when, "restart"),
+    ):
+        if any(rule_matches(r, event, run.trigger_properties) for r in rules):
+            return Reaction(run=run, kind=kind, event=event, reason=f"{verb}: {event.name}")
+    waiting = run.context.get("waiting")
+    if not isinstance(waiting, Mapping) or run.status != "waiting":
+        return None
+    step = workflow.steps.get(str(waiting.get("step")))
+    if step is None or step.kind != "wait_for_event":
+        return None
+    params = step.params
+    if params.event != event.name or not all(
+        compare(property_at(event.properties, path), test) for path, test in params.where.items()
+    ):
+        return None
+    if params.same is not None and property_at(event.properties, params.same) != waiting.get(
+        "same"
+    ):
+        return None
+    return Reaction(run=run, kind="wake", event=event, reason=f"{event.name} arrived")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Admission:
+    admitted: list[Enrolment]
+    deferred: list[Event]  # back to the queue: the next tick decides
+    refused: list[tuple[Enrolment, str]]
+
+
+def admit(
+    enrolments: Sequence[Enrolment],
+    inside: Mapping[tuple[int, int], int],
+    last_entered: Mapping[tuple[int, int], dt.datetime],
+    now: dt.datetime,
+) -> Admission:
+    """``inside``: (workflow, contact) -> a run id still inside; ``last_entered``: the latest
+    entry time of each pair (for re-entry after a gap).
+
+    An event that would start a second run beside one started in this same batch is
+    deferred whole (none of its enrolments), and so are the contact's later events: the next
+    tick decides them, in order, once the first run has moved on."""
+    admitted: list[Enrolment] = []
+    deferred: dict[int, Event] = {}
+    refused: list[tuple[Enrolment, str]] = []
+    started: set[tuple[int, int]] = set()
+    held_back: set[int] = set()  # contacts whose later events wait too
+    for event_id, group in _by_event(enrolments):
+        event = group[0].event
+        if event.contact_id in held_back:
+            deferred[event_id] = event
+            continue
+        chosen: list[Enrolment] = []
+        for enrolment in group:
+            pair = (enrolment.candidate.workflow_id, event.contact_id)
+            if not enrolment.candidate.workflow.allow_parallel_runs and pair in started:
+                held_back.add(event.contact_id)
+                break
+            reason = _refusal(enrolment, pair, inside, last_entered, now)
+            if reason is None:
+                chosen.append(enrolment)
+            else:
+                refused.append((enrolment, reason))
+        if event.contact_id in held_back:
+            deferred[event_id] = event
+            refused = [r for r in refused if r[0].event.id != event_id]
+            continue
+        for enrolment in chosen:
+            started.add((enrolment.candidate.workflow_id, event.contact_id))
+        admitted.extend(chosen)
+    return Admission(admitted=admitted, deferred=list(deferred.values()), refused=refused)
+
+
+def _by_event(enrolments: Sequence[Enrolment]) -> list[tuple[int, list[Enrolment]]]:
+    groups: dict[int, list[Enrolment]] = {}
+    for enrolment in enrolments:
+        groups.setdefault(enrolment.event.id, []).append(enrolment)
+    return list(groups.items())
+
+
+def _refusal(
+    enrolment: Enrolment,
+    pair: tuple[int, int],
+    inside: Mapping[tuple[int, int], int],
+    last_entered: Mapping[tuple[int, int], dt.datetime],
+    now: dt.datetime,
+) -> str | None:
+    workflow = enrolment.candidate.workflow
+    if workflow.reentry_gap is not None and pair in last_entered:
+        since = now - last_entered[pair]
+        if since < workflow.reentry_gap:
+            return f"entered {since.days} days ago; again after {workflow.reentry_gap.days}"
+    if not workflow.allow_parallel_runs and pair in inside:
+        return f"already inside this workflow (run {inside[pair]})"
+    return None

@@ -1,0 +1,275 @@
+"""What conditions read about a group of runs' contacts: event history, messages, deals,
+owners. Each verb is ONE query for the whole group, whatever its size (ids as one parameter,
+``dialects.one_of``; rows through ``fast.rows``).
+
+Event history has an *anchor* per run: the run's trigger event, counted up to and including
+it (ordered by occurrence time, then id), or, for runs without one, ``now``. A window of N
+days ends at the anchor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from journeyman.store import fast
+from journeyman.store.bulk import Bulk
+from journeyman.store.dialects import one_of
+from journeyman.store.schema import contacts, deals, events, messages, users
+
+RECEIVED_STATUSES = ("queued", "sending", "sent")
+_KEY = "message_key"  # the property of email_* events that names the message
+
+
+class Anchor(NamedTuple):
+    """Where a run's event history ends: its trigger event, or now when it has none."""
+
+    run_id: int
+    contact_id: int
+    trigger_event_id: int | None
+
+
+def event_counts_txn(
+    connection: Connection,
+    names: Sequence[str],
+    anchors: Sequence[Anchor],
+    now: dt.datetime,
+    *,
+    within_days: int | None = None,
+) -> dict[int, int]:
+    """Run id -> how many events of ``names`` its contact had up to its anchor."""
+    found = _history(connection, names, anchors, now, within_days, rows=False)
+    return {run_id: count for run_id, count in found}
+
+
+def event_rows_txn(
+    connection: Connection,
+    names: Sequence[str],
+    anchors: Sequence[Anchor],
+    now: dt.datetime,
+    *,
+    within_days: int | None = None,
+) -> dict[int, list[Any]]:
+    """Run id -> the properties of each event of ``names`` its contact had up to its anchor
+    (to filter and add up in Python)."""
+    result: dict[int, list[Any]] = {}
+    for run_id, properties in _history(connection, names, anchors, now, within_days, rows=True):
+        result.setdefault(run_id, []).append(fast.json_value(properties))
+    return result
+
+
+def _history(
+    connection: Connection,
+    names: Sequence[str],
+    anchors: Sequence[Anchor],
+    now: dt.datetime,
+    within_days: int | None,
+    *,
+    rows: bool,
+) -> list[tuple[int, Any]]:
+    triggered = [a for a in anchors if a.trigger_event_id is not None]
+    untriggered = [a for a in anchors if a.trigger_event_id is None]
+    parts: list[sa.Select[Any]] = []
+    if triggered:
+        parts.append(_up_to_triggers(connection, names, triggered, within_days, rows=rows))
+    if untriggered:
+        parts.append(_up_to_now(connection, names, untriggered, now, within_days, rows=rows))
+    if not parts:
+        return []
+    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    by_trigger: dict[int, list[int]] = {}
+    for a in triggered:
+        by_trigger.setdefault(a.trigger_event_id or 0, []).append(a.run_id)
+    by_contact: dict[int, list[int]] = {}
+    for a in untriggered:
+        by_contact.setdefault(a.contact_id, []).append(a.run_id)
+    result = []
+    for from_trigger, key, value in fast.rows(connection, statement):  # type: ignore[arg-type]
+        for run_id in (by_trigger if from_trigger else by_contact).get(key, ()):
+            result.append((run_id, value))
+    return result
+
+
+def _named(column: sa.ColumnElement[Any], names: Sequence[str]) -> sa.ColumnElement[bool]:
+    return sa.or_(*(column == name for name in names))
+
+
+def _up_to_triggers(
+    connection: Connection,
+    names: Sequence[str],
+    anchors: Sequence[Anchor],
+    within_days: int | None,
+    *,
+    rows: bool,
+) -> sa.Select[Any]:
+    trigger, other = events.alias("t"), events.alias("e")
+    on = [
+        other.c.contact_id == trigger.c.contact_id,
+        _named(other.c.name, names),
+        sa.or_(
+            other.c.occurred_at < trigger.c.occurred_at,
+            sa.and_(other.c.occurred_at == trigger.c.occurred_at, other.c.id <= trigger.c.id),
+        ),
+    ]
+    if within_days:
+        start = _days_before(connection, trigger.c.occurred_at, within_days)
+        on.append(other.c.occurred_at >= start)
+    value = other.c.properties if rows else sa.func.count(other.c.id)
+    statement = (
+        sa.select(sa.literal_column("1"), trigger.c.id, value)
+        .select_from(trigger.join(other, sa.and_(*on)))
+        .where(one_of(connection, trigger.c.id, [a.trigger_event_id for a in anchors]))
+    )
+    return statement if rows else statement.group_by(trigger.c.id)
+
+
+def _up_to_now(
+    connection: Connection,
+    names: Sequence[str],
+    anchors: Sequence[Anchor],
+    now: dt.datetime,
+    within_days: int | None,
+    *,
+    rows: bool,
+) -> sa.Select[Any]:
+    bulk = Bulk(connection)
+    where = [
+        _named(events.c.name, names),
+        events.c.occurred_at <= _time(bulk, now),
+        one_of(connection, events.c.contact_id, [a.contact_id for a in anchors]),
+    ]
+    if within_days:
+        where.append(events.c.occurred_at >= _time(bulk, now - dt.timedelta(days=within_days)))
+    value = events.c.properties if rows else sa.func.count(events.c.id)
+    statement = sa.select(sa.literal_column("0"), events.c.contact_id, value).where(*where)
+    return statement if rows else statement.group_by(events.c.contact_id)
+
+
+def _time(bulk: Bulk, value: dt.datetime) -> Any:
+    """A time bound as the driver takes it (``fast.rows`` skips SQLAlchemy's processing)."""
+    return sa.bindparam(None, bulk.time(value), type_=sa.String if not bulk.postgres else None)
+
+
+def _days_before(connection: Connection, column: Any, days: int) -> Any:
+    """``column - days`` in the database's own time arithmetic (SQLite stores UTC text)."""
+    if connection.dialect.name == "postgresql":
+        return column - sa.literal_column(f"INTERVAL '{int(days)} days'")
+    return sa.func.strftime(
+        sa.literal_column("'%Y-%m-%d %H:%M:%f'"), column, sa.literal_column(f"'-{int(days)} days'")
+    )
+
+
+def _json_text(connection: Connection, column: Any, key: str) -> Any:
+    """A top-level property as text; literal SQL, since ``fast.rows`` would skip the bind
+    processing of SQLAlchemy's JSON paths."""
+    if not key.isidentifier():
+        raise ValueError(f"not a plain property name: {key!r}")
+    if connection.dialect.name == "postgresql":
+        return column.op("->>")(sa.literal_column(f"'{key}'"))
+    return sa.func.json_extract(column, sa.literal_column(f"'$.{key}'"))
+
+
+def received_counts_txn(
+    connection: Connection,
+    contact_ids: Iterable[int],
+    since: dt.datetime | None,
+    *,
+    workflow_ids: Iterable[int] = (),
+    step: str | None = None,
+) -> dict[tuple[int, int], int]:
+    """(contact id, workflow id) -> messages queued or sent to the contact since ``since``;
+    from ``step`` of one of ``workflow_ids`` if given (else the workflow id is 0: any)."""
+    bulk = Bulk(connection)
+    group = [messages.c.contact_id]
+    where = [
+        one_of(connection, messages.c.contact_id, contact_ids),
+        one_of(connection, messages.c.status, RECEIVED_STATUSES),
+    ]
+    if step is not None:
+        where += [
+            one_of(connection, messages.c.workflow_id, workflow_ids),
+            messages.c.step_id == step,
+        ]
+        group.append(messages.c.workflow_id)
+    if since is not None:
+        where.append(messages.c.created_at >= _time(bulk, since))
+    statement = sa.select(*group, sa.func.count()).where(*where).group_by(*group)
+    return _by_contact_and_workflow(fast.rows(connection, statement), step is not None)
+
+
+def message_event_counts_txn(
+    connection: Connection,
+    name: str,
+    contact_ids: Iterable[int],
+    now: dt.datetime,
+    since: dt.datetime | None,
+    *,
+    workflow_ids: Iterable[int] = (),
+    step: str | None = None,
+) -> dict[tuple[int, int], int]:
+    """(contact id, workflow id) -> events ``name`` (``email_opened``...) up to now since
+    ``since``; with ``step``, only those whose ``message_key`` property names a message of
+    that step of one of ``workflow_ids``."""
+    bulk = Bulk(connection)
+    group: list[Any] = [events.c.contact_id]
+    source: Any = events
+    where = [
+        events.c.name == name,
+        one_of(connection, events.c.contact_id, contact_ids),
+        events.c.occurred_at <= _time(bulk, now),
+    ]
+    if since is not None:
+        where.append(events.c.occurred_at >= _time(bulk, since))
+    if step is not None:
+        source = events.join(
+            messages,
+            sa.and_(
+                messages.c.idempotency_key == _json_text(connection, events.c.properties, _KEY),
+                messages.c.contact_id == events.c.contact_id,
+            ),
+        )
+        where += [
+            one_of(connection, messages.c.workflow_id, workflow_ids),
+            messages.c.step_id == step,
+        ]
+        group.append(messages.c.workflow_id)
+    statement = sa.select(*group, sa.func.count()).select_from(source).where(*where)
+    rows = fast.rows(connection, statement.group_by(*group))
+    return _by_contact_and_workflow(rows, step is not None)
+
+
+def _by_contact_and_workflow(
+    rows: Iterable[tuple[Any, ...]], with_workflow: bool
+) -> dict[tuple[int, int], int]:
+    if with_workflow:
+        return {(r[0], r[1]): r[2] for r in rows}
+    return {(r[0], 0): r[1] for r in rows}
+
+
+def deals_txn(
+    connection: Connection, contact_ids: Iterable[int]
+) -> dict[int, list[tuple[str, str, str]]]:
+    """Contact id -> its deals as (pipeline, stage, status), oldest first."""
+    statement = (
+        sa.select(deals.c.contact_id, deals.c.pipeline, deals.c.stage, deals.c.status)
+        .where(one_of(connection, deals.c.contact_id, contact_ids))
+        .order_by(deals.c.id)
+    )
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    for contact_id, pipeline, stage, status in fast.rows(connection, statement):
+        found.setdefault(contact_id, []).append((pipeline, stage, status))
+    return found
+
+
+def owner_emails_txn(connection: Connection, contact_ids: Iterable[int]) -> dict[int, str]:
+    """Contact id -> the email of its owner (contacts without one are absent)."""
+    statement = (
+        sa.select(contacts.c.id, users.c.email)
+        .select_from(contacts.join(users, users.c.id == contacts.c.owner_id))
+        .where(one_of(connection, contacts.c.id, contact_ids))
+    )
+    return {r[0]: r[1] for r in fast.rows(connection, statement)}
