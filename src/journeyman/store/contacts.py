@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from journeyman.errors import InvalidContact
 from journeyman.model.contacts import AttributeDefinition, AttributeType, ContactView
 from journeyman.model.effects import AddToAttribute, Blocklist, SetAttribute
-from journeyman.store import fast
+from journeyman.store import fast, system_events
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import attribute_definitions, contacts, users
@@ -88,6 +88,7 @@ def upsert_contacts_txn(
             sa.update(contacts).where(contacts.c.id == sa.bindparam("b_id")),
             updates,
         )
+    system_events.upserted_txn(connection, merged, existing, now)
     return len(new), len(updates)
 
 
@@ -101,6 +102,7 @@ def ensure_contacts_txn(
     if missing:
         connection.execute(sa.insert(contacts), [_row(ContactInput(email=e), now) for e in missing])
         found.update(ids_by_email_txn(connection, missing))
+        system_events.contacts_created_txn(connection, [found[e] for e in missing], now)
     return found
 
 
@@ -215,6 +217,7 @@ def change_attributes_txn(
 ) -> None:
     """Set, clear and add to attributes inside the JSON column, in the database: an ``add``
     reads the stored value in the same statement, so concurrent adds all count."""
+    system_events.attribute_changes_txn(connection, sets, adds, now)
     bulk = Bulk(connection)
     at, postgres = bulk.time(now), bulk.postgres
     path = (lambda name: [name]) if postgres else (lambda name: f'$."{name}"')

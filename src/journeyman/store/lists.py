@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.effects import JoinList, LeaveList
-from journeyman.store import fast
+from journeyman.store import fast, system_events
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import list_members, lists
@@ -54,6 +54,7 @@ def memberships_txn(
 
 def join_lists_txn(connection: Connection, joins: Sequence[JoinList], now: dt.datetime) -> None:
     """Add memberships; one that exists already stays as it is."""
+    system_events.list_joins_txn(connection, joins, now)
     bulk = Bulk(connection)
     at = bulk.time(now)
     bulk.insert(
