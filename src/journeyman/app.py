@@ -31,6 +31,7 @@ from journeyman.store import (
     transaction,
     workflows,
 )
+from journeyman.store import runs as runs_store
 from journeyman.store.contacts import ContactInput
 from journeyman.store.events import NewEvent
 from journeyman.store.workflows import WorkflowStatus
@@ -116,14 +117,60 @@ class App:
     def validate_workflow(self, document: Mapping[str, Any]) -> Workflow:
         return parse_workflow(document)
 
-    def set_workflow_status(self, key: str, status: WorkflowStatus) -> None:
-        """Activating checks again that every workflow the steps start exists."""
+    def set_workflow_status(self, key: str, status: WorkflowStatus) -> int:
+        """Activating checks again that every workflow the steps start exists; stopping makes
+        every run inside exit (how many did is returned)."""
+        now = self.clock.now()
         with transaction(self.engine) as connection:
             if status is WorkflowStatus.ACTIVE:
                 document = workflows.current_definition_txn(connection, key)
                 if document is not None:
                     _check_references_txn(connection, parse_workflow(document), activating=True)
-            workflows.set_status_txn(connection, key, status, self.clock.now())
+            workflows.set_status_txn(connection, key, status, now)
+            if status is not WorkflowStatus.STOPPED:
+                return 0
+            workflow_id = next(
+                r.id for r in workflows.workflow_rows_txn(connection) if r.key == key
+            )
+            return runs_store.exit_all_txn(connection, workflow_id, "workflow stopped", now)
+
+    def workflow_history(self, key: str) -> list[dict[str, Any]]:
+        with transaction(self.engine) as connection:
+            return workflows.versions_txn(connection, key)
+
+    def workflow_document(self, key: str, version: int) -> Mapping[str, Any]:
+        with transaction(self.engine) as connection:
+            return workflows.version_document_txn(connection, key, version)
+
+    def rollback_workflow(self, key: str, version: int) -> ApplyReport:
+        """Publish version ``version``'s document again, as the newest version."""
+        return self.apply_workflow(self.workflow_document(key, version), activate=False)
+
+    def migrate_runs(self, key: str, from_version: int, mapping: Mapping[str, str]) -> int:
+        """Move the runs inside ``from_version`` to the current version; ``mapping`` renames
+        steps (old id -> new id); every step a run stands on must exist afterwards."""
+        with transaction(self.engine) as connection:
+            history = workflows.versions_txn(connection, key)
+            source = next((v for v in history if v["version"] == from_version), None)
+            current = next(v for v in history if v["current"])
+            if source is None:
+                raise InvalidInput(f"workflow {key!r} has no version {from_version}")
+            target = parse_workflow(
+                workflows.version_document_txn(connection, key, current["version"])
+            )
+            old = parse_workflow(workflows.version_document_txn(connection, key, from_version))
+            missing = sorted({mapping.get(s, s) for s in old.steps} - set(target.steps))
+            if missing:
+                raise InvalidInput(
+                    f"steps {', '.join(missing)} do not exist in version {current['version']}: "
+                    "map them (--map OLD=NEW)"
+                )
+            workflow_id = next(
+                r.id for r in workflows.workflow_rows_txn(connection) if r.key == key
+            )
+            return runs_store.migrate_txn(
+                connection, workflow_id, source["id"], current["id"], mapping, self.clock.now()
+            )
 
     # contacts, attributes, lists
 
@@ -255,6 +302,10 @@ class App:
         finally:
             if dispatcher is not None:
                 await dispatcher.close_transports()
+
+
+def _workflow_id_txn(connection: Connection, key: str) -> int:
+    return next(r.id for r in workflows.workflow_rows_txn(connection) if r.key == key)
 
 
 _REFERENCE_FIELDS = {"attributes": "name", "workflows": "workflow"}

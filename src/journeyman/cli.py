@@ -171,6 +171,78 @@ def workflow_pause(ctx: typer.Context, key: str) -> None:
     _set_status(ctx, key, WorkflowStatus.PAUSED)
 
 
+@workflow_app.command("stop")
+def workflow_stop(ctx: typer.Context, key: str) -> None:
+    """No new entries, and every run inside exits (reason: workflow stopped)."""
+    with _app(ctx) as journeyman:
+        exited = journeyman.set_workflow_status(key, WorkflowStatus.STOPPED)
+    out.print(f"workflow {key}: stopped; {exited} run(s) exited")
+
+
+@workflow_app.command("history")
+def workflow_history(ctx: typer.Context, key: str) -> None:
+    """The versions of KEY, with the runs on each."""
+    with _app(ctx) as journeyman:
+        rows = journeyman.workflow_history(key)
+    for row in rows:
+        row["current"] = "*" if row["current"] else ""
+    _table(rows, ["version", "created_at", "runs", "current"])
+
+
+@workflow_app.command("diff")
+def workflow_diff(
+    ctx: typer.Context,
+    key: str,
+    old: Annotated[int, typer.Argument(help="version")],
+    new: Annotated[int | None, typer.Argument(help="version (default: current)")] = None,
+) -> None:
+    """What changed between two versions (a unified diff of their YAML)."""
+    import difflib
+
+    import yaml
+
+    with _app(ctx) as journeyman:
+        history = journeyman.workflow_history(key)
+        new = new or next(r["version"] for r in history if r["current"])
+        texts = [
+            yaml.safe_dump(dict(journeyman.workflow_document(key, v)), sort_keys=False)
+            for v in (old, new)
+        ]
+    diff = difflib.unified_diff(
+        texts[0].splitlines(keepends=True),
+        texts[1].splitlines(keepends=True),
+        fromfile=f"{key} v{old}",
+        tofile=f"{key} v{new}",
+    )
+    sys.stdout.write("".join(diff))
+
+
+@workflow_app.command("rollback")
+def workflow_rollback(
+    ctx: typer.Context, key: str, version: Annotated[int, typer.Option("--to")]
+) -> None:
+    """Publish an earlier version again as the newest one (runs in flight stay where they are)."""
+    with _app(ctx) as journeyman:
+        report = journeyman.rollback_workflow(key, version)
+    out.print(f"workflow {key}: version {version} published again as version {report.version}")
+
+
+@workflow_app.command("migrate")
+def workflow_migrate(
+    ctx: typer.Context,
+    key: str,
+    from_version: Annotated[int, typer.Option("--from", help="the version the runs are on")],
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="OLD_STEP=NEW_STEP (repeatable)")
+    ] = None,
+) -> None:
+    """Move the runs inside an older version onto the current one."""
+    mapping = dict(parse_property(m) for m in map_ or [])
+    with _app(ctx) as journeyman:
+        moved = journeyman.migrate_runs(key, from_version, {k: str(v) for k, v in mapping.items()})
+    out.print(f"workflow {key}: {moved} run(s) moved from version {from_version}")
+
+
 # contacts, attributes, lists
 
 

@@ -43,7 +43,7 @@ def apply_effects_txn(
     for effect in effects:
         by_kind.setdefault(type(effect), []).append(effect)
     lists.join_lists_txn(connection, by_kind.get(JoinList, []), now)
-    lists.leave_lists_txn(connection, by_kind.get(LeaveList, []))
+    lists.leave_lists_txn(connection, by_kind.get(LeaveList, []), now)
     if QueueEmail in by_kind or QueueMessage in by_kind:
         outbox.enqueue_txn(
             connection, by_kind.get(QueueEmail, []), now, by_kind.get(QueueMessage, [])

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from journeyman.errors import InvalidInput
 from journeyman.model.contacts import normalize_email
 from journeyman.model.effects import AssignOwner, CreateDeal, CreateTask, OwnerChoice
+from journeyman.store import system_events
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import contacts, deals, round_robin, tasks, users
@@ -143,7 +144,9 @@ def apply_txn(
             *(t.contact_id for t in new_tasks if _inherits(t.assignee)),
         ],
     )
+    fresh = system_events.new_deals_txn(connection, new_deals)
     _insert_deals(bulk, new_deals, deal_owners, contact_owners, at)
+    system_events.deals_created_txn(connection, fresh, now)
     _insert_tasks_txn(connection, bulk, new_tasks, task_owners, contact_owners, at)
 
 

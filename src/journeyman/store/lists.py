@@ -65,7 +65,10 @@ def join_lists_txn(connection: Connection, joins: Sequence[JoinList], now: dt.da
     )
 
 
-def leave_lists_txn(connection: Connection, leaves: Sequence[LeaveList]) -> None:
+def leave_lists_txn(
+    connection: Connection, leaves: Sequence[LeaveList], now: dt.datetime
+) -> None:
+    system_events.list_leaves_txn(connection, leaves, now)
     if leaves:
         connection.execute(
             sa.delete(list_members).where(

@@ -379,3 +379,46 @@ def apply_reactions_txn(
             for run_id, seq, kind, _, step, _, reason in reactions
         ],
     )
+
+
+def exit_all_txn(connection: Connection, workflow_id: int, reason: str, now: dt.datetime) -> int:
+    """Every run inside the workflow exits (the workflow was stopped), with the reason logged."""
+    inside = connection.execute(
+        sa.select(runs.c.id, runs.c.seq, runs.c.step_id).where(
+            runs.c.workflow_id == workflow_id,
+            runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
+        )
+    ).all()
+    apply_reactions_txn(
+        connection,
+        [(r.id, r.seq + 1, "exited", "exited", r.step_id, None, reason) for r in inside],
+        now,
+    )
+    return len(inside)
+
+
+def migrate_txn(
+    connection: Connection,
+    workflow_id: int,
+    from_version_id: int,
+    to_version_id: int,
+    mapping: Mapping[str, str],
+    now: dt.datetime,
+) -> int:
+    """Move the runs inside one version onto another, each step id through ``mapping``
+    (unmapped ids are kept). Runs held by a worker right now are left alone."""
+    inside = connection.execute(
+        sa.select(runs.c.id, runs.c.step_id).where(
+            runs.c.workflow_id == workflow_id,
+            runs.c.version_id == from_version_id,
+            runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
+            runs.c.claim.is_(None),
+        )
+    ).all()
+    bulk = Bulk(connection)
+    at = bulk.time(now)
+    return bulk.update(
+        runs,
+        ("version_id", "step_id", "updated_at"),
+        [(to_version_id, mapping.get(r.step_id, r.step_id), at, r.id) for r in inside],
+    )

@@ -19,6 +19,7 @@ class WorkflowStatus(enum.StrEnum):
     DRAFT = "draft"  # stored, nothing enters
     ACTIVE = "active"  # entry points enrol contacts
     PAUSED = "paused"  # no new entries; runs inside continue
+    STOPPED = "stopped"  # no new entries; the runs inside exit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,3 +196,41 @@ def current_definition_txn(connection: Connection, key: str) -> Mapping[str, Any
         .where(workflows.c.key == key)
     ).first()
     return None if row is None else row[0]
+
+
+def versions_txn(connection: Connection, key: str) -> list[dict[str, Any]]:
+    """A workflow's versions, oldest first, with the number of runs on each."""
+    from journeyman.store.schema import runs
+
+    run_count = (
+        sa.select(sa.func.count())
+        .where(runs.c.version_id == workflow_versions.c.id)
+        .scalar_subquery()
+    )
+    statement = (
+        sa.select(
+            workflow_versions.c.id,
+            workflow_versions.c.version,
+            workflow_versions.c.created_at,
+            run_count.label("runs"),
+            (workflows.c.current_version_id == workflow_versions.c.id).label("current"),
+        )
+        .join(workflows, workflows.c.id == workflow_versions.c.workflow_id)
+        .where(workflows.c.key == key)
+        .order_by(workflow_versions.c.version)
+    )
+    found = [dict(r._mapping) for r in connection.execute(statement)]
+    if not found:
+        raise NotFound(f"no workflow with key {key!r}")
+    return found
+
+
+def version_document_txn(connection: Connection, key: str, version: int) -> Mapping[str, Any]:
+    row = connection.execute(
+        sa.select(workflow_versions.c.definition)
+        .join(workflows, workflows.c.id == workflow_versions.c.workflow_id)
+        .where(workflows.c.key == key, workflow_versions.c.version == version)
+    ).first()
+    if row is None:
+        raise NotFound(f"workflow {key!r} has no version {version}")
+    return row[0]  # type: ignore[no-any-return]
