@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
 from journeyman.conditions import Facts, Needs, compare, evaluate, needs_of
 from journeyman.model.entry_points import (
     ATTRIBUTE_CHANGED,

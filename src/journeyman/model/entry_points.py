@@ -390,6 +390,21 @@ EntryPoint = Annotated[
 ]
 
 
+def names_listened(entry_points: Any) -> set[str]:
+    """The event names stored (already validated) entry points listen to."""
+    names: set[str] = set()
+    for entry in entry_points if isinstance(entry_points, list) else ():
+        if not isinstance(entry, Mapping):
+            continue
+        if isinstance(entry.get("event"), str):
+            names.add(entry["event"])
+        elif "segment" in entry:
+            names |= SEGMENT_CHANGES | {SEGMENT_BACKFILL}
+        else:
+            names.update(k for k in entry if k in _MODEL_OF_KIND)
+    return names
+
+
 def lists_named_by(entry: Entry) -> set[str]:
     """The lists an entry point names (they must exist, like the lists steps use)."""
     if isinstance(entry, ListAddedEntry | ListRemovedEntry):

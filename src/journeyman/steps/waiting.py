@@ -1,4 +1,6 @@
-"""Wait for an event: the ``yes`` way out when it happens in time, ``no`` at the timeout.
+"""Wait for an event: ``then`` when it happens in time, ``else`` at the timeout.
+
+(Not ``yes``/``no``: YAML reads those words as booleans.)
 
 The run parks on this step until its timeout; the engine wakes it early when a matching
 event of the contact arrives (``engine/lifecycle.py``), optionally correlated with the event
@@ -36,7 +38,7 @@ class WaitForEventParams(BaseModel):
 class WaitForEvent(StepKind):
     kind = "wait_for_event"
     params: ClassVar[type[WaitForEventParams]] = WaitForEventParams
-    branches = ("yes", "no")
+    branches = ("then", "else")
 
     def needs(self, params: WaitForEventParams) -> Needs:
         return Needs(event=params.same is not None)
@@ -98,7 +100,9 @@ class WaitForEvent(StepKind):
             context.setdefault("waited", {})[waiting["step"]] = matched
             reason = f"{params.event} arrived (event {matched.get('id')})"
             return Outcome(
-                run_id=run_id, result="yes", branch="yes", reason=reason, context=context
+                run_id=run_id, result="arrived", branch="then", reason=reason, context=context
             )
         reason = f"no {params.event} by {until.isoformat()}"
-        return Outcome(run_id=run_id, result="no", branch="no", reason=reason, context=context)
+        return Outcome(
+            run_id=run_id, result="timed out", branch="else", reason=reason, context=context
+        )

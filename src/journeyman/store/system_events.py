@@ -1,7 +1,10 @@
 """System events: the store's own record of changes workflows can enter on.
 
 Each is written in the transaction of the change that causes it, in bulk, with source
-``system`` (manual enrolments: ``manual``), and queued for the triggers like any event:
+``system`` (manual enrolments: ``manual``), and queued for the triggers like any event.
+A change is recorded only while an active workflow listens to its event (one small query
+finds out first, so a change nobody enters on costs nothing more); a workflow activated
+later does not act on the past, as with every event:
 
 - ``contact_created`` {}: a contact upserted or created by an incoming event;
 - ``attribute_changed`` {name, old, new}: an upsert or import, or a workflow's
@@ -40,6 +43,7 @@ from journeyman.model.entry_points import (
     due_anniversary,
     local_today,
     month_days_due,
+    names_listened,
     parse_date,
 )
 from journeyman.store import events
@@ -51,6 +55,7 @@ from journeyman.store.schema import (
     entry_backfills,
     list_members,
     lists,
+    workflow_versions,
     workflows,
 )
 
@@ -58,6 +63,19 @@ if TYPE_CHECKING:
     from journeyman.store.contacts import ContactInput
 
 Change = tuple[str, int, Mapping[str, Any]]  # (event name, contact id, properties)
+
+
+def listened_txn(connection: Connection) -> set[str]:
+    """The event names the entry points of the active workflows listen to."""
+    statement = (
+        sa.select(workflow_versions.c.definition["entry_points"])
+        .join(workflows, workflows.c.current_version_id == workflow_versions.c.id)
+        .where(workflows.c.status == "active")
+    )
+    names: set[str] = set()
+    for (entry_points,) in connection.execute(statement):
+        names |= names_listened(entry_points)
+    return names
 
 
 def record_txn(
@@ -79,8 +97,12 @@ def record_txn(
 # --- contacts -----------------------------------------------------------------------------
 
 
-def contacts_created_txn(connection: Connection, contact_ids: Iterable[int], now: dt.datetime) -> None:
-    record_txn(connection, [(CONTACT_CREATED, i, {}) for i in sorted(contact_ids)], now)
+def contacts_created_txn(
+    connection: Connection, contact_ids: Iterable[int], now: dt.datetime
+) -> None:
+    ids = sorted(contact_ids)
+    if ids and CONTACT_CREATED in listened_txn(connection):
+        record_txn(connection, [(CONTACT_CREATED, i, {}) for i in ids], now)
 
 
 def upserted_txn(
@@ -91,12 +113,15 @@ def upserted_txn(
 ) -> None:
     """After an upsert: ``contact_created`` for the new contacts, ``attribute_changed`` for
     each attribute whose value an update changed (``existing``: the rows before it)."""
+    listened = listened_txn(connection) if merged else set()
     created = [email for email in merged if email not in existing]
-    if created:
+    if created and CONTACT_CREATED in listened:
         rows = connection.execute(
             sa.select(contacts.c.id).where(one_of(connection, contacts.c.email, created))
         )
-        contacts_created_txn(connection, [r.id for r in rows], now)
+        record_txn(connection, [(CONTACT_CREATED, r.id, {}) for r in rows], now)
+    if ATTRIBUTE_CHANGED not in listened:
+        return
     changes: list[Change] = []
     for email, item in merged.items():
         row = existing.get(email)
@@ -130,7 +155,7 @@ def attribute_changes_txn(
     values it starts from (read with a row lock, so no other write slips in between), in the
     order it applies them (clears, sets, then adds)."""
     touched = {s.contact_id for s in sets} | {a.contact_id for a in adds}
-    if not touched:
+    if not touched or ATTRIBUTE_CHANGED not in listened_txn(connection):
         return
     statement = (
         sa.select(contacts.c.id, contacts.c.attributes)
@@ -173,12 +198,16 @@ def _assign(values: dict[str, Any], name: str, value: Any) -> None:
 
 def list_joins_txn(connection: Connection, joins: Sequence[JoinList], now: dt.datetime) -> None:
     """Before ``lists.join_lists_txn``: ``list_added`` for the memberships that are new."""
+    if not joins or LIST_ADDED not in listened_txn(connection):
+        return
     pairs = _present_txn(connection, [(j.list_id, j.contact_id) for j in joins])
     _record_lists_txn(connection, LIST_ADDED, [p for p, there in pairs.items() if not there], now)
 
 
 def list_leaves_txn(connection: Connection, leaves: Sequence[LeaveList], now: dt.datetime) -> None:
     """Before ``lists.leave_lists_txn``: ``list_removed`` for the memberships that exist."""
+    if not leaves or LIST_REMOVED not in listened_txn(connection):
+        return
     pairs = _present_txn(connection, [(x.list_id, x.contact_id) for x in leaves])
     _record_lists_txn(connection, LIST_REMOVED, [p for p, there in pairs.items() if there], now)
 
@@ -214,7 +243,7 @@ def _record_lists_txn(
 
 def new_deals_txn(connection: Connection, items: Sequence[CreateDeal]) -> list[CreateDeal]:
     """Before ``crm`` inserts deals: those whose source key is new (a replay adds none)."""
-    if not items:
+    if not items or DEAL_CREATED not in listened_txn(connection):
         return []
     statement = sa.select(deals.c.source_key).where(
         one_of(connection, deals.c.source_key, {d.source_key for d in items})
@@ -228,7 +257,9 @@ def new_deals_txn(connection: Connection, items: Sequence[CreateDeal]) -> list[C
     return fresh
 
 
-def deals_created_txn(connection: Connection, fresh: Sequence[CreateDeal], now: dt.datetime) -> None:
+def deals_created_txn(
+    connection: Connection, fresh: Sequence[CreateDeal], now: dt.datetime
+) -> None:
     """After the insert: ``deal_created`` for each deal of ``fresh``, with its id."""
     if not fresh:
         return
@@ -371,7 +402,9 @@ def start_backfill_txn(
 ) -> None:
     """Examine every contact for ``workflow_id``'s segment entry points, ``per_minute``
     contacts a minute from now on (from the first contact again if one was under way)."""
-    connection.execute(sa.delete(entry_backfills).where(entry_backfills.c.workflow_id == workflow_id))
+    connection.execute(
+        sa.delete(entry_backfills).where(entry_backfills.c.workflow_id == workflow_id)
+    )
     connection.execute(
         sa.insert(entry_backfills).values(
             workflow_id=workflow_id, after_contact_id=0, per_minute=per_minute, next_at=now
