@@ -28,6 +28,7 @@ from journeyman.store import (
     lists,
     make_engine,
     migrate,
+    system_events,
     transaction,
     workflows,
 )
@@ -233,6 +234,16 @@ class App:
             )
         return EventReport(ids=tuple(stored), rejected=tuple(rejected))
 
+    def enrol(self, key: str, *, emails: Sequence[str] = (), lists: Sequence[str] = ()) -> int:
+        """Manual enrolment into active workflow ``key`` of the contacts with these emails and
+        the members of these lists, as its re-entry rules allow (on the next engine tick).
+        The number of contacts; unknown workflows, contacts and lists are refused."""
+        wanted = [normalize_email(e) for e in emails]
+        with transaction(self.engine) as connection:
+            return system_events.enrol_manually_txn(
+                connection, key, wanted, list(lists), self.clock.now()
+            )
+
     # the engine
 
     def stepper(self, *, batch_size: int | None = None, shard: tuple[int, int] = (0, 1)) -> Stepper:
@@ -244,6 +255,7 @@ class App:
                 secret=str(self.settings.secret).encode(),
                 shard=shard,
                 public_url=self.settings.public_url,
+                default_timezone=self.settings.default_timezone,
             ),
         )
 

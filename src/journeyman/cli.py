@@ -171,6 +171,24 @@ def workflow_pause(ctx: typer.Context, key: str) -> None:
     _set_status(ctx, key, WorkflowStatus.PAUSED)
 
 
+@workflow_app.command("enrol")
+def workflow_enrol(
+    ctx: typer.Context,
+    key: str,
+    email: Annotated[list[str] | None, typer.Option(help="a contact (repeat for more)")] = None,
+    list_: Annotated[
+        list[str] | None, typer.Option("--list", help="every member of this list (repeatable)")
+    ] = None,
+) -> None:
+    """Enrol contacts into active workflow KEY by hand (its re-entry rules apply); they
+    start on the next engine run."""
+    if not email and not list_:
+        raise InvalidInput("name the contacts: --email EMAIL or --list NAME")
+    with _app(ctx) as journeyman:
+        count = journeyman.enrol(key, emails=email or [], lists=list_ or [])
+    out.print(f"workflow {key}: {count} contact(s) queued for enrolment")
+
+
 @workflow_app.command("stop")
 def workflow_stop(ctx: typer.Context, key: str) -> None:
     """No new entries, and every run inside exits (reason: workflow stopped)."""
@@ -237,9 +255,12 @@ def workflow_migrate(
     ] = None,
 ) -> None:
     """Move the runs inside an older version onto the current one."""
-    mapping = dict(parse_property(m) for m in map_ or [])
+    pairs = [m.partition("=") for m in map_ or []]  # step ids as written: "true" stays "true"
+    if any(not old or not sep or not new for old, sep, new in pairs):
+        raise InvalidInput(f"--map {' '.join(map_ or [])!r}: expected OLD_STEP=NEW_STEP")
+    mapping = {old: new for old, _, new in pairs}
     with _app(ctx) as journeyman:
-        moved = journeyman.migrate_runs(key, from_version, {k: str(v) for k, v in mapping.items()})
+        moved = journeyman.migrate_runs(key, from_version, mapping)
     out.print(f"workflow {key}: {moved} run(s) moved from version {from_version}")
 
 
@@ -431,6 +452,43 @@ def run_engine(
         f"idle: {summary.events} events, {summary.enrolled} runs started, "
         f"{summary.steps} steps, {summary.messages} messages delivered"
     )
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Run the HTTP API, the engine and the message dispatcher in one process."""
+    from journeyman.api.serve import serve as serve_api
+
+    settings = _settings(ctx)
+    serve_api(settings, _transport(settings), host=host, port=port)
+
+
+@app.command("worker")
+def worker(ctx: typer.Context) -> None:
+    """Run the engine and the message dispatcher (the API runs elsewhere)."""
+    from journeyman.api.serve import work
+
+    settings = _settings(ctx)
+    work(settings, _transport(settings))
+
+
+apikey_app = typer.Typer(no_args_is_help=True, help="Keys of the HTTP API.")
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(ctx: typer.Context, name: str) -> None:
+    """Create key NAME and print it; it is stored hashed and shown this once only."""
+    from journeyman.store import apikeys
+
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        created = apikeys.create_key_txn(connection, name, journeyman.clock.now())
+    err.print(f"api key {created.name!r} created; it is shown only now:", highlight=False)
+    sys.stdout.write(created.key + "\n")
 
 
 def _as_of(text: str, *, until_idle: bool, workers: int) -> FakeClock:

@@ -26,6 +26,16 @@ class Secret:
         return bool(self._value)
 
 
+def _zone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"JOURNEYMAN_DEFAULT_TIMEZONE {name!r} is not an IANA time zone") from None
+    return name
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     database_url: str = DEFAULT_URL
@@ -35,6 +45,7 @@ class Settings:
     sms_url: Secret | None = None  # a Twilio-compatible provider; None: captured
     webhook_allow_networks: tuple[str, ...] = ()  # private networks webhooks may call
     public_url: str | None = None  # where the HTTP API is reachable (unsubscribe links)
+    default_timezone: str = "UTC"  # for contacts without a time zone of their own
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -51,4 +62,5 @@ class Settings:
                 if n.strip()
             ),
             public_url=environ.get("JOURNEYMAN_PUBLIC_URL", "").strip() or None,
+            default_timezone=_zone(environ.get("JOURNEYMAN_DEFAULT_TIMEZONE", "").strip() or "UTC"),
         )

@@ -66,6 +66,15 @@ def answers(app: App, email: str) -> dict[str, bool]:
     return {step: result == "yes" for step, (result, _) in verdicts(app, email).items()}
 
 
+def join(app: App, email: str, *names: str) -> None:
+    """Make the contact a member of the lists ``names`` (the store verb the engine uses)."""
+    who = contact_id(app, email)
+    with transaction(app.engine) as connection:
+        ids = lists.list_ids_txn(connection)
+        joins = [JoinList(contact_id=who, list_id=ids[name]) for name in names]
+        lists.join_lists_txn(connection, joins, clock_of(app).now())
+
+
 def event(name: str, email: str, at: dt.datetime | None = None, **properties: Any) -> EventInput:
     """A past event (historical: it does not trigger) when ``at`` is given."""
     return EventInput(
@@ -137,12 +146,7 @@ def test_attribute_operators_for_numbers_dates_and_text(app: App) -> None:
 def test_list_membership_rules(app: App) -> None:
     app.create_lists(["VIP", "News", "Blocked"])
     send(app, event("setup", JANE, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
-    with transaction(app.engine) as connection:
-        ids = lists.list_ids_txn(connection)
-        joins = [
-            JoinList(contact_id=contact_id(app, JANE), list_id=ids[n]) for n in ("VIP", "News")
-        ]
-        lists.join_lists_txn(connection, joins, clock_of(app).now())
+    join(app, JANE, "VIP", "News")
     apply(
         app,
         checks(
@@ -229,7 +233,7 @@ def test_event_counts_with_windows_filters_and_the_trigger_as_the_end(app: App) 
 
 def test_event_history_of_runs_without_a_trigger_ends_now(app: App) -> None:
     now = clock_of(app).now()
-    send(
+    ids = send(
         app,
         event("visit", JANE, now - 10 * DAY, page="/pricing"),
         event("visit", JANE, now - DAY, page="/pricing"),
@@ -237,27 +241,34 @@ def test_event_history_of_runs_without_a_trigger_ends_now(app: App) -> None:
         event("visit", JANE, now + DAY, page="/pricing"),  # not yet
         event("visit", JOHN, now - DAY, page="/blog"),
     )
-    condition = _condition(
-        {
-            "all": [
-                {"event_count": {"event": "visit", "at_least": 0}},
-                {"event_count": {"event": "visit", "within_days": 2, "at_least": 0}},
-                {
-                    "event_count": {
-                        "event": "visit",
-                        "where": {"page": {"equals": "/pricing"}},
-                        "at_least": 0,
-                    }
-                },
-            ]
-        }
-    )
-    group = [_run(1, contact_id(app, JANE)), _run(2, contact_id(app, JOHN))]
+    rules = {
+        "all": {"event_count": {"event": "visit", "at_least": 0}},
+        "two_days": {"event_count": {"event": "visit", "within_days": 2, "at_least": 0}},
+        "pricing": {
+            "event_count": {
+                "event": "visit",
+                "where": {"page": {"equals": "/pricing"}},
+                "at_least": 0,
+            }
+        },
+    }
+    keys = {name: next(iter(needs_of(_condition(r)).event_counts)).key for name, r in rules.items()}
+    condition = _condition({"all": list(rules.values())})
+    group = [
+        _run(1, contact_id(app, JANE)),
+        _run(2, contact_id(app, JOHN)),
+        _run(3, contact_id(app, JANE), trigger=ids[1]),  # one query for both kinds of run
+    ]
     with read_transaction(app.engine) as connection:
-        jane, john = load_items_txn(connection, needs_of(condition), group, now)
+        items = load_items_txn(connection, needs_of(condition), group, now)
 
-    assert sorted(jane.facts.event_counts.values()) == [2, 2, 3]
-    assert sorted(john.facts.event_counts.values()) == [0, 1, 1]
+    counts = [{name: i.facts.event_counts[key] for name, key in keys.items()} for i in items]
+    assert counts == [
+        {"all": 3, "two_days": 2, "pricing": 2},
+        {"all": 1, "two_days": 1, "pricing": 0},
+        # up to the trigger, the visit of yesterday: its window is the two days before it
+        {"all": 2, "two_days": 1, "pricing": 2},
+    ]
 
 
 def test_orders_count_total_spent_and_products(app: App) -> None:
@@ -426,11 +437,12 @@ def test_webhook_answers_from_the_run_context(app: App) -> None:
         JOHN: {"ok": False, "status": 503, "json": None, "error": "HTTP 503"},
     }
     # What the dispatcher stores when a webhook answers: the answer in the run's context.
+    who = {email: contact_id(app, email) for email in answers_by_email}
     with transaction(app.engine) as connection:
         for email, answer in answers_by_email.items():
             connection.execute(
                 sa.update(runs)
-                .where(runs.c.contact_id == contact_id(app, email))
+                .where(runs.c.contact_id == who[email])
                 .values(context={"webhook": {"lookup": answer}})
             )
     clock_of(app).advance(dt.timedelta(hours=1))
@@ -576,13 +588,7 @@ def test_switch_takes_the_first_matching_branch_else_the_default(app: App) -> No
         ],
     )
     send(app, event("setup", JANE, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
-    with transaction(app.engine) as connection:
-        joins = [
-            JoinList(
-                contact_id=contact_id(app, JANE), list_id=lists.list_ids_txn(connection)["VIP"]
-            )
-        ]
-        lists.join_lists_txn(connection, joins, clock_of(app).now())
+    join(app, JANE, "VIP")
     send(
         app,
         EventInput(name="signup", email=JANE, properties={"plan": "pro"}),
@@ -682,4 +688,56 @@ def _run(run_id: int, contact: int, *, trigger: int | None = None, step: str = "
         step_id=step,
         seq=0,
         trigger_event_id=trigger,
+    )
+
+
+def test_a_disabled_switch_takes_its_default_and_a_disabled_split_its_first_path(
+    app: App,
+) -> None:
+    apply(
+        app,
+        [
+            {
+                "id": "route",
+                "disabled": True,
+                "switch": {
+                    "branches": [{"when": {"random_percent": 100}, "goto": "end"}],
+                    "default": "ab",
+                },
+            },
+            {
+                "id": "ab",
+                "disabled": True,
+                "split": {
+                    "paths": [{"percent": 0, "goto": "mark"}, {"percent": 100, "goto": "end"}]
+                },
+            },
+            {"id": "mark", "add_to_list": {"lists": "Passed through"}},
+        ],
+    )
+    send(app, ("signup", JANE))
+    tick_until_idle(app)
+
+    assert [(r["step_id"], r["result"], r["branch"]) for r in log_of(app, JANE)] == [
+        ("route", "skipped", "default"),
+        ("ab", "skipped", "path_1"),
+        ("mark", "changed", "next"),
+    ]
+
+
+def test_today_is_taken_in_the_default_time_zone_for_contacts_without_one(app: App) -> None:
+    app.define_attribute(AttributeDefinition(name="BIRTHDAY", type=AttributeType.DATE))
+    assert app.import_contacts_csv(["EMAIL,BIRTHDAY", f"{JANE},1990-01-05"]).errors == ()
+    condition = _condition({"attribute": {"name": "BIRTHDAY", "anniversary_in_days": 0}})
+    late = dt.datetime(2027, 1, 4, 13, 0, tzinfo=dt.UTC)  # Jan 5, 02:00 in Auckland
+    group = [_run(1, contact_id(app, JANE))]
+    with read_transaction(app.engine) as connection:
+        (utc,) = load_items_txn(connection, needs_of(condition), group, late)
+        (auckland,) = load_items_txn(
+            connection, needs_of(condition), group, late, default_timezone="Pacific/Auckland"
+        )
+
+    assert evaluate(condition, utc.facts).result is False
+    assert evaluate(condition, auckland.facts).reason == (
+        "BIRTHDAY = '1990-01-05', matches anniversary_in_days 0 (today 2027-01-05)"
     )

@@ -18,7 +18,7 @@ import json
 import math
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -29,26 +29,14 @@ from journeyman.conditions.base import (
     MessageQuery,
     Needs,
     OrderStats,
+    Rule,
     Verdict,
 )
 from journeyman.conditions.operators import Comparison, _Frozen, compare, matches_where
 
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+EventName = Annotated[str, Field(min_length=1)]
 NUMERIC_OPERATORS = frozenset({"equals", "not_equals", "gt", "gte", "lt", "lte", "between", "in"})
-
-
-class Rule(_Frozen):
-    """A rule kind: a one-key object whose key is ``kind``."""
-
-    kind: ClassVar[str]
-
-    @abstractmethod
-    def needs(self) -> Needs:
-        """The facts this rule reads."""
-
-    @abstractmethod
-    def evaluate(self, facts: Facts) -> Verdict:
-        """The answer for one run, with the reason: the rule and the value seen."""
 
 
 class EventFilter(_Frozen):
@@ -188,7 +176,7 @@ class DidEventRule(_DidRule):
 
     kind = "did_event"
     expect = True
-    did_event: str | EventFilter
+    did_event: EventName | EventFilter
 
     def spec(self) -> str | EventFilter:
         return self.did_event
@@ -199,7 +187,7 @@ class DidNotEventRule(_DidRule):
 
     kind = "did_not_event"
     expect = False
-    did_not_event: str | EventFilter
+    did_not_event: EventName | EventFilter
 
     def spec(self) -> str | EventFilter:
         return self.did_not_event

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from journeyman.conditions.operators import Comparison
+from journeyman.conditions.operators import Comparison, _Frozen
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -152,3 +153,17 @@ class Needs:
 
 
 NOTHING = Needs()
+
+
+class Rule(_Frozen):
+    """A rule kind: a one-key object whose key is ``kind``."""
+
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def needs(self) -> Needs:
+        """The facts this rule reads."""
+
+    @abstractmethod
+    def evaluate(self, facts: Facts) -> Verdict:
+        """The answer for one run, with the reason: the rule and the value seen."""

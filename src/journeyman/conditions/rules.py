@@ -2,6 +2,7 @@
 
 {attribute: {name: FIRSTNAME, equals: Jane}}          contact attributes, every operator
 {in_list: Loyal customers}, {in_any_list: [A, B]}, {in_no_list: [A, B]}
+                                                       (``conditions.contact``)
 {event_count: ...}, {did_event: ...}, {did_not_event: ...}, {orders: ...}, {message: ...}
                                                        (``conditions.activity``)
 {trigger: {property: cart.total, gt: 50}}             the run's trigger event
@@ -9,6 +10,7 @@
 {deal: {stage: Negotiation, pipeline: Sales}}          the contact has an open deal there
 {owner: {user: anna@example.com}}                      the contact's owner
 {random_percent: 30}                                   deterministic per run and step
+                                                       (``conditions.run``)
 {all: [...]}, {any: [...]}, {not: {...}}
 
 Each kind is a small model that says what it needs and evaluates itself with its reason.
@@ -17,9 +19,9 @@ Each kind is a small model that says what it needs and evaluates itself with its
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag
 
 from journeyman.conditions.activity import (
     DidEventRule,
@@ -31,26 +33,32 @@ from journeyman.conditions.activity import (
     MessageTest,
     OrdersRule,
     OrdersTest,
-    Rule,
 )
-from journeyman.conditions.base import EventQuery, Facts, Needs, Verdict, bucket
-from journeyman.conditions.operators import (
-    COMPARISON_OPERATORS,
-    Comparison,
-    Scalar,
-    _Frozen,
-    compare,
-    explain_value,
-    value_at,
+from journeyman.conditions.base import EventQuery, Facts, Needs, Rule, Verdict
+from journeyman.conditions.contact import (
+    AttributeRule,
+    AttributeTest,
+    DealRule,
+    DealTest,
+    InAnyListRule,
+    InListRule,
+    InNoListRule,
+    OwnerRule,
+    OwnerTest,
 )
+from journeyman.conditions.operators import COMPARISON_OPERATORS, Comparison, Scalar
+from journeyman.conditions.run import RandomRule, TriggerRule, TriggerTest, WebhookRule, WebhookTest
 
 __all__ = [
     "COMPARISON_OPERATORS",
     "AllOf",
     "AnyOf",
     "AttributeRule",
+    "AttributeTest",
     "Comparison",
     "Condition",
+    "DealRule",
+    "DealTest",
     "DidEventRule",
     "DidNotEventRule",
     "EventCountRule",
@@ -66,240 +74,19 @@ __all__ = [
     "NotRule",
     "OrdersRule",
     "OrdersTest",
+    "OwnerRule",
+    "OwnerTest",
+    "RandomRule",
+    "Rule",
     "Scalar",
+    "TriggerRule",
+    "TriggerTest",
+    "WebhookRule",
+    "WebhookTest",
     "lists_named",
     "needs_of",
     "users_named",
 ]
-
-
-def _today_note(test: Comparison, facts: Facts) -> str:
-    return f" (today {facts.today()})" if test.relative else ""
-
-
-class AttributeTest(Comparison):
-    name: str = Field(min_length=1)
-
-
-class AttributeRule(Rule):
-    kind = "attribute"
-    attribute: AttributeTest
-
-    def needs(self) -> Needs:
-        return Needs(contact=True, run=self.attribute.relative)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        test = self.attribute
-        value = facts.attributes.get(test.name)
-        ok = compare(value, test, facts.today() if test.relative else None)
-        return Verdict(
-            result=ok, reason=explain_value(test.name, value, test, ok) + _today_note(test, facts)
-        )
-
-
-class InListRule(Rule):
-    kind = "in_list"
-    in_list: str = Field(min_length=1)
-
-    def needs(self) -> Needs:
-        return Needs(lists=True)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        ok = self.in_list in facts.lists
-        return Verdict(result=ok, reason=f"{'in' if ok else 'not in'} list {self.in_list!r}")
-
-
-ListNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
-
-
-class InAnyListRule(Rule):
-    kind = "in_any_list"
-    in_any_list: ListNames
-
-    def needs(self) -> Needs:
-        return Needs(lists=True)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        found = [name for name in self.in_any_list if name in facts.lists]
-        if found:
-            return Verdict(result=True, reason=f"in list {found[0]!r}")
-        return Verdict(result=False, reason=f"in none of the lists {_names(self.in_any_list)}")
-
-
-class InNoListRule(Rule):
-    kind = "in_no_list"
-    in_no_list: ListNames
-
-    def needs(self) -> Needs:
-        return Needs(lists=True)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        found = [name for name in self.in_no_list if name in facts.lists]
-        if found:
-            return Verdict(result=False, reason=f"in list {found[0]!r}")
-        return Verdict(result=True, reason=f"in none of the lists {_names(self.in_no_list)}")
-
-
-def _names(names: list[str]) -> str:
-    return ", ".join(repr(n) for n in names)
-
-
-class TriggerTest(Comparison):
-    property: str = Field(min_length=1, description="a dotted path in the event's properties")
-
-
-class TriggerRule(Rule):
-    """A property of the event that started the run."""
-
-    kind = "trigger"
-    trigger: TriggerTest
-
-    def needs(self) -> Needs:
-        relative = self.trigger.relative
-        return Needs(event=True, contact=relative, run=relative)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        test = self.trigger
-        if facts.trigger is None:
-            ok = compare(None, test)
-            return Verdict(result=ok, reason=f"the run has no trigger event; {test.describe()}")
-        value = value_at(facts.trigger.get("properties") or {}, test.property)
-        ok = compare(value, test, facts.today() if test.relative else None)
-        label = f"{facts.trigger.get('name', 'trigger')} {test.property}"
-        return Verdict(
-            result=ok, reason=explain_value(label, value, test, ok) + _today_note(test, facts)
-        )
-
-
-class WebhookTest(Comparison):
-    step: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$", description="a call_webhook step")
-    path: str = Field(
-        min_length=1, description="ok, status, error, or json.a.b inside the answer's JSON"
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _known_part(cls, value: str) -> str:
-        head = value.split(".", 1)[0]
-        if head not in ("ok", "status", "error", "json"):
-            raise ValueError(f"expected ok, status, error or json.<path>, got {value!r}")
-        return value
-
-
-class WebhookRule(Rule):
-    """The answer of an earlier ``call_webhook`` step of the run (its context)."""
-
-    kind = "webhook"
-    webhook: WebhookTest
-
-    def needs(self) -> Needs:
-        relative = self.webhook.relative
-        return Needs(run=True, contact=relative)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        test = self.webhook
-        answer = (facts.context.get("webhook") or {}).get(test.step)
-        if answer is None:
-            ok = compare(None, test)
-            return Verdict(
-                result=ok, reason=f"webhook {test.step} has no answer; {test.describe()}"
-            )
-        value = value_at(answer, test.path)
-        ok = compare(value, test, facts.today() if test.relative else None)
-        label = f"webhook {test.step} {test.path}"
-        return Verdict(
-            result=ok, reason=explain_value(label, value, test, ok) + _today_note(test, facts)
-        )
-
-
-class DealTest(_Frozen):
-    stage: str | None = Field(default=None, min_length=1)
-    pipeline: str | None = Field(default=None, min_length=1)
-    status: Literal["open", "won", "lost", "any"] = "open"
-
-    def describe(self) -> str:
-        status = "a deal" if self.status == "any" else f"a {self.status} deal"
-        where = f" in stage {self.stage!r}" if self.stage else ""
-        pipeline = f" of pipeline {self.pipeline!r}" if self.pipeline else ""
-        return f"{status}{where}{pipeline}"
-
-
-class DealRule(Rule):
-    """The contact has a deal (open by default), in a stage and pipeline if given."""
-
-    kind = "deal"
-    deal: DealTest
-
-    def needs(self) -> Needs:
-        return Needs(deals=True)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        test = self.deal
-        for deal in facts.deals:
-            if (
-                (test.status == "any" or deal.status == test.status)
-                and (test.stage is None or deal.stage.casefold() == test.stage.casefold())
-                and (test.pipeline is None or deal.pipeline.casefold() == test.pipeline.casefold())
-            ):
-                seen = f"{deal.pipeline}/{deal.stage} ({deal.status})"
-                return Verdict(result=True, reason=f"has {test.describe()}: {seen}")
-        seen = ", ".join(f"{d.pipeline}/{d.stage} ({d.status})" for d in facts.deals[:5])
-        more = f" and {len(facts.deals) - 5} more" if len(facts.deals) > 5 else ""
-        return Verdict(
-            result=False,
-            reason=f"has no {test.describe().removeprefix('a ')}; deals: {seen or 'none'}{more}",
-        )
-
-
-class OwnerTest(_Frozen):
-    user: str | None = Field(default=None, min_length=3, description="the user's email")
-    is_set: bool | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> OwnerTest:
-        if (self.user is None) is (self.is_set is None):
-            raise ValueError("give exactly one of user, is_set")
-        return self
-
-
-class OwnerRule(Rule):
-    kind = "owner"
-    owner: OwnerTest
-
-    def needs(self) -> Needs:
-        return Needs(owner=True)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        test, owner = self.owner, facts.owner
-        shown = repr(owner) if owner else "nobody"
-        if test.user is not None:
-            ok = owner is not None and owner.casefold() == test.user.strip().casefold()
-            expected = f"expected {test.user!r}"
-        else:
-            ok = (owner is not None) is test.is_set
-            expected = "expected an owner" if test.is_set else "expected none"
-        return Verdict(result=ok, reason=f"owner = {shown}, {expected}")
-
-
-class RandomRule(Rule):
-    """True for ``random_percent`` percent of runs, decided by the run's id and the step's:
-    the same run takes the same way at the same step, every time. Several random rules of
-    one step share the run's number (use a ``split`` step for N-way splits)."""
-
-    kind = "random_percent"
-    random_percent: float = Field(ge=0, le=100)
-
-    def needs(self) -> Needs:
-        return Needs(run=True)
-
-    def evaluate(self, facts: Facts) -> Verdict:
-        drawn = bucket(facts.run_id, facts.step_id)
-        ok = drawn < round(self.random_percent * 100)
-        sign = "<" if ok else ">="
-        return Verdict(
-            result=ok,
-            reason=f"random number {drawn / 100:.2f} {sign} {self.random_percent:g}%",
-        )
 
 
 class AllOf(Rule):

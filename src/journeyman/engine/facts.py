@@ -27,8 +27,17 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def load_items_txn(
-    connection: Connection, needs: Needs, group: Sequence[RunView], now: dt.datetime
+    connection: Connection,
+    needs: Needs,
+    group: Sequence[RunView],
+    now: dt.datetime,
+    *,
+    default_timezone: str | None = None,
 ) -> list[StepItem]:
+    """The items of a group: each run with its contact, trigger event and facts.
+
+    Conditions relative to today take the contact's time zone, else ``default_timezone``
+    (else UTC)."""
     if not needs.anything:
         return [StepItem(run=run, contact=None, facts=NO_FACTS) for run in group]
     contact_ids = [r.contact_id for r in group]
@@ -43,7 +52,9 @@ def load_items_txn(
         triggers = events.trigger_events_txn(
             connection, [r.trigger_event_id for r in group if r.trigger_event_id is not None]
         )
-    counts, orders = _event_facts(connection, needs.event_counts, group, views, now)
+    counts, orders = _event_facts(
+        connection, needs.event_counts, group, views, now, default_timezone
+    )
     messages = {
         q.key: _message_facts(connection, q, group, now)
         for q in sorted(needs.messages, key=lambda q: q.key)
@@ -71,7 +82,7 @@ def load_items_txn(
             run_id=run.run_id,
             step_id=run.step_id,
             now=now,
-            timezone=contact.timezone if contact is not None else None,
+            timezone=_zone(contact, default_timezone),
         )
         items.append(StepItem(run=run, contact=contact, facts=facts, event=event))
     return items
@@ -86,6 +97,7 @@ def _event_facts(
     group: Sequence[RunView],
     views: Mapping[int, ContactView],
     now: dt.datetime,
+    default_timezone: str | None,
 ) -> tuple[dict[str, dict[int, int]], dict[str, dict[int, OrderStats]]]:
     """Per query key: run id -> count (or order stats). One query each."""
     counts: dict[str, dict[int, int]] = {}
@@ -105,7 +117,11 @@ def _event_facts(
         )
         relative = any(t.relative for t in query.where.values())
         today = {
-            r.run_id: _facts_time(views.get(r.contact_id), now).today() if relative else None
+            r.run_id: Facts(
+                now=now, timezone=_zone(views.get(r.contact_id), default_timezone)
+            ).today()
+            if relative
+            else None
             for r in group
         }
         if query.orders:
@@ -121,8 +137,8 @@ def _event_facts(
     return counts, orders
 
 
-def _facts_time(contact: ContactView | None, now: dt.datetime) -> Facts:
-    return Facts(now=now, timezone=contact.timezone if contact is not None else None)
+def _zone(contact: ContactView | None, default: str | None) -> str | None:
+    return (contact.timezone if contact is not None else None) or default
 
 
 def _message_facts(

@@ -6,6 +6,8 @@
 - ``admit``: re-entry after a minimum gap, and at most one run per contact and workflow
   unless ``allow_parallel_runs``: a second event for a run started in the same batch waits
   for the next tick (deferred), one for a run already inside is refused.
+- ``hold_back``: before either, the events of a batch that must wait for the next tick (a
+  run's second reaction; an event about a run the batch may start), so that none is lost.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from journeyman.conditions.evaluate import compare
-from journeyman.engine.triggers import Enrolment
+from journeyman.engine.triggers import Candidate, Enrolment
+from journeyman.model.entry_points import MANUAL_ENROLMENT, SEGMENT_BACKFILL
 from journeyman.model.events import Event, property_at
 from journeyman.model.workflow import EventRule, Workflow
 
@@ -96,11 +99,86 @@ def _reaction(run: InFlight, event: Event, workflow: Workflow) -> Reaction | Non
         compare(property_at(event.properties, path), test) for path, test in params.where.items()
     ):
         return None
-    if params.same is not None and property_at(event.properties, params.same) != waiting.get(
-        "same"
-    ):
-        return None
+    if params.same is not None:
+        mine = property_at(event.properties, params.same)
+        if mine is None or mine != waiting.get("same"):  # no value is no correlation
+            return None
     return Reaction(run=run, kind="wake", event=event, reason=f"{event.name} arrived")
+
+
+def hold_back(
+    events: Sequence[Event],
+    runs: Sequence[InFlight],
+    definitions: Mapping[int, Workflow],
+    candidates: Sequence[Candidate],
+) -> tuple[list[Event], list[Event]]:
+    """(now, later): the events of a batch this tick decides, and those it puts back.
+
+    A run takes one reaction per batch, and a run the batch starts takes its first step only
+    after the batch. So an event that would be a run's second reaction, or that concerns a
+    workflow an earlier event of the batch may start a run of the contact in (its exit,
+    restart and goal events, the events its steps wait for, and its entry points unless runs
+    may go in parallel), waits for the next tick; so do the contact's later events, to keep
+    their order. A contact's first event is always decided: the queue moves on."""
+    by_contact: dict[int, list[InFlight]] = {}
+    for run in runs:
+        by_contact.setdefault(run.contact_id, []).append(run)
+    opens = _opens(candidates)
+    now: list[Event] = []
+    later: list[Event] = []
+    held: set[int] = set()  # contacts whose later events wait
+    reacted: set[int] = set()  # runs
+    opened: dict[int, set[str]] = {}  # contact -> event names about runs it may start
+    for event in events:
+        contact = event.contact_id
+        if contact in held or event.name in opened.get(contact, ()):
+            held.add(contact)
+            later.append(event)
+            continue
+        hits = {
+            run.run_id
+            for run in by_contact.get(contact, ())
+            if (run.trigger_event_id or 0) < event.id
+            and _reaction(run, event, definitions[run.version_id]) is not None
+        }
+        if hits & reacted:
+            held.add(contact)
+            later.append(event)
+            continue
+        reacted |= hits
+        for key, names in opens.get(event.name, ()):
+            if key is None or event.properties.get("workflow") == key:
+                opened.setdefault(contact, set()).update(names)
+        now.append(event)
+    return now, later
+
+
+def _opens(candidates: Sequence[Candidate]) -> dict[str, list[tuple[str | None, frozenset[str]]]]:
+    """Event name -> what an event of that name may start a run in: (the key it must name,
+    for the events addressed to one workflow, else None; the names that concern the run)."""
+    opens: dict[str, list[tuple[str | None, frozenset[str]]]] = {}
+    for candidate in candidates:
+        workflow = candidate.workflow
+        names = _concerns(workflow)
+        for name in _entry_names(workflow):
+            opens.setdefault(name, []).append((None, names))
+        for name in (MANUAL_ENROLMENT, SEGMENT_BACKFILL):
+            opens.setdefault(name, []).append((workflow.key, names))
+    return opens
+
+
+def _entry_names(workflow: Workflow) -> frozenset[str]:
+    return frozenset(n for entry in workflow.entry_points for n in entry.event_names)
+
+
+def _concerns(workflow: Workflow) -> frozenset[str]:
+    """The events that change a run of ``workflow`` once inside, or may start a second one."""
+    rules = (*workflow.exit_when, *workflow.restart_when, *workflow.goals)
+    names = {r.event for r in rules}
+    names.update(s.params.event for s in workflow.steps.values() if s.kind == "wait_for_event")
+    if not workflow.allow_parallel_runs:
+        names |= _entry_names(workflow)
+    return frozenset(names)
 
 
 @dataclass(frozen=True, kw_only=True)

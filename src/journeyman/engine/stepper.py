@@ -37,6 +37,7 @@ from journeyman.model.events import Event
 from journeyman.model.runs import Outcome, RunStatus, RunView
 from journeyman.model.workflow import StepDef, Workflow, parse_workflow
 from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo
+from journeyman.steps.timing import run_outside_quiet_hours
 from journeyman.store import contacts, events, lists, read_transaction, runs, transaction, workflows
 from journeyman.store.runs import LogEntry, NewRun, RunState
 
@@ -51,6 +52,11 @@ class EngineSettings:
     secret: bytes = b"journeyman-development-secret"
     shard: tuple[int, int] = (0, 1)  # (index, count): this worker takes contact_id % count
     public_url: str | None = None
+    default_timezone: str = "UTC"  # for contacts without their own
+
+
+# Steps that message the contact: held back by a workflow's quiet hours.
+MESSAGE_KINDS = frozenset({"send_email", "send_sms", "send_whatsapp"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +123,7 @@ class Stepper:
                 with_properties=True,
                 shard=settings.shard,
             )
-            self._react_txn(connection, queued, now)
+            queued = self._react_txn(connection, queued, candidates, now)
             new = self._enrol_txn(connection, queued, candidates, now, lease_until)
             due = runs.claim_due_runs_txn(
                 connection,
@@ -130,21 +136,25 @@ class Stepper:
         steps = self._advance([*due, *new])
         return TickReport(events=len(queued), enrolled=len(new), claimed=len(due), steps=steps)
 
-    def _react_txn(self, connection: Connection, queued: Sequence[Event], now: dt.datetime) -> None:
+    def _react_txn(
+        self,
+        connection: Connection,
+        queued: Sequence[Event],
+        candidates: Sequence[triggers.Candidate],
+        now: dt.datetime,
+    ) -> list[Event]:
         """Goals, exits, restarts and waits for events: the runs of these events' contacts.
 
-        Leaves in ``self._inside`` the (workflow, contact) pairs that still have a run inside,
-        for the enrolment that follows."""
+        Returns the events this tick decides; the others go back to the queue (see
+        ``lifecycle.hold_back``). Leaves in ``self._inside`` the (workflow, contact) pairs
+        that still have a run inside, for the enrolment that follows."""
         self._inside = {}
         if not queued:
-            return
+            return []
         rows = runs.in_flight_txn(connection, {e.contact_id for e in queued})
-        if not rows:
-            return
         self._load_definitions_txn(connection, {r["version_id"] for r in rows})
-        triggers_of = events.trigger_events_txn(
-            connection, [r["trigger_event_id"] for r in rows if r["trigger_event_id"]]
-        )
+        trigger_ids = [r["trigger_event_id"] for r in rows if r["trigger_event_id"]]
+        triggers_of = events.trigger_events_txn(connection, trigger_ids) if trigger_ids else {}
         in_flight = [
             lifecycle.InFlight(
                 run_id=r["id"],
@@ -161,7 +171,9 @@ class Stepper:
             )
             for r in rows
         ]
-        reactions = lifecycle.react(queued, in_flight, self._definitions)
+        decided, later = lifecycle.hold_back(queued, in_flight, self._definitions, candidates)
+        events.requeue_txn(connection, later)
+        reactions = lifecycle.react(decided, in_flight, self._definitions)
         runs.apply_reactions_txn(connection, [self._change(r) for r in reactions], now)
         ended = {r.run.run_id for r in reactions if r.kind in ("goal", "exit")}
         self._inside = {
@@ -169,6 +181,7 @@ class Stepper:
             for run in in_flight
             if run.run_id not in ended
         }
+        return decided
 
     def _change(
         self, reaction: lifecycle.Reaction
@@ -289,7 +302,13 @@ class Stepper:
             list_ids = lists.list_ids_txn(connection)
             shared = self._shared_txn(connection)
             loaded = [
-                load_items_txn(connection, g.step.handler.needs(g.step.params), g.runs, now)
+                load_items_txn(
+                    connection,
+                    g.step.handler.needs(g.step.params),
+                    g.runs,
+                    now,
+                    default_timezone=self._settings.default_timezone,
+                )
                 if g.step is not None and not g.step.disabled
                 else []
                 for g in groups
@@ -387,8 +406,10 @@ class Stepper:
             owners=shared.owners,
             attributes=shared.attributes,
             workflows=shared.workflows,
+            default_timezone=self._settings.default_timezone,
         )
-        outcomes = handler.run(step.params, items, env)
+        quiet = group.workflow.quiet_hours if step.kind in MESSAGE_KINDS else None
+        outcomes = run_outside_quiet_hours(handler, step.params, items, env, quiet)
         if len(outcomes) != len(group.runs):
             raise RuntimeError(f"step kind {step.kind} returned {len(outcomes)} outcomes")
         return outcomes

@@ -24,6 +24,7 @@ from journeyman.model.entry_points import (
     SEGMENT_BACKFILL,
     AnniversaryEntry,
     Entry,
+    EventEntry,
     SegmentEntry,
 )
 from journeyman.model.events import Event, property_at
@@ -32,6 +33,8 @@ from journeyman.model.workflow import Workflow
 
 # Events that name the one workflow they are for (``workflow`` property).
 _ADDRESSED = frozenset({MANUAL_ENROLMENT, SEGMENT_BACKFILL})
+# The implicit entry point of every workflow: manual enrolment.
+_MANUAL = EventEntry(event=MANUAL_ENROLMENT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,19 +77,25 @@ def decide_enrolments(
     of each event ``fact_probes`` named to its contact's facts.
 
     An entry point with a contact filter refuses, with the filter's reason, when its event
-    has no facts (the filter cannot be checked)."""
+    has no facts (the filter cannot be checked). A contact starts matching a workflow's
+    segments at most once per batch: several changes in one batch are one start."""
     seen = set(entered)
+    started: set[tuple[int, int]] = set()
     routes = _routes(candidates)
     enrolments: list[Enrolment] = []
     refusals: list[Refusal] = []
     for event in events:
         for candidate, entries in routes.get(event.name, ()):
             admitted, reason = _admits(candidate, entries, event, facts)
-            if not admitted:
+            if admitted is None:
                 if reason is not None:
                     refusals.append(_refusal(candidate, event, reason))
                 continue
             pair = (candidate.workflow_id, event.contact_id)
+            if isinstance(admitted, SegmentEntry):
+                if pair in started:
+                    continue
+                started.add(pair)
             if candidate.workflow.reentry == "once" and pair in seen:
                 refusals.append(
                     _refusal(
@@ -125,14 +134,14 @@ def _admits(
     entries: tuple[Entry, ...],
     event: Event,
     facts: Mapping[int, Facts] | None,
-) -> tuple[bool, str | None]:
-    """Does one of the entry points take the event? If none does because of a contact
-    filter, the reasons why (else None: the event is simply not for this workflow)."""
+) -> tuple[Entry | None, str | None]:
+    """The entry point that takes the event, else None and, if
+    contact filters refused it, why (else None: the event is not for this workflow)."""
     if event.name in _ADDRESSED:
         if event.properties.get("workflow") != candidate.workflow.key:
-            return False, None
+            return None, None
         if event.name == MANUAL_ENROLMENT:
-            return True, None
+            return _MANUAL, None
     known = facts.get(event.id) if facts is not None else None
     reasons: list[str] = []
     for entry in entries:
@@ -152,8 +161,8 @@ def _admits(
             if not verdict.result:
                 reasons.append(f"contact filter: {verdict.reason}")
                 continue
-        return True, None
-    return False, "; ".join(reasons) or None
+        return entry, None
+    return None, "; ".join(reasons) or None
 
 
 def starts_matching(entry: SegmentEntry, event: Event, facts: Facts) -> bool:

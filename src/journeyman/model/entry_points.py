@@ -135,7 +135,7 @@ class _PropertyEntry(Entry):
 
 
 PropertyFilters = dict[str, Filter]
-_MESSAGE = ("workflow", "step", "message")
+_MESSAGE = ("workflow", "step", "message_key")
 
 
 class OrderCreatedEntry(_PropertyEntry):
@@ -172,13 +172,13 @@ class ContactCreatedEntry(_PropertyEntry):
 class EmailOpenedEntry(_PropertyEntry):
     KIND = "email_opened"
     KNOWN = _MESSAGE
-    email_opened: PropertyFilters = Field(description="workflow, step or message: which email")
+    email_opened: PropertyFilters = Field(description="which email: workflow, step, message_key")
 
 
 class EmailClickedEntry(_PropertyEntry):
     KIND = "email_clicked"
     KNOWN = (*_MESSAGE, "url")
-    email_clicked: PropertyFilters = Field(description="which email (workflow, step, message), url")
+    email_clicked: PropertyFilters = Field(description="which email (workflow, step...), url")
 
 
 class EmailUnsubscribedEntry(_PropertyEntry):
@@ -205,7 +205,8 @@ class TaskCompletedEntry(_PropertyEntry):
     task_completed: PropertyFilters = Field(description="filters such as type (call, ...)")
 
 
-ListNames = Annotated[str, Field(min_length=1)] | list[Annotated[str, Field(min_length=1)]]
+ListName = Annotated[str, Field(min_length=1)]
+ListNames = ListName | Annotated[list[ListName], Field(min_length=1)]
 
 
 def _list_filter(names: str | list[str]) -> Filters:

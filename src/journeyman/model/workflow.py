@@ -27,9 +27,11 @@ from pydantic import (
 
 from journeyman.conditions import Comparison
 from journeyman.errors import InvalidWorkflow, Problem
-from journeyman.model.entry_points import Entry, EntryPoint, EventEntry
+from journeyman.model.entry_points import Entry, EntryPoint
+from journeyman.schedule import Window
 from journeyman.steps.base import StepKind
 from journeyman.steps.registry import REGISTRY
+from journeyman.steps.timing import QuietHoursParams
 
 END = "end"
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -76,6 +78,9 @@ class WorkflowDocument(_Frozen):
     exit_when: list[EventRule] = Field(default_factory=list, description="leave from any step")
     restart_when: list[EventRule] = Field(default_factory=list, description="back to step 1")
     goals: list[EventRule] = Field(default_factory=list, description="end the run as converted")
+    quiet_hours: QuietHoursParams | None = Field(
+        default=None, description="no messages from..to in the contact's local time"
+    )
     steps: list[Any] = Field(min_length=1)
 
 
@@ -109,6 +114,7 @@ class Workflow:
     exit_when: tuple[EventRule, ...] = ()
     restart_when: tuple[EventRule, ...] = ()
     goals: tuple[EventRule, ...] = ()
+    quiet_hours: Window | None = None
 
     @property
     def reacts_to_events(self) -> bool:
@@ -330,6 +336,7 @@ def _definition(document: WorkflowDocument, steps: list[StepDef], raw_steps: lis
         exit_when=tuple(document.exit_when),
         restart_when=tuple(document.restart_when),
         goals=tuple(document.goals),
+        quiet_hours=document.quiet_hours.window() if document.quiet_hours else None,
     )
 
 

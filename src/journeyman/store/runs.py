@@ -406,9 +406,10 @@ def migrate_txn(
     now: dt.datetime,
 ) -> int:
     """Move the runs inside one version onto another, each step id through ``mapping``
-    (unmapped ids are kept). Runs held by a worker right now are left alone."""
+    (unmapped ids are kept), in the run's context too (what a step waits for, webhook
+    answers by step). Runs held by a worker right now are left alone."""
     inside = connection.execute(
-        sa.select(runs.c.id, runs.c.step_id).where(
+        sa.select(runs.c.id, runs.c.step_id, runs.c.context).where(
             runs.c.workflow_id == workflow_id,
             runs.c.version_id == from_version_id,
             runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
@@ -419,6 +420,28 @@ def migrate_txn(
     at = bulk.time(now)
     return bulk.update(
         runs,
-        ("version_id", "step_id", "updated_at"),
-        [(to_version_id, mapping.get(r.step_id, r.step_id), at, r.id) for r in inside],
+        ("version_id", "step_id", "context", "updated_at"),
+        [
+            (
+                to_version_id,
+                mapping.get(r.step_id, r.step_id),
+                bulk.json(_renamed_steps(r.context or {}, mapping)),
+                at,
+                r.id,
+            )
+            for r in inside
+        ],
     )
+
+
+def _renamed_steps(context: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
+    """A run's context with the step ids it holds renamed through ``mapping``."""
+    renamed = dict(context)
+    waiting = context.get("waiting")
+    if isinstance(waiting, Mapping) and "step" in waiting:
+        renamed["waiting"] = {**waiting, "step": mapping.get(waiting["step"], waiting["step"])}
+    for by_step in ("waited", "webhook"):
+        found = context.get(by_step)
+        if isinstance(found, Mapping):
+            renamed[by_step] = {mapping.get(k, k): v for k, v in found.items()}
+    return renamed

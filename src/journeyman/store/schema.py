@@ -311,3 +311,16 @@ entry_backfills = sa.Table(
     sa.Column("per_minute", sa.Integer, nullable=False),
     sa.Column("next_at", UtcDateTime, nullable=False),
 )
+
+# Keys of the HTTP API. Only a key's SHA-256 is stored (the key is shown once, at creation);
+# ``prefix``, its first characters, tells keys apart in listings without revealing them.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(8), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_used_at", UtcDateTime),
+)

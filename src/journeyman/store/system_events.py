@@ -397,14 +397,14 @@ def _mark_txn(
 # --- enrol everyone who already matches (segment entry points) ----------------------------
 
 
-def start_backfill_txn(
-    connection: Connection, workflow_id: int, per_minute: int, now: dt.datetime
-) -> None:
-    """Examine every contact for ``workflow_id``'s segment entry points, ``per_minute``
+def start_backfill_txn(connection: Connection, key: str, per_minute: int, now: dt.datetime) -> None:
+    """Examine every contact for workflow ``key``'s segment entry points, ``per_minute``
     contacts a minute from now on (from the first contact again if one was under way)."""
-    connection.execute(
-        sa.delete(entry_backfills).where(entry_backfills.c.workflow_id == workflow_id)
-    )
+    workflow_id = connection.execute(
+        sa.select(workflows.c.id).where(workflows.c.key == key)
+    ).scalar_one()
+    mine = entry_backfills.c.workflow_id == workflow_id
+    connection.execute(sa.delete(entry_backfills).where(mine))
     connection.execute(
         sa.insert(entry_backfills).values(
             workflow_id=workflow_id, after_contact_id=0, per_minute=per_minute, next_at=now

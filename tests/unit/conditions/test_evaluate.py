@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from journeyman.conditions import Condition, Facts, evaluate, needs_of
+from journeyman.conditions import Condition, Deal, Facts, OrderStats, evaluate, needs_of
 from journeyman.conditions.evaluate import compare
 from journeyman.conditions.rules import Comparison, lists_named
 
@@ -253,15 +253,37 @@ def attribute_rules() -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(lambda n, t: attr(n, **t), name, tests)
 
 
+ORDERS = ({"count": {"gte": 2}}, {"total_spent": {"gt": 50}}, {"product": "tea"})
+ORDER_KEYS = tuple(next(iter(needs_of(rule({"orders": o})).event_counts)).key for o in ORDERS)
+MESSAGES = ("received", "opened")
+
 leaves = st.one_of(
     attribute_rules(),
     st.builds(lambda n: {"in_list": n}, st.sampled_from(LISTS)),
+    st.builds(lambda ns: {"in_any_list": ns}, st.lists(st.sampled_from(LISTS), min_size=1)),
+    st.builds(lambda ns: {"in_no_list": ns}, st.lists(st.sampled_from(LISTS), min_size=1)),
     st.builds(
         lambda e, b, n: {"event_count": {"event": e, b: n}},
         st.sampled_from(EVENTS),
         st.sampled_from(["equals", "at_least", "at_most"]),
         st.integers(0, 3),
     ),
+    st.builds(
+        lambda kind, e: {kind: e},
+        st.sampled_from(["did_event", "did_not_event"]),
+        st.sampled_from(EVENTS),
+    ),
+    st.builds(lambda o: {"orders": o}, st.sampled_from(ORDERS)),
+    st.builds(lambda a: {"message": {"activity": a}}, st.sampled_from(MESSAGES)),
+    st.builds(
+        lambda v: {"trigger": {"property": "plan", "equals": v}}, st.sampled_from(["a", "b"])
+    ),
+    st.builds(
+        lambda v: {"webhook": {"step": "hook", "path": "status", "lt": v}}, st.integers(0, 600)
+    ),
+    st.builds(lambda stage: {"deal": {"stage": stage}}, st.sampled_from(["New", "Won"])),
+    st.builds(lambda user: {"owner": {"user": user}}, st.sampled_from(["a@x.io", "b@x.io"])),
+    st.builds(lambda p: {"random_percent": p}, st.integers(0, 100)),
 )
 trees = st.recursive(
     leaves,
@@ -273,14 +295,44 @@ trees = st.recursive(
     max_leaves=12,
 )
 facts = st.builds(
-    lambda attributes, lists, counts: Facts(
+    lambda attributes, lists, counts, orders, messages, more: Facts(
         attributes={k: v for k, v in attributes.items() if v is not None},
         lists=frozenset(lists),
         event_counts=counts,
+        orders=orders,
+        messages=messages,
+        **more,
     ),
     st.dictionaries(st.sampled_from(NAMES), scalars),
     st.sets(st.sampled_from(LISTS)),
     st.dictionaries(st.sampled_from(EVENTS), st.integers(0, 3)),
+    st.dictionaries(
+        st.sampled_from(ORDER_KEYS),
+        st.builds(
+            lambda n, total, products: OrderStats(number=n, total=total, products=products),
+            st.integers(0, 4),
+            st.floats(0, 200),
+            st.frozensets(st.sampled_from(["tea", "cake"])),
+        ),
+    ),
+    st.dictionaries(st.sampled_from(["received:*:*", "opened:*:*"]), st.integers(0, 2)),
+    st.fixed_dictionaries(
+        {
+            "trigger": st.one_of(
+                st.none(), st.builds(lambda p: {"name": "e", "properties": {"plan": p}}, scalars)
+            ),
+            "context": st.one_of(
+                st.just({}),
+                st.builds(lambda c: {"webhook": {"hook": {"status": c}}}, st.integers(0, 600)),
+            ),
+            "deals": st.lists(
+                st.builds(Deal, st.just("P"), st.sampled_from(["New", "Won"]), st.just("open")),
+                max_size=2,
+            ).map(tuple),
+            "owner": st.sampled_from([None, "a@x.io", "b@x.io"]),
+            "run_id": st.integers(0, 10**6),
+        }
+    ),
 )
 
 

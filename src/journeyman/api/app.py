@@ -1,0 +1,53 @@
+"""The ASGI application: routes, API keys, Brevo's errors, the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from journeyman import __version__
+from journeyman.api import attributes, contacts, errors, events, imports, lists, tracker
+from journeyman.api.auth import KeyChecker
+from journeyman.app import App
+from journeyman.clock import Clock
+from journeyman.config import Settings
+
+DESCRIPTION = """\
+Journeyman speaks Brevo's public REST API v3 for contacts, lists, attributes and events, so
+shops and apps (and Brevo's SDKs) switch by changing the base URL. Authenticate with the
+`api-key` header (or `Authorization: Bearer KEY`); keys come from `journeyman apikey create`.
+Errors are Brevo's `{"code": ..., "message": ...}`. Times without an offset are UTC.
+"""
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, journeyman: App | None = None
+) -> FastAPI:
+    """The API over ``settings.database_url`` (migrated on first use), or over ``journeyman``
+    when given (the caller then closes it)."""
+    owned = journeyman is None
+    journeyman = journeyman or App.open(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                journeyman.close()
+
+    api = FastAPI(
+        title="Journeyman",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    api.state.journeyman = journeyman
+    api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)
+    errors.install(api)
+    # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
+    for module in (lists, attributes, imports, contacts, events, tracker):
+        api.include_router(module.router)
+    return api

@@ -1,0 +1,215 @@
+"""``/v3/contacts``: create, read, update, delete, list, batch update and import contacts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from journeyman.api import changes
+from journeyman.api.auth import require_api_key
+from journeyman.api.changes import ContactChange
+from journeyman.api.errors import (
+    ERROR_RESPONSES,
+    ApiError,
+    DuplicateParameter,
+    InvalidParameter,
+    MissingParameter,
+)
+from journeyman.api.wire import (
+    Body,
+    ContactInfo,
+    ContactsPage,
+    CreatedId,
+    Journeyman,
+    Offset,
+    Sort,
+    contact_details,
+    parse_time,
+    sort_ascending,
+)
+from journeyman.errors import InvalidInput
+from journeyman.store import api_reads, api_writes, read_transaction, transaction
+from journeyman.store import contacts as contact_store
+
+router = APIRouter(
+    prefix="/v3/contacts",
+    tags=["contacts"],
+    dependencies=[Depends(require_api_key)],
+    responses=ERROR_RESPONSES,
+)
+
+MAX_BATCH = 1000
+IdentifierType = Annotated[
+    str | None,
+    Query(
+        alias="identifierType",
+        description="email_id, contact_id, ext_id, phone_id or whatsapp_id "
+        "(default: what the identifier looks like)",
+    ),
+]
+
+
+class CreateContact(Body):
+    email: str | None = None
+    ext_id: str | None = None
+    attributes: dict[str, Any] | None = None
+    emailBlacklisted: bool | None = None
+    smsBlacklisted: bool | None = None
+    listIds: list[int] | None = None
+    updateEnabled: bool = False
+    smtpBlacklistSender: list[str] | None = None
+
+
+class UpdateContact(Body):
+    attributes: dict[str, Any] | None = None
+    ext_id: str | None = None
+    emailBlacklisted: bool | None = None
+    smsBlacklisted: bool | None = None
+    listIds: list[int] | None = None
+    unlinkListIds: list[int] | None = None
+    smtpBlacklistSender: list[str] | None = None
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CreatedId,
+    responses={204: {"description": "the contact existed and was updated (updateEnabled)"}},
+)
+def create_contact(body: CreateContact, app: Journeyman) -> Any:
+    """Create a contact by email; with ``updateEnabled`` an existing one is updated."""
+    if not body.email:
+        raise MissingParameter(
+            "email is missing: contacts are created by email address "
+            "(contacts with only an ext_id or SMS number are not supported yet)"
+        )
+    contact, _ = changes.contact_input(
+        body.email, body.attributes, app.attribute_definitions(), ext_id=body.ext_id
+    )
+    with read_transaction(app.engine) as connection:
+        existed = bool(contact_store.ids_by_email_txn(connection, [contact.email]))
+    if existed and not body.updateEnabled:
+        raise DuplicateParameter(
+            "Unable to create contact, email is already associated with another Contact"
+        )
+    change = ContactChange(
+        contact=contact,
+        email_blocklisted=body.emailBlacklisted,
+        sms_blocklisted=body.smsBlacklisted,
+        join=tuple(body.listIds or ()),
+    )
+    changes.apply(app, [change])
+    if existed:
+        return Response(status_code=204)
+    with read_transaction(app.engine) as connection:
+        return CreatedId(id=contact_store.ids_by_email_txn(connection, [contact.email])[contact.email])
+
+
+@router.get("", response_model=ContactsPage)
+def get_contacts(
+    app: Journeyman,
+    limit: Annotated[int, Query(ge=0, le=1000)] = 50,
+    offset: Offset = 0,
+    modifiedSince: str | None = None,
+    createdSince: str | None = None,
+    sort: Sort = None,
+    listIds: Annotated[list[int] | None, Query()] = None,
+    ids: Annotated[list[int] | None, Query(max_length=20)] = None,
+) -> ContactsPage:
+    """Contacts, newest first (``sort=asc``: oldest first)."""
+    where = api_reads.ContactFilter(
+        modified_since=parse_time(modifiedSince, "modifiedSince"),
+        created_since=parse_time(createdSince, "createdSince"),
+        list_ids=tuple(listIds or ()),
+        ids=tuple(ids or ()),
+    )
+    with read_transaction(app.engine) as connection:
+        records, total = api_reads.page_contacts_txn(
+            connection, where, limit=limit, offset=offset, ascending=sort_ascending(sort)
+        )
+    return ContactsPage(contacts=[contact_details(r) for r in records], count=total)
+
+
+@router.get("/{identifier}", response_model=ContactInfo)
+def get_contact(identifier: str, app: Journeyman, identifierType: IdentifierType = None) -> Any:
+    """One contact by email, id, SMS number or ext_id."""
+    with read_transaction(app.engine) as connection:
+        contact_id = changes.resolve_txn(connection, identifier, identifierType)
+        record = api_reads.contact_records_txn(connection, [contact_id])[0]
+    return ContactInfo(**contact_details(record).model_dump())
+
+
+@router.put("/{identifier}", status_code=204)
+def update_contact(
+    identifier: str,
+    body: UpdateContact,
+    app: Journeyman,
+    identifierType: IdentifierType = None,
+) -> Response:
+    """Update attributes (``EMAIL`` changes the address; an empty value clears an
+    attribute), blocklist flags and list memberships."""
+    with read_transaction(app.engine) as connection:
+        contact_id = changes.resolve_txn(connection, identifier, identifierType)
+    changes.apply(app, [_update(app, contact_id, body)])
+    return Response(status_code=204)
+
+
+def _update(app: Journeyman, contact_id: int, body: UpdateContact) -> ContactChange:
+    contact, new_email = changes.contact_input(
+        changes.email_of(app, contact_id),
+        body.attributes,
+        app.attribute_definitions(),
+        ext_id=body.ext_id,
+        keep_empty=True,
+    )
+    return ContactChange(
+        contact=contact,
+        new_email=new_email,
+        email_blocklisted=body.emailBlacklisted,
+        sms_blocklisted=body.smsBlacklisted,
+        join=tuple(body.listIds or ()),
+        leave=tuple(body.unlinkListIds or ()),
+    )
+
+
+@router.delete("/{identifier}", status_code=204)
+def delete_contact(
+    identifier: str, app: Journeyman, identifierType: IdentifierType = None
+) -> Response:
+    """Delete a contact with its events, runs and memberships (its sent messages stay)."""
+    with transaction(app.engine) as connection:
+        contact_id = changes.resolve_txn(connection, identifier, identifierType)
+        api_writes.delete_contact_txn(connection, contact_id)
+    return Response(status_code=204)
+
+
+class BatchContact(UpdateContact):
+    email: str | None = None
+    id: int | None = None
+    sms: str | None = None
+
+
+class BatchContacts(Body):
+    contacts: list[BatchContact]
+
+
+@router.post("/batch", status_code=204)
+def update_batch_contacts(body: BatchContacts, app: Journeyman) -> Response:
+    """Update several contacts, each named by one of email, id or sms; nothing is written
+    when one of them is refused (the message names its index)."""
+    if len(body.contacts) > MAX_BATCH:
+        raise InvalidParameter(f"contacts: at most {MAX_BATCH} per request")
+    found: list[ContactChange] = []
+    for index, item in enumerate(body.contacts):
+        named = [(k, v) for k, v in (("email_id", item.email), ("contact_id", item.id), ("phone_id", item.sms)) if v is not None]
+        if len(named) != 1:
+            raise InvalidParameter(f"contacts[{index}]: pass exactly one of email, id or sms")
+        try:
+            with read_transaction(app.engine) as connection:
+                contact_id = changes.resolve_txn(connection, named[0][1], named[0][0])
+            found.append(_update(app, contact_id, item))
+        except (ApiError, InvalidInput) as exc:
+            raise type(exc)(f"contacts[{index}]: {exc}") from exc
+    changes.apply(app, found)
+    return Response(status_code=204)

@@ -1,0 +1,139 @@
+"""Brevo's error bodies, ``{"code": ..., "message": ...}``, and the only place where an error
+becomes an HTTP status.
+
+Routes raise :class:`ApiError` subclasses or Journeyman's own errors
+(:class:`journeyman.errors.InvalidInput` -> ``invalid_parameter``,
+:class:`journeyman.errors.NotFound` -> ``document_not_found``); request bodies and
+parameters FastAPI refuses become ``missing_parameter`` / ``invalid_parameter`` naming the
+field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from journeyman.errors import InvalidInput, NotFound
+
+logger = logging.getLogger(__name__)
+
+STATUS: Mapping[str, int] = {
+    "invalid_parameter": 400,
+    "missing_parameter": 400,
+    "duplicate_parameter": 400,
+    "unauthorized": 401,
+    "document_not_found": 404,
+    "method_not_allowed": 405,
+    "internal_error": 500,
+}
+_CODE_OF_STATUS = {404: "document_not_found", 405: "method_not_allowed", 401: "unauthorized"}
+
+
+class ErrorBody(BaseModel):
+    """Brevo's error answer."""
+
+    code: str
+    message: str
+
+
+class ApiError(Exception):
+    """An answer other than success, in Brevo's terms."""
+
+    code: ClassVar[str] = "invalid_parameter"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidParameter(ApiError):
+    code = "invalid_parameter"
+
+
+class MissingParameter(ApiError):
+    code = "missing_parameter"
+
+
+class DuplicateParameter(ApiError):
+    code = "duplicate_parameter"
+
+
+class DocumentNotFound(ApiError):
+    code = "document_not_found"
+
+
+class Unauthorized(ApiError):
+    code = "unauthorized"
+
+
+def error_response(code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        ErrorBody(code=code, message=message).model_dump(), status_code=STATUS[code]
+    )
+
+
+# What each route may answer besides success, for the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "invalid, missing or duplicate parameter"},
+    401: {"model": ErrorBody, "description": "no valid API key"},
+    404: {"model": ErrorBody, "description": "document not found"},
+}
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error with Brevo's body and the status its code maps to."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(InvalidInput, _invalid_input)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.code, exc.message)
+
+
+async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response("invalid_parameter", str(exc))
+
+
+async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response("document_not_found", str(exc))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems: Sequence[Mapping[str, Any]] = exc.errors()
+    first = problems[0] if problems else {"type": "", "loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    code = "missing_parameter" if first.get("type") == "missing" else "invalid_parameter"
+    message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    if code == "invalid_parameter" and "input" in first and where:
+        message += f" (got {first['input']!r:.100})"
+    return error_response(code, message)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _CODE_OF_STATUS.get(exc.status_code, "invalid_parameter")
+    response = error_response(code, str(exc.detail))
+    response.status_code = exc.status_code
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error(
+        "request failed",
+        exc_info=exc,
+        extra={"action": "api_request_failed", "path": request.url.path},
+    )
+    return error_response("internal_error", "the server failed; see its log")

@@ -1,0 +1,247 @@
+"""``/v3/events``: events that start and steer workflows, one at a time or in batches.
+
+An event names its contact by ``identifiers`` (``contact_id`` first, then ``email_id``,
+``ext_id``, ``phone_id``, ``whatsapp_id``); a new email address creates the contact.
+``contact_properties`` update the contact's attributes before the event is recorded, so the
+workflows it starts see them. Events go through ``App.record_events``, as from the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Connection
+
+from journeyman.api import changes
+from journeyman.api.auth import require_api_key
+from journeyman.api.errors import (
+    ERROR_RESPONSES,
+    ApiError,
+    DocumentNotFound,
+    InvalidParameter,
+    MissingParameter,
+)
+from journeyman.api.wire import Body, Journeyman, Offset, parse_time, time_text
+from journeyman.app import App, EventInput
+from journeyman.errors import InvalidInput
+from journeyman.model.contacts import normalize_email
+from journeyman.store import api_reads, read_transaction
+from journeyman.store.contacts import ContactInput
+
+router = APIRouter(
+    prefix="/v3/events",
+    tags=["events"],
+    dependencies=[Depends(require_api_key)],
+    responses=ERROR_RESPONSES,
+)
+
+MAX_BATCH = 1000
+# The rule App.record_events applies, checked first so a refused event changes no contact.
+EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
+
+
+class Identifiers(Body):
+    contact_id: int | None = None
+    email_id: str | None = None
+    ext_id: str | None = None
+    phone_id: str | None = None
+    whatsapp_id: str | None = None
+    landline_number_id: str | None = None
+
+
+class EventBody(Body):
+    event_name: str
+    event_date: str | None = None
+    identifiers: Identifiers
+    contact_properties: dict[str, Any] | None = None
+    event_properties: dict[str, Any] | None = None
+    object: dict[str, Any] | None = None
+
+
+class EventsBatch(Body):
+    events: list[dict[str, Any]]
+
+
+class BatchAccepted(BaseModel):
+    message: str
+    count: int
+
+
+class BatchError(BaseModel):
+    eventIndex: list[int]
+    message: str
+
+
+class BatchResult(BaseModel):
+    status: str
+    total_events: int
+    successful_events: int
+    failed_events: int
+    errors: list[BatchError]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Ready:
+    index: int
+    event: EventInput
+    contact: ContactInput | None
+
+
+def _email_txn(connection: Connection, named: Identifiers) -> str:
+    for kind in ("contact_id", "email_id", "ext_id", "phone_id", "whatsapp_id"):
+        value = getattr(named, kind)
+        if value is None:
+            continue
+        if kind == "email_id":
+            return normalize_email(value)
+        contact_id = changes.resolve_txn(connection, value, kind)
+        record = api_reads.contact_records_txn(connection, [contact_id])[0]
+        if record.email is None:
+            raise DocumentNotFound(f"contact {contact_id} has no email address")
+        return record.email
+    raise MissingParameter(
+        "identifiers: pass one of contact_id, email_id, ext_id, phone_id or whatsapp_id"
+    )
+
+
+def _prepare(app: App, connection: Connection, index: int, body: EventBody) -> _Ready:
+    if not EVENT_NAME.match(body.event_name):
+        raise InvalidParameter(f"event_name {body.event_name!r} is invalid: {EVENT_NAME_RULE}")
+    email = _email_txn(connection, body.identifiers)
+    contact = None
+    if body.contact_properties:
+        contact, _ = changes.contact_input(
+            email, body.contact_properties, app.attribute_definitions()
+        )
+        if contact.sms or contact.ext_id:
+            changes.check_txn(connection, [changes.ContactChange(contact=contact)])
+    event = EventInput(
+        name=body.event_name,
+        email=email,
+        occurred_at=parse_time(body.event_date, "event_date"),
+        properties=body.event_properties or {},
+        source="api",
+    )
+    return _Ready(index=index, event=event, contact=contact)
+
+
+def _record(app: App, ready: list[_Ready]) -> list[tuple[int, str]]:
+    """Contact properties first, then the events: (index, reason) of the refused ones."""
+    contacts = [r.contact for r in ready if r.contact is not None]
+    if contacts:
+        app.upsert_contacts(contacts)
+    report = app.record_events([r.event for r in ready])
+    return [(ready[i].index, reason) for i, reason in report.rejected]
+
+
+@router.post("", status_code=204)
+def create_event(body: EventBody, app: Journeyman) -> Response:
+    """Record one event; it starts the workflows whose entry points match."""
+    with read_transaction(app.engine) as connection:
+        ready = _prepare(app, connection, 0, body)
+    refused = _record(app, [ready])
+    if refused:
+        raise InvalidParameter(refused[0][1])
+    return Response(status_code=204)
+
+
+@router.post(
+    "/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    responses={207: {"model": BatchResult, "description": "some events were refused"}},
+)
+def create_batch_events(body: EventsBatch, app: Journeyman) -> Any:
+    """Record several events: the valid ones are kept, the others reported by index."""
+    if not body.events:
+        raise MissingParameter("events is empty")
+    if len(body.events) > MAX_BATCH:
+        raise InvalidParameter(f"events: at most {MAX_BATCH} per request")
+    ready: list[_Ready] = []
+    refused: list[tuple[int, str]] = []
+    with read_transaction(app.engine) as connection:
+        for index, raw in enumerate(body.events):
+            try:
+                ready.append(_prepare(app, connection, index, EventBody.model_validate(raw)))
+            except ValidationError as exc:
+                refused.append((index, _first_problem(exc)))
+            except (ApiError, InvalidInput) as exc:
+                refused.append((index, str(exc)))
+    if ready:
+        refused += _record(app, ready)
+    if not refused:
+        message = "Batch accepted. Valid events have been added to the processing queue."
+        return BatchAccepted(message=message, count=len(ready))
+    refused.sort()
+    result = BatchResult(
+        status="partial_success" if len(refused) < len(body.events) else "failed",
+        total_events=len(body.events),
+        successful_events=len(body.events) - len(refused),
+        failed_events=len(refused),
+        errors=[BatchError(eventIndex=[i], message=m) for i, m in refused],
+    )
+    return JSONResponse(result.model_dump(), status_code=207)
+
+
+def _end_of(text: str | None) -> dt.datetime | None:
+    """``endDate`` includes the whole day when it is a date."""
+    end = parse_time(text, "endDate")
+    if end is not None and text is not None and len(text.strip()) == 10:
+        end += dt.timedelta(days=1, microseconds=-1)
+    return end
+
+
+def _first_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+class EventItem(BaseModel):
+    contact_id: int
+    event_name: str
+    event_date: str
+    event_properties: dict[str, Any]
+
+
+class EventsPage(BaseModel):
+    events: list[EventItem]
+    count: int
+
+
+@router.get("", response_model=EventsPage)
+def get_events(
+    app: Journeyman,
+    contact_id: Annotated[list[int] | None, Query()] = None,
+    event_name: Annotated[list[str] | None, Query()] = None,
+    startDate: str | None = None,
+    endDate: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    offset: Offset = 0,
+) -> EventsPage:
+    """Events, the latest first."""
+    where = api_reads.EventFilter(
+        contact_ids=tuple(contact_id or ()),
+        names=tuple(event_name or ()),
+        start=parse_time(startDate, "startDate"),
+        end=_end_of(endDate),
+    )
+    with read_transaction(app.engine) as connection:
+        found, total = api_reads.page_events_txn(connection, where, limit=limit, offset=offset)
+    items = [
+        EventItem(
+            contact_id=e.contact_id,
+            event_name=e.name,
+            event_date=time_text(e.occurred_at),
+            event_properties=dict(e.properties),
+        )
+        for e in found
+    ]
+    return EventsPage(events=items, count=total)

@@ -1,0 +1,151 @@
+"""``POST /v3/contacts/import``: contacts from ``jsonBody`` (or a CSV ``fileBody``).
+
+Brevo imports in the background and answers with a process id; Journeyman imports at once
+and answers the same way, adding what happened (``created``, ``updated``, ``failures`` by
+index) for clients that want to know.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from journeyman.api import changes
+from journeyman.api.auth import require_api_key
+from journeyman.api.changes import ContactChange
+from journeyman.api.errors import ERROR_RESPONSES, ApiError, InvalidParameter, MissingParameter
+from journeyman.api.wire import Body, Journeyman
+from journeyman.errors import InvalidInput
+from journeyman.store import read_transaction
+from journeyman.store import contacts as contact_store
+from journeyman.store import lists as list_store
+
+router = APIRouter(
+    prefix="/v3/contacts",
+    tags=["contacts"],
+    dependencies=[Depends(require_api_key)],
+    responses=ERROR_RESPONSES,
+)
+
+MAX_ROWS = 50_000
+_process_ids = itertools.count(1)
+
+
+class ImportRow(Body):
+    email: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class NewList(Body):
+    listName: str
+    folderId: int | None = None
+
+
+class ImportContacts(Body):
+    jsonBody: list[ImportRow] | None = None
+    fileBody: str | None = None
+    fileUrl: str | None = None
+    listIds: list[int] | None = None
+    newList: NewList | None = None
+    updateExistingContacts: bool = True
+    emptyContactsAttributes: bool = False
+    emailBlacklist: bool = False
+    smsBlacklist: bool = False
+
+
+class ImportFailure(BaseModel):
+    index: int
+    message: str
+
+
+class ImportResult(BaseModel):
+    processId: int
+    created: int
+    updated: int
+    skipped: int
+    failures: list[ImportFailure]
+
+
+@router.post("/import", status_code=202, response_model=ImportResult)
+def import_contacts(body: ImportContacts, app: Journeyman) -> ImportResult:
+    """Import contacts: good rows are kept, refused rows reported by their index."""
+    if body.fileUrl:
+        raise InvalidParameter("fileUrl is not supported: send the contacts as jsonBody or fileBody")
+    rows = _rows(body)
+    if len(rows) > MAX_ROWS:
+        raise InvalidParameter(f"at most {MAX_ROWS} contacts per import")
+    list_ids = [*(body.listIds or ()), *_new_list(app, body.newList)]
+    definitions = app.attribute_definitions()
+    found: list[ContactChange] = []
+    failures: list[ImportFailure] = []
+    for index, row in enumerate(rows):
+        try:
+            if not row.email:
+                raise MissingParameter("email is missing")
+            contact, _ = changes.contact_input(
+                row.email, row.attributes, definitions, keep_empty=body.emptyContactsAttributes
+            )
+        except (ApiError, InvalidInput) as exc:
+            failures.append(ImportFailure(index=index, message=str(exc)))
+            continue
+        found.append(
+            ContactChange(
+                contact=contact,
+                email_blocklisted=True if body.emailBlacklist else None,
+                sms_blocklisted=True if body.smsBlacklist else None,
+                join=tuple(list_ids),
+            )
+        )
+    skipped = 0
+    if not body.updateExistingContacts:
+        with read_transaction(app.engine) as connection:
+            existing = contact_store.ids_by_email_txn(connection, [c.contact.email for c in found])
+        skipped = sum(1 for c in found if c.contact.email in existing)
+        found = [c for c in found if c.contact.email not in existing]
+    created, updated = changes.apply(app, found)
+    return ImportResult(
+        processId=next(_process_ids),
+        created=created,
+        updated=updated,
+        skipped=skipped,
+        failures=failures,
+    )
+
+
+def _rows(body: ImportContacts) -> list[ImportRow]:
+    if body.jsonBody is not None:
+        return body.jsonBody
+    if body.fileBody is not None:
+        return _csv_rows(body.fileBody)
+    raise MissingParameter("jsonBody is missing (or fileBody)")
+
+
+def _csv_rows(text: str) -> list[ImportRow]:
+    """Brevo's ``fileBody``: a header row naming EMAIL and attributes, ``;`` or ``,``."""
+    header_line = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in header_line else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    rows = []
+    for record in reader:
+        values = {str(k).strip().upper(): v for k, v in record.items() if k is not None}
+        email = values.pop("EMAIL", None)
+        rows.append(ImportRow(email=email, attributes=values))
+    if reader.fieldnames is None or "EMAIL" not in [f.strip().upper() for f in reader.fieldnames]:
+        raise InvalidParameter("fileBody: the header row has no EMAIL column")
+    return rows
+
+
+def _new_list(app: Journeyman, new_list: NewList | None) -> list[int]:
+    if new_list is None:
+        return []
+    name = new_list.listName.strip()
+    if not name:
+        raise InvalidParameter("newList.listName is empty")
+    app.create_lists([name])
+    with read_transaction(app.engine) as connection:
+        return [list_store.list_ids_txn(connection)[name]]

@@ -1,0 +1,250 @@
+"""``/v3/contacts/lists``: lists and their members."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from journeyman.api.auth import require_api_key
+from journeyman.api.errors import (
+    ERROR_RESPONSES,
+    DocumentNotFound,
+    DuplicateParameter,
+    InvalidParameter,
+    MissingParameter,
+)
+from journeyman.api.usage import refuse_if_used_txn
+from journeyman.api.wire import (
+    Body,
+    ContactsPage,
+    CreatedId,
+    Journeyman,
+    Offset,
+    Sort,
+    contact_details,
+    parse_time,
+    sort_ascending,
+    time_text,
+)
+from journeyman.model.effects import JoinList, LeaveList
+from journeyman.store import api_reads, api_writes, read_transaction, transaction
+from journeyman.store import lists as list_store
+from journeyman.store.api_reads import ListRecord
+
+router = APIRouter(
+    prefix="/v3/contacts/lists",
+    tags=["lists"],
+    dependencies=[Depends(require_api_key)],
+    responses=ERROR_RESPONSES,
+)
+
+MAX_MEMBERS = 1000
+DEFAULT_FOLDER = 1  # Brevo's first folder; lists created without one show it
+
+
+class ListSummary(BaseModel):
+    id: int
+    name: str
+    totalBlacklisted: int
+    totalSubscribers: int
+    uniqueSubscribers: int
+    folderId: int
+
+
+class ListDetails(ListSummary):
+    createdAt: str
+    dynamicList: bool = False
+    campaignStats: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ListsPage(BaseModel):
+    lists: list[ListSummary]
+    count: int
+
+
+class ListBody(Body):
+    name: str | None = None
+    folderId: int | None = None
+
+
+class MemberChange(Body):
+    emails: list[str] | None = None
+    ids: list[int] | None = None
+    extIds: list[str] | None = None
+    all: bool | None = None
+
+
+class MemberResults(BaseModel):
+    success: list[Any] | None = None
+    failure: list[Any] | None = None
+    total: int | None = None
+
+
+class MemberChangeAnswer(BaseModel):
+    contacts: MemberResults
+
+
+def _summary(record: ListRecord) -> dict[str, Any]:
+    folder = record.folder
+    return {
+        "id": record.id,
+        "name": record.name,
+        "totalBlacklisted": record.blocklisted,
+        "totalSubscribers": record.members,
+        "uniqueSubscribers": record.members,
+        "folderId": int(folder) if folder and folder.isdigit() else DEFAULT_FOLDER,
+    }
+
+
+def _record(app: Journeyman, list_id: int) -> ListRecord:
+    with read_transaction(app.engine) as connection:
+        record = api_reads.list_record_txn(connection, list_id)
+    if record is None:
+        raise DocumentNotFound(f"List ID {list_id} does not exist")
+    return record
+
+
+@router.get("", response_model=ListsPage)
+def get_lists(
+    app: Journeyman,
+    limit: Annotated[int, Query(ge=0, le=50)] = 10,
+    offset: Offset = 0,
+    sort: Sort = None,
+) -> ListsPage:
+    with read_transaction(app.engine) as connection:
+        records, total = api_reads.page_lists_txn(
+            connection, limit=limit, offset=offset, ascending=sort_ascending(sort)
+        )
+    return ListsPage(lists=[ListSummary(**_summary(r)) for r in records], count=total)
+
+
+@router.post("", status_code=201, response_model=CreatedId)
+def create_list(body: ListBody, app: Journeyman) -> CreatedId:
+    name = (body.name or "").strip()
+    if not name:
+        raise MissingParameter("name is missing")
+    if not app.create_lists([name]):
+        raise DuplicateParameter(f"a list named {name!r} exists already")
+    with transaction(app.engine) as connection:
+        list_id = list_store.list_ids_txn(connection)[name]
+        if body.folderId is not None:
+            api_writes.update_list_txn(connection, list_id, name=None, folder=str(body.folderId))
+    return CreatedId(id=list_id)
+
+
+@router.get("/{listId}", response_model=ListDetails)
+def get_list(listId: int, app: Journeyman) -> ListDetails:
+    record = _record(app, listId)
+    return ListDetails(**_summary(record), createdAt=time_text(record.created_at))
+
+
+@router.put("/{listId}", status_code=204)
+def update_list(listId: int, body: ListBody, app: Journeyman) -> Response:
+    """Rename a list or move it to a folder (a list a workflow names keeps its name)."""
+    record = _record(app, listId)
+    name = body.name.strip() if body.name is not None else None
+    if name == "":
+        raise InvalidParameter("name is empty")
+    with transaction(app.engine) as connection:
+        if name is not None and name != record.name:
+            if name in list_store.list_ids_txn(connection):
+                raise DuplicateParameter(f"a list named {name!r} exists already")
+            refuse_if_used_txn(connection, "list", record.name)
+        folder = str(body.folderId) if body.folderId is not None else None
+        api_writes.update_list_txn(connection, listId, name=name, folder=folder)
+    return Response(status_code=204)
+
+
+@router.delete("/{listId}", status_code=204)
+def delete_list(listId: int, app: Journeyman) -> Response:
+    record = _record(app, listId)
+    with transaction(app.engine) as connection:
+        refuse_if_used_txn(connection, "list", record.name)
+        api_writes.delete_list_txn(connection, listId)
+    return Response(status_code=204)
+
+
+@router.get("/{listId}/contacts", response_model=ContactsPage)
+def get_list_contacts(
+    listId: int,
+    app: Journeyman,
+    modifiedSince: str | None = None,
+    limit: Annotated[int, Query(ge=0, le=500)] = 50,
+    offset: Offset = 0,
+    sort: Sort = None,
+) -> ContactsPage:
+    _record(app, listId)
+    where = api_reads.ContactFilter(
+        modified_since=parse_time(modifiedSince, "modifiedSince"), list_ids=(listId,)
+    )
+    with read_transaction(app.engine) as connection:
+        records, total = api_reads.page_contacts_txn(
+            connection, where, limit=limit, offset=offset, ascending=sort_ascending(sort)
+        )
+    return ContactsPage(contacts=[contact_details(r) for r in records], count=total)
+
+
+def _named(app: Journeyman, body: MemberChange) -> list[tuple[Any, int | None]]:
+    """(what the client sent, the contact id it names or None), in the order sent."""
+    given = [
+        (kind, values)
+        for kind, values in (("email_id", body.emails), ("contact_id", body.ids), ("ext_id", body.extIds))
+        if values
+    ]
+    if len(given) != 1:
+        raise MissingParameter("pass one of emails, ids or extIds")
+    kind, values = given[0]
+    if len(values) > MAX_MEMBERS:
+        raise InvalidParameter(f"at most {MAX_MEMBERS} contacts per request")
+    keys = [v.strip().lower() if kind == "email_id" else v for v in values]
+    with read_transaction(app.engine) as connection:
+        ids = api_reads.contact_ids_txn(connection, kind, keys)
+    return [(value, ids.get(key)) for value, key in zip(values, keys, strict=True)]
+
+
+@router.post("/{listId}/contacts/add", status_code=201, response_model=MemberChangeAnswer, response_model_exclude_none=True)
+def add_to_list(listId: int, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
+    """Add contacts; the ones that do not exist or are in the list already fail."""
+    _record(app, listId)
+    named = _named(app, body)
+    with transaction(app.engine) as connection:
+        present = api_reads.list_members_txn(connection, listId, [i for _, i in named if i])
+        joins = [(v, i) for v, i in named if i is not None and i not in present]
+        if not joins:
+            raise InvalidParameter("Contact already in list and/or does not exist")
+        list_store.join_lists_txn(
+            connection,
+            list(dict.fromkeys(JoinList(contact_id=i, list_id=listId) for _, i in joins)),
+            app.clock.now(),
+        )
+    success = [v for v, _ in joins]
+    failure = [v for v, i in named if (v, i) not in joins]
+    return MemberChangeAnswer(contacts=MemberResults(success=success, failure=failure))
+
+
+@router.post("/{listId}/contacts/remove", status_code=201, response_model=MemberChangeAnswer, response_model_exclude_none=True)
+def remove_from_list(listId: int, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
+    """Remove contacts (or ``all``); the ones not in the list fail."""
+    _record(app, listId)
+    with transaction(app.engine) as connection:
+        if body.all:
+            members = api_reads.all_members_txn(connection, listId)
+            leaves = [LeaveList(contact_id=i, list_id=listId) for i in members]
+            list_store.leave_lists_txn(connection, leaves, app.clock.now())
+            return MemberChangeAnswer(contacts=MemberResults(total=len(members)))
+    named = _named(app, body)
+    with transaction(app.engine) as connection:
+        present = api_reads.list_members_txn(connection, listId, [i for _, i in named if i])
+        leaving = [(v, i) for v, i in named if i is not None and i in present]
+        if not leaving:
+            raise InvalidParameter("Contact does not exist and/or is not in the list")
+        list_store.leave_lists_txn(
+            connection,
+            list(dict.fromkeys(LeaveList(contact_id=i, list_id=listId) for _, i in leaving)),
+            app.clock.now(),
+        )
+    success = [v for v, _ in leaving]
+    failure = [v for v, i in named if (v, i) not in leaving]
+    return MemberChangeAnswer(contacts=MemberResults(success=success, failure=failure))

@@ -1,0 +1,153 @@
+"""Helpers of the API tier: ``journeyman serve`` as a subprocess on a free port, httpx clients
+against it, and plain SQL reads of its database (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from journeyman.store import normalize_url
+
+T = TypeVar("T")
+START_TIMEOUT = 90.0  # seconds; a loaded CI machine imports slowly
+
+
+def journeyman_command() -> str:
+    beside = Path(sys.executable).parent / "journeyman"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("journeyman")
+    if found is None:
+        pytest.fail("the journeyman command is not installed (pip install -e .)")
+    return found
+
+
+def environment() -> dict[str, str]:
+    """The caller's environment without JOURNEYMAN_* settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYMAN_")}
+
+
+def cli(cwd: Path, db: str, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [journeyman_command(), "--db", db, *args],
+        cwd=cwd,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == expect, (
+        f"journeyman {' '.join(args)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    )
+    return done
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``journeyman serve``: its base URL, an API key, its database."""
+
+    url: str
+    key: str
+    db_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, **headers: str) -> httpx.Client:
+        """A client sending the API key (pass ``**{"api-key": ...}`` to override)."""
+        return httpx.Client(base_url=self.url, headers={"api-key": self.key, **headers}, timeout=30)
+
+    def anonymous(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(cwd: Path, db_url: str) -> Server:
+    """Create an API key with the CLI, start the server, wait until it answers."""
+    key = cli(cwd, db_url, "apikey", "create", "tests").stdout.strip().splitlines()[-1]
+    port = free_port()
+    log = cwd / f"server-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [journeyman_command(), "--db", db_url, "serve", "--port", str(port)],
+            cwd=cwd,
+            env=environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", key, db_url, process, log)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"journeyman serve exited {process.returncode}:\n{server.log_text()}")
+        try:
+            if httpx.get(f"{server.url}/openapi.json", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    stop_server(server)
+    pytest.fail(f"journeyman serve did not answer within {START_TIMEOUT} s:\n{server.log_text()}")
+
+
+def stop_server(server: Server) -> int:
+    """SIGTERM, then wait; the exit code (0: a clean stop)."""
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+    return int(server.process.returncode)
+
+
+def wait_for(probe: Callable[[], T | None], *, timeout: float = 30.0, what: str = "") -> T:
+    """Call ``probe`` until it returns something (not None); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what or probe}")
+        time.sleep(0.1)
+
+
+class Reader:
+    """Plain SQL reads of the server's database, without taking its write lock."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(normalize_url(url), poolclass=sa.pool.NullPool)
+
+    def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(sql), params)]
+
+    def value(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.text(sql), params).scalar_one()
+
+    def close(self) -> None:
+        self.engine.dispose()

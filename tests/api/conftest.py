@@ -1,0 +1,53 @@
+"""API tier: ``journeyman serve`` run as a subprocess, spoken to over real HTTP.
+
+``api_server`` is one server for the whole tier on a fresh SQLite file (starting one costs a
+few seconds; every test uses its own emails, list and attribute names, so they do not meet).
+``pg_api_server`` is a server per test on a brand-new PostgreSQL database (``pg_url``).
+Each server is stopped with SIGTERM and must exit 0 (the engine stopped cleanly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from .api_support import Reader, Server, start_server, stop_server
+
+
+def _run(directory: Path, db_url: str) -> Iterator[Server]:
+    server = start_server(directory, db_url)
+    try:
+        yield server
+    finally:
+        code = stop_server(server)
+        log = server.log_text()
+        assert code == 0, f"journeyman serve exited {code} on SIGTERM:\n{log}"
+        assert "Traceback" not in log, log
+
+
+@pytest.fixture(scope="package")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = tmp_path_factory.mktemp("api")
+    yield from _run(directory, f"sqlite:///{directory / 'journeyman.db'}")
+
+
+@pytest.fixture
+def pg_api_server(pg_url: str, tmp_path: Path) -> Iterator[Server]:
+    yield from _run(tmp_path, pg_url)
+
+
+@pytest.fixture
+def client(api_server: Server) -> Iterator[httpx.Client]:
+    with api_server.client() as http:
+        yield http
+
+
+@pytest.fixture
+def reader(api_server: Server) -> Iterator[Reader]:
+    found = Reader(api_server.db_url)
+    try:
+        yield found
+    finally:
+        found.close()

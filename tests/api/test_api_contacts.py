@@ -1,0 +1,252 @@
+"""``/v3/contacts`` over HTTP: create, read by each identifier, update, delete, page, batch
+update and import, with Brevo's error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+
+def create(http: httpx.Client, email: str, **body: Any) -> int:
+    answer = http.post("/v3/contacts", json={"email": email, **body})
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+def contact(http: httpx.Client, identifier: str | int, **params: str) -> dict[str, Any]:
+    answer = http.get(f"/v3/contacts/{identifier}", params=params)
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def new_list(http: httpx.Client, name: str) -> int:
+    answer = http.post("/v3/contacts/lists", json={"name": name, "folderId": 1})
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+def error(answer: httpx.Response) -> tuple[int, str]:
+    return answer.status_code, answer.json()["code"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def attributes(api_server: Any) -> None:
+    with api_server.client() as http:
+        assert http.post("/v3/contacts/attributes/normal/AGE", json={"type": "float"}).is_success
+        plan = {"enumeration": [{"value": 1, "label": "free"}, {"value": 2, "label": "pro"}]}
+        assert http.post("/v3/contacts/attributes/category/PLAN", json=plan).is_success
+
+
+def test_a_created_contact_is_found_by_each_identifier(client: httpx.Client) -> None:
+    vip = new_list(client, "Contacts VIP")
+    contact_id = create(
+        client,
+        "Ada@Example.com",
+        ext_id="crm-ada",
+        attributes={"FIRSTNAME": "Ada", "AGE": "36", "SMS": "+49 151 1234567", "PLAN": 2},
+        listIds=[vip],
+    )
+
+    by_email = contact(client, "ada@example.com")
+    assert by_email["id"] == contact_id
+    assert by_email["email"] == "ada@example.com"
+    assert by_email["attributes"] == {
+        "FIRSTNAME": "Ada",
+        "AGE": 36,
+        "PLAN": "pro",
+        "SMS": "+491511234567",
+        "EXT_ID": "crm-ada",
+    }
+    assert by_email["listIds"] == [vip]
+    assert (by_email["emailBlacklisted"], by_email["smsBlacklisted"]) == (False, False)
+    assert by_email["createdAt"].endswith("Z") and len(by_email["createdAt"]) == 24
+    assert contact(client, contact_id) == by_email
+    assert contact(client, "crm-ada", identifierType="ext_id") == by_email
+    assert contact(client, "+491511234567", identifierType="phone_id") == by_email
+    assert contact(client, str(contact_id), identifierType="contact_id") == by_email
+
+
+def test_creating_an_existing_contact_needs_update_enabled(client: httpx.Client) -> None:
+    create(client, "bob@example.com", attributes={"FIRSTNAME": "Bob"})
+
+    again = client.post("/v3/contacts", json={"email": "BOB@example.com"})
+    updated = client.post(
+        "/v3/contacts",
+        json={"email": "bob@example.com", "attributes": {"AGE": 40}, "updateEnabled": True},
+    )
+
+    assert error(again) == (400, "duplicate_parameter")
+    assert updated.status_code == 204
+    assert contact(client, "bob@example.com")["attributes"] == {"FIRSTNAME": "Bob", "AGE": 40}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected", "named"),
+    [
+        ({"attributes": {"FIRSTNAME": "X"}}, (400, "missing_parameter"), "email"),
+        ({"email": "not-an-email"}, (400, "invalid_parameter"), "not-an-email"),
+        ({"email": "x@example.com", "attributes": {"SHOE": 42}}, (400, "invalid_parameter"), "SHOE"),
+        ({"email": "x@example.com", "attributes": {"AGE": "old"}}, (400, "invalid_parameter"), "AGE"),
+        ({"email": "x@example.com", "attributes": {"PLAN": "gold"}}, (400, "invalid_parameter"), "gold"),
+        ({"email": "x@example.com", "listIds": [9999]}, (400, "invalid_parameter"), "9999"),
+        ({"email": "x@example.com", "listIds": "one"}, (400, "invalid_parameter"), "listIds"),
+    ],
+)
+def test_a_refused_contact_is_not_created(
+    client: httpx.Client, body: dict[str, Any], expected: tuple[int, str], named: str
+) -> None:
+    answer = client.post("/v3/contacts", json=body)
+
+    assert error(answer) == expected
+    assert named in answer.json()["message"]
+    assert client.get("/v3/contacts/x@example.com").status_code == 404
+
+
+def test_an_ext_id_or_sms_of_another_contact_is_a_duplicate(client: httpx.Client) -> None:
+    create(client, "first@example.com", ext_id="crm-first", attributes={"SMS": "+4915199999"})
+
+    same_ext_id = client.post("/v3/contacts", json={"email": "second@example.com", "ext_id": "crm-first"})
+    same_sms = client.post(
+        "/v3/contacts", json={"email": "second@example.com", "attributes": {"SMS": "+4915199999"}}
+    )
+
+    assert error(same_ext_id) == (400, "duplicate_parameter")
+    assert error(same_sms) == (400, "duplicate_parameter")
+
+
+def test_update_sets_and_clears_attributes_flags_lists_and_email(client: httpx.Client) -> None:
+    keep, leave = new_list(client, "Update keep"), new_list(client, "Update leave")
+    contact_id = create(
+        client, "cy@example.com", attributes={"FIRSTNAME": "Cy", "AGE": 20}, listIds=[leave]
+    )
+
+    answer = client.put(
+        "/v3/contacts/cy@example.com",
+        json={
+            "attributes": {"AGE": 21, "FIRSTNAME": "", "EMAIL": "cyrus@example.com"},
+            "emailBlacklisted": True,
+            "listIds": [keep],
+            "unlinkListIds": [leave],
+        },
+    )
+
+    assert answer.status_code == 204, answer.text
+    found = contact(client, contact_id)
+    assert found["email"] == "cyrus@example.com"
+    assert found["attributes"] == {"AGE": 21}
+    assert found["emailBlacklisted"] is True
+    assert found["listIds"] == [keep]
+    assert client.get("/v3/contacts/cy@example.com").status_code == 404
+    client.put(f"/v3/contacts/{contact_id}", json={"emailBlacklisted": False})
+    assert contact(client, contact_id)["emailBlacklisted"] is False
+
+
+def test_update_and_delete_of_a_missing_contact_are_not_found(client: httpx.Client) -> None:
+    assert error(client.put("/v3/contacts/nobody@example.com", json={})) == (
+        404,
+        "document_not_found",
+    )
+    assert error(client.delete("/v3/contacts/424242")) == (404, "document_not_found")
+    assert error(client.get("/v3/contacts/x", params={"identifierType": "shoe"})) == (
+        400,
+        "invalid_parameter",
+    )
+
+
+def test_a_deleted_contact_is_gone_with_its_events(client: httpx.Client) -> None:
+    contact_id = create(client, "dee@example.com")
+    event = {"event_name": "login", "identifiers": {"contact_id": contact_id}}
+    assert client.post("/v3/events", json=event).status_code == 204
+
+    assert client.delete("/v3/contacts/dee@example.com").status_code == 204
+
+    assert error(client.get(f"/v3/contacts/{contact_id}")) == (404, "document_not_found")
+    assert client.get("/v3/events", params={"contact_id": contact_id}).json()["count"] == 0
+
+
+def test_contacts_are_paged_newest_first_and_filtered(client: httpx.Client) -> None:
+    paged = new_list(client, "Paged")
+    ids = [create(client, f"page{i}@example.com", listIds=[paged]) for i in range(5)]
+
+    first = client.get("/v3/contacts", params={"listIds": paged, "limit": 2}).json()
+    rest = client.get("/v3/contacts", params={"listIds": paged, "limit": 10, "offset": 2}).json()
+    oldest = client.get("/v3/contacts", params={"listIds": paged, "sort": "asc", "limit": 1}).json()
+    since = contact(client, ids[3])["modifiedAt"]
+    modified = client.get("/v3/contacts", params={"listIds": paged, "modifiedSince": since}).json()
+
+    assert first["count"] == 5
+    assert [c["id"] for c in first["contacts"]] == ids[:2:-1][:2]
+    assert [c["id"] for c in first["contacts"] + rest["contacts"]] == ids[::-1]
+    assert [c["id"] for c in oldest["contacts"]] == ids[:1]
+    assert {c["id"] for c in modified["contacts"]} >= {ids[3], ids[4]}
+    assert error(client.get("/v3/contacts", params={"limit": 5000})) == (400, "invalid_parameter")
+    assert error(client.get("/v3/contacts", params={"modifiedSince": "yesterday"})) == (
+        400,
+        "invalid_parameter",
+    )
+
+
+def test_batch_updates_every_contact_or_none(client: httpx.Client) -> None:
+    ann = create(client, "ann@example.com")
+    create(client, "ben@example.com")
+    good = [
+        {"id": ann, "attributes": {"AGE": 30}},
+        {"email": "ben@example.com", "attributes": {"AGE": 31}, "smsBlacklisted": True},
+    ]
+
+    refused = client.post(
+        "/v3/contacts/batch", json={"contacts": [*good, {"email": "nobody@example.com"}]}
+    )
+    accepted = client.post("/v3/contacts/batch", json={"contacts": good})
+
+    assert error(refused) == (404, "document_not_found")
+    assert refused.json()["message"].startswith("contacts[2]:")
+    assert accepted.status_code == 204
+    assert contact(client, ann)["attributes"] == {"AGE": 30}
+    ben = contact(client, "ben@example.com")
+    assert (ben["attributes"], ben["smsBlacklisted"]) == ({"AGE": 31}, True)
+
+
+def test_import_keeps_good_rows_and_reports_bad_ones(client: httpx.Client) -> None:
+    imported = new_list(client, "Imported")
+    create(client, "old@example.com", attributes={"FIRSTNAME": "Old"})
+
+    answer = client.post(
+        "/v3/contacts/import",
+        json={
+            "jsonBody": [
+                {"email": "new1@example.com", "attributes": {"FIRSTNAME": "One", "AGE": 1}},
+                {"email": "broken", "attributes": {}},
+                {"email": "old@example.com", "attributes": {"FIRSTNAME": "Changed"}},
+                {"email": "new2@example.com", "attributes": {"AGE": "x"}},
+            ],
+            "listIds": [imported],
+            "updateExistingContacts": False,
+        },
+    )
+
+    assert answer.status_code == 202, answer.text
+    report = answer.json()
+    assert isinstance(report["processId"], int)
+    assert (report["created"], report["updated"], report["skipped"]) == (1, 0, 1)
+    assert [f["index"] for f in report["failures"]] == [1, 3]
+    assert contact(client, "new1@example.com")["listIds"] == [imported]
+    assert contact(client, "old@example.com")["attributes"] == {"FIRSTNAME": "Old"}
+
+
+def test_import_reads_a_csv_file_body(client: httpx.Client) -> None:
+    answer = client.post(
+        "/v3/contacts/import",
+        json={"fileBody": "EMAIL;FIRSTNAME;AGE\ncsv1@example.com;Csv;7\ncsv2@example.com;;\n"},
+    )
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["created"] == 2
+    assert contact(client, "csv1@example.com")["attributes"] == {"FIRSTNAME": "Csv", "AGE": 7}
+    assert error(client.post("/v3/contacts/import", json={"listIds": [1]})) == (
+        400,
+        "missing_parameter",
+    )

@@ -1,0 +1,181 @@
+"""``/v3/events`` and the legacy tracker over HTTP: recording, batches with refused events
+reported by index, reading events back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+def error(answer: httpx.Response) -> tuple[int, str]:
+    return answer.status_code, answer.json()["code"]
+
+
+def events_of(http: httpx.Client, contact_id: int, **params: Any) -> list[dict[str, Any]]:
+    answer = http.get("/v3/events", params={"contact_id": contact_id, **params})
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["events"]
+    return found
+
+
+def contact(http: httpx.Client, email: str) -> dict[str, Any]:
+    answer = http.get(f"/v3/contacts/{email}")
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def test_an_event_creates_its_contact_and_sets_contact_properties(client: httpx.Client) -> None:
+    answer = client.post(
+        "/v3/events",
+        json={
+            "event_name": "video_played",
+            "event_date": "2027-01-04T10:00:00+01:00",
+            "identifiers": {"email_id": "Viewer@Example.com"},
+            "contact_properties": {"FIRSTNAME": "Vi"},
+            "event_properties": {"title": "Intro", "duration": 142, "tags": ["a"]},
+        },
+    )
+
+    assert answer.status_code == 204, answer.text
+    viewer = contact(client, "viewer@example.com")
+    assert viewer["attributes"] == {"FIRSTNAME": "Vi"}
+    assert events_of(client, viewer["id"]) == [
+        {
+            "contact_id": viewer["id"],
+            "event_name": "video_played",
+            "event_date": "2027-01-04T09:00:00.000Z",
+            "event_properties": {"title": "Intro", "duration": 142, "tags": ["a"]},
+        }
+    ]
+
+
+def test_an_event_names_its_contact_by_id_or_ext_id(client: httpx.Client) -> None:
+    created = client.post("/v3/contacts", json={"email": "ids@example.com", "ext_id": "crm-ids"})
+    contact_id = created.json()["id"]
+
+    by_id = client.post(
+        "/v3/events", json={"event_name": "a", "identifiers": {"contact_id": contact_id}}
+    )
+    by_ext_id = client.post(
+        "/v3/events", json={"event_name": "b", "identifiers": {"ext_id": "crm-ids"}}
+    )
+
+    assert (by_id.status_code, by_ext_id.status_code) == (204, 204)
+    assert sorted(e["event_name"] for e in events_of(client, contact_id)) == ["a", "b"]
+
+
+def test_a_refused_event_changes_nothing(client: httpx.Client) -> None:
+    cases = [
+        ({"identifiers": {"email_id": "r@example.com"}}, (400, "missing_parameter")),
+        ({"event_name": "x", "identifiers": {}}, (400, "missing_parameter")),
+        ({"event_name": "bad name!", "identifiers": {"email_id": "r@example.com"}}, (400, "invalid_parameter")),
+        ({"event_name": "x", "identifiers": {"email_id": "not-an-email"}}, (400, "invalid_parameter")),
+        ({"event_name": "x", "identifiers": {"contact_id": 987654}}, (404, "document_not_found")),
+        ({"event_name": "x", "identifiers": {"email_id": "r@example.com"}, "event_date": "soon"}, (400, "invalid_parameter")),
+        (
+            {"event_name": "x", "identifiers": {"email_id": "r@example.com"}, "contact_properties": {"NOPE": 1}},
+            (400, "invalid_parameter"),
+        ),
+    ]
+    for body, expected in cases:
+        assert error(client.post("/v3/events", json=body)) == expected, body
+
+    assert client.get("/v3/contacts/r@example.com").status_code == 404
+
+
+def test_a_batch_keeps_the_good_events_and_reports_the_bad_ones(client: httpx.Client) -> None:
+    good = {"event_name": "batch_ok", "identifiers": {"email_id": "batch@example.com"}}
+
+    accepted = client.post("/v3/events/batch", json={"events": [good, good]})
+    partial = client.post(
+        "/v3/events/batch",
+        json={
+            "events": [
+                good,
+                {"identifiers": {"email_id": "batch@example.com"}},
+                {"event_name": "no spaces", "identifiers": {"email_id": "batch@example.com"}},
+                {**good, "event_properties": {"n": 3}},
+            ]
+        },
+    )
+
+    assert accepted.status_code == 202
+    assert accepted.json()["count"] == 2
+    assert partial.status_code == 207
+    result = partial.json()
+    assert {k: result[k] for k in ("status", "total_events", "successful_events", "failed_events")} == {
+        "status": "partial_success",
+        "total_events": 4,
+        "successful_events": 2,
+        "failed_events": 2,
+    }
+    assert [e["eventIndex"] for e in result["errors"]] == [[1], [2]]
+    assert "event_name" in result["errors"][0]["message"]
+    batch_id = contact(client, "batch@example.com")["id"]
+    assert len(events_of(client, batch_id)) == 4
+
+
+def test_a_batch_of_only_bad_events_fails_whole(client: httpx.Client) -> None:
+    answer = client.post("/v3/events/batch", json={"events": [{"event_name": "x"}]})
+
+    assert answer.status_code == 207
+    assert answer.json()["status"] == "failed"
+    assert error(client.post("/v3/events/batch", json={"events": []})) == (400, "missing_parameter")
+
+
+def test_events_are_read_back_filtered_and_latest_first(client: httpx.Client) -> None:
+    email = "reader@example.com"
+    for day, name in ((3, "open"), (1, "open"), (2, "click")):
+        event = {
+            "event_name": name,
+            "event_date": f"2027-02-0{day}T12:00:00Z",
+            "identifiers": {"email_id": email},
+        }
+        assert client.post("/v3/events", json=event).status_code == 204
+    contact_id = contact(client, email)["id"]
+
+    every = events_of(client, contact_id)
+    opens = events_of(client, contact_id, event_name="open")
+    window = events_of(client, contact_id, startDate="2027-02-02", endDate="2027-02-02")
+    paged = client.get("/v3/events", params={"contact_id": contact_id, "limit": 1, "offset": 1})
+
+    assert [e["event_date"][:10] for e in every] == ["2027-02-03", "2027-02-02", "2027-02-01"]
+    assert len(opens) == 2
+    assert [e["event_name"] for e in window] == ["click"]
+    assert paged.json()["count"] == 3
+    assert [e["event_name"] for e in paged.json()["events"]] == ["click"]
+
+
+def test_the_legacy_tracker_identifies_and_tracks(client: httpx.Client, api_server: Any) -> None:
+    tracker = {"ma-key": api_server.key}
+
+    identified = client.post(
+        "/api/v2/identify",
+        json={"email": "legacy@example.com", "attributes": {"FIRSTNAME": "Leg"}},
+        headers=tracker,
+    )
+    tracked = client.post(
+        "/api/v2/trackEvent",
+        json={
+            "email": "legacy@example.com",
+            "event": "cart_updated",
+            "properties": {"LASTNAME": "Acy"},
+            "eventdata": {"id": "cart:1", "data": {"total": 50}},
+        },
+        headers=tracker,
+    )
+    refused = client.post(
+        "/api/v2/trackEvent", json={"email": "legacy@example.com", "event": "a b"}, headers=tracker
+    )
+
+    assert (identified.status_code, tracked.status_code) == (204, 204)
+    legacy = contact(client, "legacy@example.com")
+    assert legacy["attributes"] == {"FIRSTNAME": "Leg", "LASTNAME": "Acy"}
+    [event] = events_of(client, legacy["id"])
+    assert (event["event_name"], event["event_properties"]) == (
+        "cart_updated",
+        {"total": 50, "id": "cart:1"},
+    )
+    assert error(refused) == (400, "invalid_parameter")
