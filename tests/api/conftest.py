@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from .api_support import Reader, Server, start_server, stop_server
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from .api_support import Server, cli
 
 
@@ -36,7 +37,9 @@ def test_a_normal_attribute_is_defined_and_typed(
     name = f"A_{brevo_type.upper()}"
 
     created = client.post(f"/v3/contacts/attributes/normal/{name}", json={"type": brevo_type})
-    client.post("/v3/contacts", json={"email": f"{brevo_type}@example.com", "attributes": {name: value}})
+    client.post(
+        "/v3/contacts", json={"email": f"{brevo_type}@example.com", "attributes": {name: value}}
+    )
 
     assert created.status_code == 201
     assert attributes(client)[name] == {"name": name, "category": "normal", "type": shown}
@@ -61,7 +64,9 @@ def test_a_category_attribute_has_an_enumeration_that_can_change(client: httpx.C
         "type": "category",
         "enumeration": [{"value": 1, "label": "bronze"}, {"value": 2, "label": "gold"}],
     }
-    by_number = client.post("/v3/contacts", json={"email": "t@example.com", "attributes": {"TIER": 2}})
+    by_number = client.post(
+        "/v3/contacts", json={"email": "t@example.com", "attributes": {"TIER": 2}}
+    )
     assert by_number.status_code == 201
     assert client.get("/v3/contacts/t@example.com").json()["attributes"] == {"TIER": "gold"}
 
@@ -91,8 +96,18 @@ def test_a_deleted_attribute_leaves_every_contact(client: httpx.Client) -> None:
         ("POST", "normal/1BAD", {"type": "text"}, (400, "invalid_parameter")),
         ("POST", "global/RATE", {"value": "1"}, (400, "invalid_parameter")),
         ("POST", "category/NO_VALUES", {}, (400, "missing_parameter")),
-        ("PUT", "normal/FIRSTNAME", {"enumeration": [{"value": 1, "label": "x"}]}, (400, "invalid_parameter")),
-        ("PUT", "category/FIRSTNAME", {"enumeration": [{"value": 1, "label": "x"}]}, (404, "document_not_found")),
+        (
+            "PUT",
+            "normal/FIRSTNAME",
+            {"enumeration": [{"value": 1, "label": "x"}]},
+            (400, "invalid_parameter"),
+        ),
+        (
+            "PUT",
+            "category/FIRSTNAME",
+            {"enumeration": [{"value": 1, "label": "x"}]},
+            (404, "document_not_found"),
+        ),
         ("DELETE", "normal/NOPE", None, (404, "document_not_found")),
     ],
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from .api_support import Reader, Server
 
 ROUTES = [
@@ -79,7 +80,12 @@ def test_keys_are_stored_hashed_and_their_use_is_recorded(api_server: Server) ->
         reader.close()
 
     assert rows == [
-        ("tests", hashlib.sha256(api_server.key.encode()).hexdigest(), api_server.key[:8], rows[0][3])
+        (
+            "tests",
+            hashlib.sha256(api_server.key.encode()).hexdigest(),
+            api_server.key[:8],
+            rows[0][3],
+        )
     ]
     assert rows[0][3] is not None
     assert api_server.key not in str(rows)

@@ -4,8 +4,11 @@ and the workflow the event starts puts its email in the outbox."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from brevo import Brevo
 from brevo.contacts import AddContactToListRequestBodyEmails
 from brevo.core.api_error import ApiError
@@ -31,8 +34,32 @@ steps:
 """
 
 
-def test_the_brevo_sdk_drives_a_workflow(api_server: Server, tmp_path: Path, reader: Reader) -> None:
-    brevo = Brevo(api_key=api_server.key, base_url=f"{api_server.url}/v3", timeout=30)
+@contextmanager
+def sdk(server: Server, key: str) -> Iterator[Brevo]:
+    """The SDK's client at ``server`` (on an httpx client of ours, closed afterwards)."""
+    with httpx.Client(timeout=30) as http:
+        yield Brevo(api_key=key, base_url=f"{server.url}/v3", httpx_client=http)
+
+
+def test_the_brevo_sdk_drives_a_workflow(
+    api_server: Server, tmp_path: Path, reader: Reader
+) -> None:
+    with sdk(api_server, api_server.key) as brevo:
+        sent_email = drive(brevo, api_server, tmp_path)
+    rows = wait_for(
+        lambda: (
+            reader.rows(
+                "SELECT subject, html FROM messages WHERE recipient = :e AND status = 'sent'",
+                e=sent_email,
+            )
+            or None
+        ),
+        what="the thank-you email",
+    )
+    assert rows == [("Thanks Sam (7)", "<p>Order A-17</p>")]
+
+
+def drive(brevo: Brevo, api_server: Server, tmp_path: Path) -> str:
     email = "sdk@example.com"
     buyers = brevo.contacts.create_list(name="SDK buyers", folder_id=1)
     document = tmp_path / "thanks.yaml"
@@ -56,26 +83,30 @@ def test_the_brevo_sdk_drives_a_workflow(api_server: Server, tmp_path: Path, rea
     assert info.attributes.model_dump() == {"FIRSTNAME": "Sam", "SDK_SCORE": 7}
     assert info.list_ids == [buyers.id]
     assert added.contacts.success == [email]
-    rows = wait_for(
-        lambda: reader.rows(
-            "SELECT subject, html FROM messages WHERE recipient = :e AND status = 'sent'", e=email
-        )
-        or None,
-        what="the thank-you email",
-    )
-    assert rows == [("Thanks Sam (7)", "<p>Order A-17</p>")]
+    return email
 
 
 def test_the_brevo_sdk_sees_brevo_errors(api_server: Server) -> None:
-    brevo = Brevo(api_key=api_server.key, base_url=f"{api_server.url}/v3", timeout=30)
-    stranger = Brevo(api_key="jm-nobody", base_url=f"{api_server.url}/v3", timeout=30)
+    with sdk(api_server, api_server.key) as brevo, sdk(api_server, "jm-nobody") as stranger:
+        expect_errors(brevo, stranger)
 
+
+def expect_errors(brevo: Brevo, stranger: Brevo) -> None:
     brevo.contacts.create_contact(email="sdk-twice@example.com")
-    for call, status, code in (
-        (lambda: brevo.contacts.create_contact(email="sdk-twice@example.com"), 400, "duplicate_parameter"),
-        (lambda: brevo.contacts.get_contact_info("sdk-nobody@example.com"), 404, "document_not_found"),
-        (lambda: stranger.contacts.get_contacts(), 401, "unauthorized"),
-    ):
+    calls: list[tuple[Callable[[], object], int, str]] = [
+        (
+            lambda: brevo.contacts.create_contact(email="sdk-twice@example.com"),
+            400,
+            "duplicate_parameter",
+        ),
+        (
+            lambda: brevo.contacts.get_contact_info("sdk-nobody@example.com"),
+            404,
+            "document_not_found",
+        ),
+        (stranger.contacts.get_contacts, 401, "unauthorized"),
+    ]
+    for call, status, code in calls:
         try:
             call()
         except ApiError as exc:

@@ -88,9 +88,21 @@ def test_creating_an_existing_contact_needs_update_enabled(client: httpx.Client)
     [
         ({"attributes": {"FIRSTNAME": "X"}}, (400, "missing_parameter"), "email"),
         ({"email": "not-an-email"}, (400, "invalid_parameter"), "not-an-email"),
-        ({"email": "x@example.com", "attributes": {"SHOE": 42}}, (400, "invalid_parameter"), "SHOE"),
-        ({"email": "x@example.com", "attributes": {"AGE": "old"}}, (400, "invalid_parameter"), "AGE"),
-        ({"email": "x@example.com", "attributes": {"PLAN": "gold"}}, (400, "invalid_parameter"), "gold"),
+        (
+            {"email": "x@example.com", "attributes": {"SHOE": 42}},
+            (400, "invalid_parameter"),
+            "SHOE",
+        ),
+        (
+            {"email": "x@example.com", "attributes": {"AGE": "old"}},
+            (400, "invalid_parameter"),
+            "AGE",
+        ),
+        (
+            {"email": "x@example.com", "attributes": {"PLAN": "gold"}},
+            (400, "invalid_parameter"),
+            "gold",
+        ),
         ({"email": "x@example.com", "listIds": [9999]}, (400, "invalid_parameter"), "9999"),
         ({"email": "x@example.com", "listIds": "one"}, (400, "invalid_parameter"), "listIds"),
     ],
@@ -108,7 +120,9 @@ def test_a_refused_contact_is_not_created(
 def test_an_ext_id_or_sms_of_another_contact_is_a_duplicate(client: httpx.Client) -> None:
     create(client, "first@example.com", ext_id="crm-first", attributes={"SMS": "+4915199999"})
 
-    same_ext_id = client.post("/v3/contacts", json={"email": "second@example.com", "ext_id": "crm-first"})
+    same_ext_id = client.post(
+        "/v3/contacts", json={"email": "second@example.com", "ext_id": "crm-first"}
+    )
     same_sms = client.post(
         "/v3/contacts", json={"email": "second@example.com", "attributes": {"SMS": "+4915199999"}}
     )

@@ -70,12 +70,25 @@ def test_a_refused_event_changes_nothing(client: httpx.Client) -> None:
     cases = [
         ({"identifiers": {"email_id": "r@example.com"}}, (400, "missing_parameter")),
         ({"event_name": "x", "identifiers": {}}, (400, "missing_parameter")),
-        ({"event_name": "bad name!", "identifiers": {"email_id": "r@example.com"}}, (400, "invalid_parameter")),
-        ({"event_name": "x", "identifiers": {"email_id": "not-an-email"}}, (400, "invalid_parameter")),
-        ({"event_name": "x", "identifiers": {"contact_id": 987654}}, (404, "document_not_found")),
-        ({"event_name": "x", "identifiers": {"email_id": "r@example.com"}, "event_date": "soon"}, (400, "invalid_parameter")),
         (
-            {"event_name": "x", "identifiers": {"email_id": "r@example.com"}, "contact_properties": {"NOPE": 1}},
+            {"event_name": "bad name!", "identifiers": {"email_id": "r@example.com"}},
+            (400, "invalid_parameter"),
+        ),
+        (
+            {"event_name": "x", "identifiers": {"email_id": "not-an-email"}},
+            (400, "invalid_parameter"),
+        ),
+        ({"event_name": "x", "identifiers": {"contact_id": 987654}}, (404, "document_not_found")),
+        (
+            {"event_name": "x", "identifiers": {"email_id": "r@example.com"}, "event_date": "soon"},
+            (400, "invalid_parameter"),
+        ),
+        (
+            {
+                "event_name": "x",
+                "identifiers": {"email_id": "r@example.com"},
+                "contact_properties": {"NOPE": 1},
+            },
             (400, "invalid_parameter"),
         ),
     ]
@@ -105,7 +118,9 @@ def test_a_batch_keeps_the_good_events_and_reports_the_bad_ones(client: httpx.Cl
     assert accepted.json()["count"] == 2
     assert partial.status_code == 207
     result = partial.json()
-    assert {k: result[k] for k in ("status", "total_events", "successful_events", "failed_events")} == {
+    assert {
+        k: result[k] for k in ("status", "total_events", "successful_events", "failed_events")
+    } == {
         "status": "partial_success",
         "total_events": 4,
         "successful_events": 2,

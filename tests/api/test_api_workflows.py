@@ -3,11 +3,15 @@ steps and delivers (captured), and the email lands in the outbox. On SQLite and 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from .api_support import Reader, Server, cli, wait_for
+
+from .api_support import Reader, Server, cli, environment, journeyman_command, wait_for
 
 WELCOME = """\
 key: api-welcome
@@ -103,6 +107,45 @@ def test_list_and_attribute_changes_through_the_api_start_workflows(
         assert (joined.status_code, climbed.status_code) == (201, 204)
 
     for email in ("joiner@example.com", "climber@example.com"):
-        rows = wait_for(lambda e=email: delivered(reader, e), what=f"the email to {email}")
+        rows = wait_for(partial(delivered, reader, email), what=f"the email to {email}")
         assert rows == [("Hello member", "<p>Hello</p>", "sent")]
     assert sent_to(reader, "bystander@example.com") == []
+
+
+def test_the_worker_runs_the_engine_without_the_api(tmp_path: Path) -> None:
+    """``journeyman worker``: the engine and the dispatcher alone, stopped by SIGTERM."""
+    db_url = f"sqlite:///{tmp_path / 'worker.db'}"
+    document = tmp_path / "welcome.yaml"
+    document.write_text(WELCOME)
+    cli(tmp_path, db_url, "workflow", "apply", str(document))
+    cli(
+        tmp_path,
+        db_url,
+        "event",
+        "send",
+        "signed_up",
+        "--email",
+        "w@example.com",
+        "--prop",
+        "plan=free",
+    )
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [journeyman_command(), "--db", db_url, "worker"],
+            cwd=tmp_path,
+            env=environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    reader = Reader(db_url)
+    try:
+        rows = wait_for(lambda: delivered(reader, "w@example.com"), what="the worker's email")
+    finally:
+        reader.close()
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=30)
+
+    assert rows == [("Welcome", "<p>Your plan: free</p>", "sent")]
+    assert code == 0, log.read_text()
+    assert "Traceback" not in log.read_text()

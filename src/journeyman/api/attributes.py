@@ -9,7 +9,7 @@ Transactional, calculated and global attributes do not exist here.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel

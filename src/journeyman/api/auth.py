@@ -84,8 +84,6 @@ def require_api_key(
     return _checker(request).key_id(api_key or (bearer.credentials if bearer else None))
 
 
-def require_ma_key(
-    request: Request, ma_key: Annotated[str | None, Depends(_ma_key_header)]
-) -> int:
+def require_ma_key(request: Request, ma_key: Annotated[str | None, Depends(_ma_key_header)]) -> int:
     """The legacy tracker: ``ma-key: KEY`` (any API key)."""
     return _checker(request).key_id(ma_key, header="ma-key")

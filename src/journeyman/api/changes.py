@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -191,7 +191,9 @@ def apply(app: App, changes: Sequence[ContactChange]) -> tuple[int, int]:
                 sms=change.sms_blocklisted,
                 now=now,
             )
-        joins = [JoinList(contact_id=ids[c.contact.email], list_id=i) for c in changes for i in c.join]
+        joins = [
+            JoinList(contact_id=ids[c.contact.email], list_id=i) for c in changes for i in c.join
+        ]
         leaves = [
             LeaveList(contact_id=ids[c.contact.email], list_id=i) for c in changes for i in c.leave
         ]
@@ -199,7 +201,3 @@ def apply(app: App, changes: Sequence[ContactChange]) -> tuple[int, int]:
         list_store.join_lists_txn(connection, list(dict.fromkeys(joins)), now)
         list_store.leave_lists_txn(connection, list(dict.fromkeys(leaves)), now)
     return created, updated
-
-
-def with_email(contact: ContactInput, email: str) -> ContactInput:
-    return replace(contact, email=email)

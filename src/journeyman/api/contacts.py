@@ -103,7 +103,9 @@ def create_contact(body: CreateContact, app: Journeyman) -> Any:
     if existed:
         return Response(status_code=204)
     with read_transaction(app.engine) as connection:
-        return CreatedId(id=contact_store.ids_by_email_txn(connection, [contact.email])[contact.email])
+        return CreatedId(
+            id=contact_store.ids_by_email_txn(connection, [contact.email])[contact.email]
+        )
 
 
 @router.get("", response_model=ContactsPage)
@@ -202,7 +204,11 @@ def update_batch_contacts(body: BatchContacts, app: Journeyman) -> Response:
         raise InvalidParameter(f"contacts: at most {MAX_BATCH} per request")
     found: list[ContactChange] = []
     for index, item in enumerate(body.contacts):
-        named = [(k, v) for k, v in (("email_id", item.email), ("contact_id", item.id), ("phone_id", item.sms)) if v is not None]
+        named = [
+            (k, v)
+            for k, v in (("email_id", item.email), ("contact_id", item.id), ("phone_id", item.sms))
+            if v is not None
+        ]
         if len(named) != 1:
             raise InvalidParameter(f"contacts[{index}]: pass exactly one of email, id or sms")
         try:

@@ -21,9 +21,9 @@ from journeyman.api.changes import ContactChange
 from journeyman.api.errors import ERROR_RESPONSES, ApiError, InvalidParameter, MissingParameter
 from journeyman.api.wire import Body, Journeyman
 from journeyman.errors import InvalidInput
-from journeyman.store import read_transaction
 from journeyman.store import contacts as contact_store
 from journeyman.store import lists as list_store
+from journeyman.store import read_transaction
 
 router = APIRouter(
     prefix="/v3/contacts",
@@ -75,7 +75,9 @@ class ImportResult(BaseModel):
 def import_contacts(body: ImportContacts, app: Journeyman) -> ImportResult:
     """Import contacts: good rows are kept, refused rows reported by their index."""
     if body.fileUrl:
-        raise InvalidParameter("fileUrl is not supported: send the contacts as jsonBody or fileBody")
+        raise InvalidParameter(
+            "fileUrl is not supported: send the contacts as jsonBody or fileBody"
+        )
     rows = _rows(body)
     if len(rows) > MAX_ROWS:
         raise InvalidParameter(f"at most {MAX_ROWS} contacts per import")

@@ -190,7 +190,11 @@ def _named(app: Journeyman, body: MemberChange) -> list[tuple[Any, int | None]]:
     """(what the client sent, the contact id it names or None), in the order sent."""
     given = [
         (kind, values)
-        for kind, values in (("email_id", body.emails), ("contact_id", body.ids), ("ext_id", body.extIds))
+        for kind, values in (
+            ("email_id", body.emails),
+            ("contact_id", body.ids),
+            ("ext_id", body.extIds),
+        )
         if values
     ]
     if len(given) != 1:
@@ -198,13 +202,18 @@ def _named(app: Journeyman, body: MemberChange) -> list[tuple[Any, int | None]]:
     kind, values = given[0]
     if len(values) > MAX_MEMBERS:
         raise InvalidParameter(f"at most {MAX_MEMBERS} contacts per request")
-    keys = [v.strip().lower() if kind == "email_id" else v for v in values]
+    keys = [str(v).strip().lower() if kind == "email_id" else v for v in values]
     with read_transaction(app.engine) as connection:
         ids = api_reads.contact_ids_txn(connection, kind, keys)
     return [(value, ids.get(key)) for value, key in zip(values, keys, strict=True)]
 
 
-@router.post("/{listId}/contacts/add", status_code=201, response_model=MemberChangeAnswer, response_model_exclude_none=True)
+@router.post(
+    "/{listId}/contacts/add",
+    status_code=201,
+    response_model=MemberChangeAnswer,
+    response_model_exclude_none=True,
+)
 def add_to_list(listId: int, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
     """Add contacts; the ones that do not exist or are in the list already fail."""
     _record(app, listId)
@@ -224,7 +233,12 @@ def add_to_list(listId: int, body: MemberChange, app: Journeyman) -> MemberChang
     return MemberChangeAnswer(contacts=MemberResults(success=success, failure=failure))
 
 
-@router.post("/{listId}/contacts/remove", status_code=201, response_model=MemberChangeAnswer, response_model_exclude_none=True)
+@router.post(
+    "/{listId}/contacts/remove",
+    status_code=201,
+    response_model=MemberChangeAnswer,
+    response_model_exclude_none=True,
+)
 def remove_from_list(listId: int, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
     """Remove contacts (or ``all``); the ones not in the list fail."""
     _record(app, listId)

@@ -78,11 +78,15 @@ async def _serve(journeyman: App, transport: EmailTransport, *, host: str, port:
 async def _work(journeyman: App, transport: EmailTransport) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(stopping.set)
+
     engine = asyncio.create_task(
         journeyman.run(transport, until_idle=False), name="journeyman-engine"
     )
     try:
-        with _on_signals(lambda: loop.call_soon_threadsafe(stopping.set)):
+        with _on_signals(stop):
             waiting = asyncio.create_task(stopping.wait())
             await asyncio.wait({engine, waiting}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()

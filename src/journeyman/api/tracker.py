@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Response
 
 from journeyman.api import changes
 from journeyman.api.auth import require_ma_key
-from journeyman.api.events import EVENT_NAME, EVENT_NAME_RULE
 from journeyman.api.errors import ERROR_RESPONSES, InvalidParameter
+from journeyman.api.events import EVENT_NAME, EVENT_NAME_RULE
 from journeyman.api.wire import Body, Journeyman
 from journeyman.app import EventInput
 

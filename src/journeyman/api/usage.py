@@ -31,7 +31,9 @@ def workflows_naming(
     """Keys of the workflows with ``name`` as a value anywhere in their document (or, with
     ``in_templates="contact"``, as ``contact.NAME`` inside a template). Conservative: a
     subject line that equals the name counts too."""
-    template = re.compile(rf"\b{re.escape(in_templates)}\.{re.escape(name)}\b") if in_templates else None
+    template = (
+        re.compile(rf"\b{re.escape(in_templates)}\.{re.escape(name)}\b") if in_templates else None
+    )
     return sorted(
         key
         for key, document in documents.items()
@@ -47,6 +49,5 @@ def refuse_if_used_txn(
     )
     if used:
         raise InvalidParameter(
-            f"{what} {name!r} is used by workflow(s) {', '.join(used)}: "
-            "change or stop them first"
+            f"{what} {name!r} is used by workflow(s) {', '.join(used)}: change or stop them first"
         )

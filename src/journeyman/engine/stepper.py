@@ -315,7 +315,7 @@ class Stepper:
             ]
         states: list[RunState] = []
         log: list[LogEntry] = []
-        effects: list[Effect] = []
+        effects: list[tuple[int, Effect]] = []  # (run id, effect)
         moving: list[RunView] = []
         for group, items in zip(groups, loaded, strict=True):
             outcomes = self._decide(group, items, list_ids, shared, now)
@@ -324,7 +324,7 @@ class Stepper:
                 pending = unwritten[run.run_id]
                 pending.append(entry)
                 if outcome.effects or not state.holding or outcome.context is not None:
-                    effects.extend(outcome.effects)
+                    effects.extend((run.run_id, e) for e in outcome.effects)
                     states.append(state)
                     log.extend(pending)
                     del unwritten[run.run_id]
@@ -333,11 +333,41 @@ class Stepper:
                     if state.context is not None:
                         moved = moved._replace(context=state.context)
                     moving.append(moved)
+        held = self._write(states, effects, log, now, shared)
+        return [m for m in moving if held is None or m.run_id in held]
+
+    def _write(
+        self,
+        states: list[RunState],
+        effects: list[tuple[int, Effect]],
+        log: list[LogEntry],
+        now: dt.datetime,
+        shared: _Shared,
+    ) -> set[int] | None:
+        """The pass's write. When some runs are no longer held by this worker (a stopped
+        workflow made them exit, or a lease ran out), write again for the others only; the
+        run ids still held, or None when all were."""
+        try:
+            with transaction(self._engine) as connection:
+                runs.save_states_txn(connection, states, now, claim=self.claim)
+                apply_effects_txn(connection, [e for _, e in effects], now, shared.live)
+                runs.append_log_txn(connection, log)
+            return None
+        except runs.LeaseLost as lost:
+            with read_transaction(self._engine) as connection:
+                held = runs.held_txn(connection, [s.run_id for s in states], self.claim)
+            logger.warning(
+                "runs lost: %s",
+                lost,
+                extra={"action": "lease_lost", "lost": len(states) - len(held)},
+            )
         with transaction(self._engine) as connection:
-            runs.save_states_txn(connection, states, now, claim=self.claim)
-            apply_effects_txn(connection, effects, now, shared.live)
-            runs.append_log_txn(connection, log)
-        return moving
+            runs.save_states_txn(
+                connection, [s for s in states if s.run_id in held], now, claim=self.claim
+            )
+            apply_effects_txn(connection, [e for r, e in effects if r in held], now, shared.live)
+            runs.append_log_txn(connection, [e for e in log if e.run_id in held])
+        return held
 
     def _groups(self, active: list[RunView]) -> list[_Group]:
         grouped: dict[tuple[int, str], list[RunView]] = defaultdict(list)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.store.schema import (
+    UtcDateTime,
     anniversary_marks,
     attribute_definitions,
     contacts,
@@ -29,7 +30,6 @@ from journeyman.store.schema import (
     runs,
     tasks,
 )
-from journeyman.store.schema import UtcDateTime
 
 
 def set_blocklist_txn(
@@ -54,9 +54,7 @@ def set_blocklist_txn(
         )
 
 
-def change_email_txn(
-    connection: Connection, contact_id: int, email: str, now: dt.datetime
-) -> None:
+def change_email_txn(connection: Connection, contact_id: int, email: str, now: dt.datetime) -> None:
     """A contact's new (normalized, unused) email address."""
     connection.execute(
         sa.update(contacts).where(contacts.c.id == contact_id).values(email=email, modified_at=now)

@@ -360,18 +360,21 @@ def apply_reactions_txn(
         return
     bulk = Bulk(connection)
     at = bulk.time(now)
+    # the claim is cleared: a worker holding one of these runs loses it (its save fails)
     ending = [
-        (status, step, seq, None, at, run_id)
+        (status, step, seq, None, at, None, run_id)
         for run_id, seq, _, status, step, context, _ in reactions
         if context is None
     ]
     going = [
-        (status, step, seq, at, bulk.json(context), at, run_id)
+        (status, step, seq, at, bulk.json(context), at, None, run_id)
         for run_id, seq, _, status, step, context, _ in reactions
         if context is not None
     ]
-    bulk.update(runs, ("status", "step_id", "seq", "due_at", "updated_at"), ending)
-    bulk.update(runs, ("status", "step_id", "seq", "due_at", "context", "updated_at"), going)
+    bulk.update(runs, ("status", "step_id", "seq", "due_at", "updated_at", "claim"), ending)
+    bulk.update(
+        runs, ("status", "step_id", "seq", "due_at", "context", "updated_at", "claim"), going
+    )
     append_log_txn(
         connection,
         [
@@ -379,6 +382,14 @@ def apply_reactions_txn(
             for run_id, seq, kind, _, step, _, reason in reactions
         ],
     )
+
+
+def held_txn(connection: Connection, run_ids: Iterable[int], claim: str) -> set[int]:
+    """Which of these runs ``claim`` still holds."""
+    statement = sa.select(runs.c.id).where(
+        one_of(connection, runs.c.id, run_ids), runs.c.claim == claim
+    )
+    return {r[0] for r in connection.execute(statement)}
 
 
 def exit_all_txn(connection: Connection, workflow_id: int, reason: str, now: dt.datetime) -> int:
