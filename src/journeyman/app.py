@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock, SystemClock
 from journeyman.config import Settings
+from journeyman.engine import triggers
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
@@ -107,6 +108,9 @@ class App:
             saved = workflows.save_version_txn(
                 connection, workflow.document, now, status_if_new=status
             )
+            rate = triggers.backfill_rate(workflow)
+            if existing is None and saved.status == WorkflowStatus.ACTIVE.value and rate:
+                system_events.start_backfill_txn(connection, saved.key, rate, now)
         return ApplyReport(
             key=saved.key,
             version=saved.version,
@@ -123,10 +127,15 @@ class App:
         every run inside exit (how many did is returned)."""
         now = self.clock.now()
         with transaction(self.engine) as connection:
+            before = workflows.status_of_txn(connection, key)
             if status is WorkflowStatus.ACTIVE:
                 document = workflows.current_definition_txn(connection, key)
                 if document is not None:
-                    _check_references_txn(connection, parse_workflow(document), activating=True)
+                    workflow = parse_workflow(document)
+                    _check_references_txn(connection, workflow, activating=True)
+                    rate = triggers.backfill_rate(workflow)
+                    if rate and before != WorkflowStatus.ACTIVE.value:
+                        system_events.start_backfill_txn(connection, key, rate, now)
             workflows.set_status_txn(connection, key, status, now)
             if status is not WorkflowStatus.STOPPED:
                 return 0

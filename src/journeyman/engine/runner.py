@@ -31,7 +31,7 @@ async def run(
     summary = RunSummary()
     stepper.release_dead_claims()
     while stop is None or not stop.is_set():
-        busy = False
+        busy = bool(stepper.enter_scheduled())
         while True:
             report = stepper.tick()
             summary.ticks += 1

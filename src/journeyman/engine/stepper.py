@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from journeyman.clock import Clock
+from journeyman.conditions import Facts
 from journeyman.engine import lifecycle, triggers
 from journeyman.engine.claims import release_dead_claims, worker_claim
 from journeyman.engine.effects import apply_effects_txn
@@ -38,7 +39,16 @@ from journeyman.model.runs import Outcome, RunStatus, RunView
 from journeyman.model.workflow import StepDef, Workflow, parse_workflow
 from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo
 from journeyman.steps.timing import run_outside_quiet_hours
-from journeyman.store import contacts, events, lists, read_transaction, runs, transaction, workflows
+from journeyman.store import (
+    contacts,
+    events,
+    lists,
+    read_transaction,
+    runs,
+    system_events,
+    transaction,
+    workflows,
+)
 from journeyman.store.runs import LogEntry, NewRun, RunState
 
 logger = logging.getLogger(__name__)
@@ -101,6 +111,7 @@ class Stepper:
         self._settings = settings or EngineSettings()
         self._definitions: dict[int, Workflow] = {}
         self._inside: dict[tuple[int, int], int] = {}
+        self._next_scan: dt.datetime | None = None
         self.claim = worker_claim()
 
     def release_dead_claims(self) -> int:
@@ -200,6 +211,43 @@ class Stepper:
         context = {**run.context, "matched": matched}
         return run.run_id, seq, "woken", "active", run.step_id, context, reaction.reason
 
+    def _entry_facts_txn(
+        self,
+        connection: Connection,
+        queued: Sequence[Event],
+        candidates: Sequence[triggers.Candidate],
+        now: dt.datetime,
+    ) -> dict[int, Facts] | None:
+        """Facts for the entry points' contact filters: one load per batch, for stand-in
+        runs keyed by event id; None when no entry point filters contacts."""
+        needs = triggers.contact_needs(candidates)
+        if needs is None:
+            return None
+        probes = triggers.fact_probes(queued, candidates)
+        if not probes:
+            return {}
+        items = load_items_txn(
+            connection, needs, probes, now, default_timezone=self._settings.default_timezone
+        )
+        return {item.run.run_id: item.facts for item in items}
+
+    def enter_scheduled(self) -> int:
+        """Entries that no event brings: anniversaries (a scan every 15 minutes) and the
+        throttled "everyone who already matches" backfills. Shard 0 only."""
+        if self._settings.shard[0] != 0:
+            return 0
+        now = self._clock.now()
+        with transaction(self._engine) as connection:
+            found = system_events.run_backfills_txn(connection, now)
+            if self._next_scan is None or now >= self._next_scan:
+                specs = triggers.anniversary_specs(self._candidates_txn(connection))
+                if specs:
+                    found += system_events.record_due_anniversaries_txn(
+                        connection, specs, now, self._settings.default_timezone
+                    )
+                self._next_scan = now + dt.timedelta(minutes=15)
+        return found
+
     def _candidates_txn(self, connection: Connection) -> list[triggers.Candidate]:
         live = workflows.live_versions_txn(connection)
         self._load_definitions_txn(connection, {v.version_id for v in live})
@@ -229,7 +277,8 @@ class Stepper:
         contact_ids = [e.contact_id for e in queued]
         once = [c.workflow_id for c in candidates if c.workflow.reentry == "once"]
         entered = runs.entered_txn(connection, once, contact_ids)
-        enrolments, refusals = triggers.decide_enrolments(queued, candidates, entered)
+        facts = self._entry_facts_txn(connection, queued, candidates, now)
+        enrolments, refusals = triggers.decide_enrolments(queued, candidates, entered, facts)
         gapped = [c.workflow_id for c in candidates if c.workflow.reentry_gap is not None]
         admission = lifecycle.admit(
             enrolments,
