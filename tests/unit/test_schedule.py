@@ -38,11 +38,12 @@ MICROSECOND = dt.timedelta(microseconds=1)
 
 @cache
 def transitions(name: str) -> tuple[dt.datetime, ...]:
-    """The instants (UTC) a zone changed its offset, 2020-2035."""
+    """The instants (UTC) a zone changed its offset, 2020-2045 (shifts from 2035 by up to
+    60 months and 400 days land before 2042)."""
     tz = ZoneInfo(name)
     found = []
     day = dt.datetime(2020, 1, 1, tzinfo=UTC)
-    while day.year < 2036:
+    while day.year < 2046:
         after = day + dt.timedelta(days=1)
         if day.astimezone(tz).utcoffset() != after.astimezone(tz).utcoffset():
             low, high = day, after
