@@ -287,8 +287,12 @@ def contacts_show(ctx: typer.Context, email: str) -> None:
         if contact is None:
             raise JourneymanError(f"no contact with email {email!r}")
         log = runs.log_of_contact_txn(connection, contact.id)
+        refused = runs.refusals_of_contact_txn(connection, contact.id)
     out.print(f"contact {contact.id} {contact.email} {json.dumps(dict(contact.attributes))}")
     _table(log, ["run_id", "seq", "step_id", "kind", "result", "branch", "reason"])
+    if refused:
+        out.print("did not enter:")
+        _table(refused, ["workflow", "event_id", "reason", "at"])
 
 
 @attributes_app.command("define")

@@ -296,6 +296,11 @@ class Stepper:
                     reason=reason,
                 )
             )
+        runs.record_refusals_txn(
+            connection,
+            [(r.workflow_id, r.event.contact_id, r.event.id, r.reason) for r in refusals],
+            now,
+        )
         for refusal in refusals:
             logger.info(
                 "enrolment refused: %s",

@@ -65,9 +65,7 @@ def join_lists_txn(connection: Connection, joins: Sequence[JoinList], now: dt.da
     )
 
 
-def leave_lists_txn(
-    connection: Connection, leaves: Sequence[LeaveList], now: dt.datetime
-) -> None:
+def leave_lists_txn(connection: Connection, leaves: Sequence[LeaveList], now: dt.datetime) -> None:
     system_events.list_leaves_txn(connection, leaves, now)
     if leaves:
         connection.execute(

@@ -456,3 +456,35 @@ def _renamed_steps(context: Mapping[str, Any], mapping: Mapping[str, str]) -> di
         if isinstance(found, Mapping):
             renamed[by_step] = {mapping.get(k, k): v for k, v in found.items()}
     return renamed
+
+
+def record_refusals_txn(
+    connection: Connection, refusals: Sequence[tuple[int, int, int | None, str]], now: dt.datetime
+) -> None:
+    """(workflow id, contact id, event id, reason) each: why a contact did not enter."""
+    from journeyman.store.schema import entry_refusals
+
+    bulk = Bulk(connection)
+    at = bulk.time(now)
+    bulk.insert(
+        entry_refusals,
+        ("workflow_id", "contact_id", "event_id", "reason", "at"),
+        [(w, c, e, reason, at) for w, c, e, reason in refusals],
+    )
+
+
+def refusals_of_contact_txn(connection: Connection, contact_id: int) -> list[dict[str, Any]]:
+    from journeyman.store.schema import entry_refusals, workflows
+
+    statement = (
+        sa.select(
+            workflows.c.key.label("workflow"),
+            entry_refusals.c.event_id,
+            entry_refusals.c.reason,
+            entry_refusals.c.at,
+        )
+        .join(workflows, workflows.c.id == entry_refusals.c.workflow_id)
+        .where(entry_refusals.c.contact_id == contact_id)
+        .order_by(entry_refusals.c.id)
+    )
+    return [dict(r._mapping) for r in connection.execute(statement)]

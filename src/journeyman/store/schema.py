@@ -324,3 +324,17 @@ api_keys = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("last_used_at", UtcDateTime),
 )
+
+# Why a contact did not enter a workflow when an event would have enrolled it (re-entry
+# off, already inside, a contact filter that did not match...): the timeline shows it.
+entry_refusals = sa.Table(
+    "entry_refusals",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("workflow_id", sa.Integer, nullable=False),
+    sa.Column("contact_id", Id, nullable=False),
+    sa.Column("event_id", Id),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index(None, "contact_id"),
+)
