@@ -34,6 +34,7 @@ async def run(
         busy = bool(stepper.enter_scheduled())
         while True:
             report = stepper.tick()
+            await asyncio.sleep(0)  # let the API (same event loop) answer between ticks
             summary.ticks += 1
             summary.events += report.events
             summary.enrolled += report.enrolled
