@@ -243,15 +243,65 @@ class App:
             )
         return EventReport(ids=tuple(stored), rejected=tuple(rejected))
 
-    def enrol(self, key: str, *, emails: Sequence[str] = (), lists: Sequence[str] = ()) -> int:
-        """Manual enrolment into active workflow ``key`` of the contacts with these emails and
-        the members of these lists, as its re-entry rules allow (on the next engine tick).
-        The number of contacts; unknown workflows, contacts and lists are refused."""
+    def enrol(
+        self,
+        key: str,
+        *,
+        emails: Sequence[str] = (),
+        lists: Sequence[str] = (),
+        segment: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Manual enrolment into active workflow ``key`` of the contacts with these emails,
+        the members of these lists and the contacts matching ``segment`` (a condition), as
+        its re-entry rules allow (on the next engine tick). The number of contacts; unknown
+        workflows, contacts and lists are refused."""
         wanted = [normalize_email(e) for e in emails]
+        if segment is not None:
+            wanted += self.segment_emails(segment)
         with transaction(self.engine) as connection:
             return system_events.enrol_manually_txn(
                 connection, key, wanted, list(lists), self.clock.now()
             )
+
+    def segment_emails(self, segment: Mapping[str, Any], *, page: int = 1000) -> list[str]:
+        """The emails of the contacts that match a condition now (read page by page, facts
+        loaded with one query per kind and page)."""
+        from pydantic import TypeAdapter, ValidationError
+
+        from journeyman.conditions import Condition, evaluate, needs_of
+        from journeyman.engine.facts import load_items_txn
+        from journeyman.model.runs import RunView
+
+        try:
+            condition = TypeAdapter(Condition).validate_python(dict(segment))
+        except ValidationError as exc:
+            raise InvalidInput(f"the segment is not a valid condition: {exc}") from None
+        needs = needs_of(condition)
+        found: list[str] = []
+        after = 0
+        while True:
+            with transaction(self.engine) as connection:
+                page_rows = contacts.contact_page_txn(connection, after, page)
+                if not page_rows:
+                    return found
+                probes = [
+                    RunView(run_id=i, workflow_id=0, version_id=0, contact_id=i, step_id="", seq=0)
+                    for i, _ in page_rows
+                ]
+                items = load_items_txn(
+                    connection,
+                    needs,
+                    probes,
+                    self.clock.now(),
+                    default_timezone=self.settings.default_timezone,
+                )
+            emails = dict(page_rows)
+            found += [
+                emails[i.run.contact_id]
+                for i in items
+                if evaluate(condition, i.facts).result and emails[i.run.contact_id]
+            ]
+            after = page_rows[-1][0]
 
     # the engine
 

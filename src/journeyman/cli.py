@@ -179,13 +179,24 @@ def workflow_enrol(
     list_: Annotated[
         list[str] | None, typer.Option("--list", help="every member of this list (repeatable)")
     ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option(help="contacts matching a condition, as YAML/JSON: '{in_list: VIP}'"),
+    ] = None,
 ) -> None:
     """Enrol contacts into active workflow KEY by hand (its re-entry rules apply); they
     start on the next engine run."""
-    if not email and not list_:
-        raise InvalidInput("name the contacts: --email EMAIL or --list NAME")
+    if not email and not list_ and not segment:
+        raise InvalidInput("name the contacts: --email EMAIL, --list NAME or --segment COND")
+    condition = None
+    if segment:
+        import yaml
+
+        condition = yaml.safe_load(segment)
+        if not isinstance(condition, dict):
+            raise InvalidInput(f"--segment {segment!r} is not a condition (a mapping)")
     with _app(ctx) as journeyman:
-        count = journeyman.enrol(key, emails=email or [], lists=list_ or [])
+        count = journeyman.enrol(key, emails=email or [], lists=list_ or [], segment=condition)
     out.print(f"workflow {key}: {count} contact(s) queued for enrolment")
 
 

@@ -277,3 +277,14 @@ def blocklist_txn(connection: Connection, items: Sequence[Blocklist], now: dt.da
 def user_emails_txn(connection: Connection) -> dict[int, str]:
     """Team members: user id -> email (a small table, read once per pass)."""
     return {r[0]: r[1] for r in connection.execute(sa.select(users.c.id, users.c.email))}
+
+
+def contact_page_txn(connection: Connection, after: int, size: int) -> list[tuple[int, str]]:
+    """(id, email) of the next ``size`` contacts with an id above ``after``, in id order."""
+    statement = (
+        sa.select(contacts.c.id, contacts.c.email)
+        .where(contacts.c.id > after)
+        .order_by(contacts.c.id)
+        .limit(size)
+    )
+    return [(r[0], r[1]) for r in connection.execute(statement)]
