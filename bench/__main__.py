@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from rich.console import Console
 
-from bench import DEFAULT_POSTGRES_URL, report
+from bench import DEFAULT_POSTGRES_URL, report, timers
 from bench.worker import admin_connection
 
 ROOT = Path(__file__).resolve().parent.parent  # so that the worker can import ``bench``
@@ -74,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{'ok' if result.get('ok') else 'NOT OK'}",
                 highlight=False,
             )
+    for backend in backends:
+        count = timers.DEFAULT_RUNS[backend] if args.timer_runs is None else args.timer_runs
+        if count:
+            result = timers.run_in_subprocess(backend, count, args.postgres_url)
+            results.append(result)
+            out = json.dumps(result) if args.json else timers.one_line(result)
+            sys.stdout.write(out + "\n")
     if skipped:
         err.print("[red]incomplete: PostgreSQL was skipped (unreachable)[/]")
     return 0 if all(r["ok"] for r in results) and not skipped else 1
@@ -109,6 +116,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=non_negative,
         default=10_000,
         help="contacts for the every-action workflow on each backend (default 10,000; 0: none)",
+    )
+    parser.add_argument(
+        "--timer-runs",
+        type=non_negative,
+        help="runs waiting on a delay for the timer benchmark on each backend (default "
+        "1,000,000 on SQLite, 100,000 on PostgreSQL; 0: none)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per run per line")
     parser.add_argument(

@@ -41,7 +41,7 @@ from bench import DEFAULT_POSTGRES_URL
 from bench.worker import fresh_database, peak_rss_mb
 from journeyman.app import App
 from journeyman.config import Settings
-from journeyman.store import transaction
+from journeyman.store import read_transaction, transaction
 from journeyman.store.bulk import Bulk
 from journeyman.store.schema import contacts, list_members, run_log, runs, workflows
 
@@ -62,9 +62,10 @@ CHUNK = 50_000
 # just after the engine's start: rows inserted with their final times would become due while
 # the rest were still being inserted.
 PARKED = dt.timedelta(days=30)
-# Moving the due times costs a fraction of inserting the rows; the engine must be running
-# before the first one is due.
-ARM_LEAD_FACTOR = 0.5
+# The engine must be running before the first run is due: the due times are moved to start
+# this many times the rehearsal's duration ahead (see ``arm``).
+REHEARSAL_SECONDS = 86_400
+ARM_LEAD_FACTOR = 1.5
 ARM_LEAD_MIN_SECONDS = 2.0
 POLL_SECONDS = 0.5
 MIN_RATE = 500  # runs/s: below this the engine is taken to be stuck
@@ -88,6 +89,16 @@ _US = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, kw_only=True)
+class Plan:
+    runs: int
+    spread: float  # seconds
+    workers: int = 1
+    batch_size: int = 1000
+    shuffled: bool = False
+    seed: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
 class Prepared:
     run_ids: array[int]  # ascending
     offsets: array[int]  # microseconds after the start at which each run is due
@@ -96,66 +107,86 @@ class Prepared:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = Plan(
+        runs=args.runs if args.runs is not None else DEFAULT_RUNS[args.backend],
+        spread=args.spread_seconds,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        shuffled=args.shuffled,
+        seed=args.seed,
+    )
+    started = time.perf_counter()
+    with fresh_database(args.backend, args.postgres_url) as url:
+        result = run_once(url, plan)
+    result = {
+        "backend": args.backend,
+        **result,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+    sys.stdout.write((json.dumps(result) if args.json else one_line(result)) + "\n")
+    return 0 if result["ok"] else 1
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.timers", description=__doc__)
     parser.add_argument("--backend", choices=tuple(DEFAULT_RUNS), required=True)
     parser.add_argument("--runs", type=int, help="default 1,000,000 (PostgreSQL: 100,000)")
     parser.add_argument("--spread-seconds", type=float, default=DEFAULT_SPREAD_SECONDS)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--shuffled",
+        action="store_true",
+        help="run ids in random order of due time (default: in order, as runs that entered "
+        "one delay one after the other)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args(argv)
-    count = args.runs if args.runs is not None else DEFAULT_RUNS[args.backend]
-    if count < 1 or args.spread_seconds <= 0 or args.workers < 1:
+    if (args.runs is not None and args.runs < 1) or args.spread_seconds <= 0 or args.workers < 1:
         parser.error("--runs, --spread-seconds and --workers must be positive")
-    started = time.perf_counter()
-    with fresh_database(args.backend, args.postgres_url) as url:
-        result = run_once(url, count, args.spread_seconds, args.workers, args.batch_size, args.seed)
-    result = {
-        "backend": args.backend,
-        **result,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-    }
-    if args.json:
-        sys.stdout.write(json.dumps(result) + "\n")
-    else:
-        sys.stdout.write(one_line(result) + "\n")
-    return 0 if result["ok"] else 1
+    return args
 
 
-def run_once(
-    url: str, count: int, spread: float, workers: int, batch_size: int, seed: int
-) -> dict[str, Any]:
-    app = App.open(Settings(database_url=url, batch_size=batch_size))
+def run_once(url: str, plan: Plan) -> dict[str, Any]:
+    app = App.open(Settings(database_url=url, batch_size=plan.batch_size))
     try:
-        prepared = prepare(app, count, spread, random.Random(seed))
+        prepared = prepare(app, plan)
         start, arm_seconds = arm(app, prepared)
         engine_started = app.clock.now()
-        finished = asyncio.run(drive(app, count, spread, workers, batch_size))
+        finished = asyncio.run(drive(app, plan))
         peaks = peak_rss_mb()  # the engine's, before the measuring below
         measured = measure(app, prepared, start)
         as_expected = measured.pop("as_expected")
     finally:
         app.close()
+    # how long before the first run was due the engine started (negative: after it)
+    margin = (start - engine_started) // _US + min(prepared.offsets)
     return {
         "workload": "timers",
-        "runs": count,
-        "spread_seconds": spread,
-        "workers": workers,
-        "batch_size": batch_size,
+        "runs": plan.runs,
+        "spread_seconds": plan.spread,
+        "shuffled": plan.shuffled,
+        "workers": plan.workers,
+        "batch_size": plan.batch_size,
         "seconds_loading": round(prepared.seconds, 1),
         "seconds_arming": round(arm_seconds, 1),
-        # how long before the first run was due the engine started (negative: after)
-        "start_margin_ms": _ms((start - engine_started) // _US + min(prepared.offsets)),
+        "start_margin_ms": _ms(margin),
         **measured,
         **peaks,
-        "ok": finished and as_expected,
+        "ok": finished and as_expected and margin >= 0,
     }
 
 
-def prepare(app: App, count: int, spread: float, rng: random.Random) -> Prepared:
-    """The workflow, the contacts and the runs waiting on its delay, due ``PARKED`` ahead."""
+def prepare(app: App, plan: Plan) -> Prepared:
+    """The workflow, the contacts and the runs waiting on its delay, due ``PARKED`` ahead.
+
+    Run ids follow due times, as when runs entered one fixed delay one after the other
+    (``shuffled``: in random order, as after delays of many lengths, or dates); each run's
+    contact is drawn at random (contacts do not enter in the order they were created).
+    """
     began = time.perf_counter()
     app.apply_workflow(WORKFLOW)
     now = app.clock.now()
@@ -166,29 +197,26 @@ def prepare(app: App, count: int, spread: float, rng: random.Random) -> Prepared
                 workflows.c.key == WORKFLOW["key"]
             )
         ).one()  # (workflow id, version id)
-    width = round(spread * 1_000_000)
+    count, rng = plan.runs, random.Random(plan.seed)
+    contact_ids = insert_contacts(app, count, now)
+    rng.shuffle(contact_ids)
+    width = round(plan.spread * 1_000_000)
+    offsets = array("q", (rng.randrange(width) for _ in range(count)))
+    if not plan.shuffled:
+        offsets = array("q", sorted(offsets))
     run_ids: array[int] = array("q")
-    offsets: array[int] = array("q", (rng.randrange(width) for _ in range(count)))
     reason = "wait 1 minutes (until the due time the timer benchmark set)"
+    past_delay = ("waiting", "woken", 1)  # status, step id, seq
     for begin in range(0, count, CHUNK):
         chunk = range(begin, min(begin + CHUNK, count))
         with transaction(app.engine) as connection:
             bulk = Bulk(connection)
             at, empty = bulk.time(now), bulk.json({})
-            contact_ids = bulk.allocate_ids(contacts, len(chunk))
-            bulk.insert(
-                contacts,
-                ("id", "email", "attributes", "created_at", "modified_at"),
-                [
-                    (c, f"timer{i:07d}@example.com", empty, at, at)
-                    for c, i in zip(contact_ids, chunk, strict=True)
-                ],
-            )
             ids = bulk.allocate_ids(runs, len(chunk))
             dues = [bulk.time(parked + offsets[i] * _US) for i in chunk]
             rows = [
-                (r, *versions, c, "waiting", "woken", 1, due, None, None, empty, at, at)
-                for r, c, due in zip(ids, contact_ids, dues, strict=True)
+                (r, *versions, contact_ids[i], *past_delay, due, None, None, empty, at, at)
+                for r, i, due in zip(ids, chunk, dues, strict=True)
             ]
             bulk.insert(runs, _RUN_COLUMNS, rows)
             bulk.insert(
@@ -204,13 +232,44 @@ def prepare(app: App, count: int, spread: float, rng: random.Random) -> Prepared
     )
 
 
+def insert_contacts(app: App, count: int, now: dt.datetime) -> array[int]:
+    """Plain contacts, straight into the table: ``upsert_contacts`` would also record a
+    ``contact_created`` event for each, for the engine to process."""
+    contact_ids: array[int] = array("q")
+    for begin in range(0, count, CHUNK):
+        chunk = range(begin, min(begin + CHUNK, count))
+        with transaction(app.engine) as connection:
+            bulk = Bulk(connection)
+            at, empty = bulk.time(now), bulk.json({})
+            ids = bulk.allocate_ids(contacts, len(chunk))
+            bulk.insert(
+                contacts,
+                ("id", "email", "attributes", "created_at", "modified_at"),
+                [
+                    (c, f"timer{i:07d}@example.com", empty, at, at)
+                    for c, i in zip(ids, chunk, strict=True)
+                ],
+            )
+        contact_ids.extend(ids)
+    return contact_ids
+
+
 def arm(app: App, prepared: Prepared) -> tuple[dt.datetime, float]:
-    """Move every due time from ``parked + offset`` to ``start + offset``, ``start`` a little
-    ahead of now (whole seconds, so that SQLite's text keeps its microseconds); returns
-    ``start`` and how long the move took."""
-    lead = max(ARM_LEAD_MIN_SECONDS, ARM_LEAD_FACTOR * prepared.seconds)
-    target = app.clock.now() + dt.timedelta(seconds=lead)
-    back = math.floor((prepared.parked - target).total_seconds())
+    """Move every due time from ``parked + offset`` to ``start + offset``, ``start`` just
+    ahead of now; returns ``start`` and how long the move took.
+
+    A first move by one day (the runs stay weeks away from due) tells how long the real one
+    will take, so that ``start`` comes after it, but not long after."""
+    rehearsal = _move_due_times(app, REHEARSAL_SECONDS)
+    lead = max(ARM_LEAD_MIN_SECONDS, ARM_LEAD_FACTOR * rehearsal)
+    base = prepared.parked - dt.timedelta(seconds=REHEARSAL_SECONDS)
+    back = math.floor((base - app.clock.now()).total_seconds() - lead)
+    return base - dt.timedelta(seconds=back), _move_due_times(app, back)
+
+
+def _move_due_times(app: App, back: int) -> float:
+    """Every due time ``back`` seconds earlier (whole seconds: SQLite's text keeps its
+    microseconds); how long that took."""
     began = time.perf_counter()
     with transaction(app.engine) as connection:
         if connection.dialect.name == "sqlite":
@@ -225,15 +284,15 @@ def arm(app: App, prepared: Prepared) -> tuple[dt.datetime, float]:
                 " WHERE due_at IS NOT NULL",
                 (back,),
             )
-    return prepared.parked - dt.timedelta(seconds=back), time.perf_counter() - began
+    return time.perf_counter() - began
 
 
-async def drive(app: App, count: int, spread: float, workers: int, batch_size: int) -> bool:
+async def drive(app: App, plan: Plan) -> bool:
     """The engine until no run is left waiting (True), or until it seems stuck (False)."""
     engine = asyncio.create_task(
-        app.run(None, batch_size=batch_size, workers=workers, until_idle=False)
+        app.run(None, batch_size=plan.batch_size, workers=plan.workers, until_idle=False)
     )
-    deadline = time.monotonic() + spread + max(600.0, count / MIN_RATE)
+    deadline = time.monotonic() + plan.spread + max(600.0, plan.runs / MIN_RATE)
     try:
         while time.monotonic() < deadline:
             await asyncio.sleep(POLL_SECONDS)
@@ -252,7 +311,7 @@ async def drive(app: App, count: int, spread: float, workers: int, batch_size: i
 def remaining(app: App) -> int:
     """Runs still waiting or held by a worker (finished runs have no due time)."""
     statement = sa.select(sa.func.count()).select_from(runs).where(runs.c.due_at.is_not(None))
-    with app.engine.connect() as connection:
+    with read_transaction(app.engine) as connection:
         return int(connection.execute(statement).scalar_one())
 
 
@@ -264,7 +323,7 @@ def measure(app: App, prepared: Prepared, start: dt.datetime) -> dict[str, Any]:
     statement = sa.select(runs.c.id, runs.c.status, runs.c.seq, runs.c.updated_at).order_by(
         runs.c.id
     )
-    with app.engine.connect() as connection:
+    with read_transaction(app.engine) as connection:
         rows = connection.execution_options(yield_per=CHUNK).execute(statement)
         for index, (run_id, status, seq, updated_at) in enumerate(rows):
             if run_id != prepared.run_ids[index] or status != "completed" or seq != 2:
