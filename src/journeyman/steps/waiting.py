@@ -21,7 +21,7 @@ from journeyman.conditions.rules import Needs
 from journeyman.model.events import property_at
 from journeyman.model.runs import Outcome
 from journeyman.steps.base import StepEnv, StepItem, StepKind
-from journeyman.steps.timing import DelayParams
+from journeyman.steps.timing import DelayParams, contact_zone
 
 
 class WaitForEventParams(BaseModel):
@@ -41,7 +41,8 @@ class WaitForEvent(StepKind):
     branches = ("then", "else")
 
     def needs(self, params: WaitForEventParams) -> Needs:
-        return Needs(event=params.same is not None)
+        # a timeout in days, weeks or months ends on the contact's own wall clock
+        return Needs(event=params.same is not None, contact=params.timeout.moves_wall_clock())
 
     def run(
         self, params: WaitForEventParams, items: Sequence[StepItem], env: StepEnv
@@ -54,7 +55,7 @@ class WaitForEvent(StepKind):
         waiting = context.get("waiting")
         if isinstance(waiting, dict) and waiting.get("step") == env.step_id:
             return self._resume(params, run.run_id, context, waiting, env.now)
-        until = params.timeout.add_to(env.now)
+        until = params.timeout.wake_from(env.now, contact_zone(item, env))
         same_value = None
         if params.same is not None:
             same_value = property_at((item.event or {}).get("properties") or {}, params.same)
