@@ -269,6 +269,11 @@ class SmtpTransport:
         try:
             await client.connect()
         except (aiosmtplib.SMTPException, OSError) as exc:
+            # A failed STARTTLS or login leaves the socket open: close it now, and let the
+            # loop run the transport's close callbacks before the caller's loop may end
+            client.close()
+            for _ in range(3):
+                await asyncio.sleep(0)
             error = _delivery_error(exc, f"connecting to SMTP server {where} failed")
             logger.warning("%s", error, extra={"action": "smtp_connect_failed", "server": where})
             return error
