@@ -44,6 +44,7 @@ from journeyman.app import App
 from journeyman.config import Settings
 from journeyman.store import read_transaction, transaction
 from journeyman.store.bulk import Bulk
+from journeyman.store.runs import LOG_COLUMNS, RUN_COLUMNS
 from journeyman.store.schema import contacts, list_members, run_log, runs, workflows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,22 +71,6 @@ ARM_LEAD_FACTOR = 1.5
 ARM_LEAD_MIN_SECONDS = 2.0
 POLL_SECONDS = 0.5
 MIN_RATE = 500  # runs/s: below this the engine is taken to be stuck
-_RUN_COLUMNS = (  # as ``store.runs`` inserts them
-    "id",
-    "workflow_id",
-    "version_id",
-    "contact_id",
-    "status",
-    "step_id",
-    "seq",
-    "due_at",
-    "claim",
-    "trigger_event_id",
-    "context",
-    "entered_at",
-    "updated_at",
-)
-_LOG_COLUMNS = ("run_id", "seq", "step_id", "kind", "result", "branch", "reason", "at")
 _US = dt.timedelta(microseconds=1)
 
 
@@ -219,10 +204,10 @@ def prepare(app: App, plan: Plan) -> Prepared:
                 (r, *versions, contact_ids[i], *past_delay, due, None, None, empty, at, at)
                 for r, i, due in zip(ids, chunk, dues, strict=True)
             ]
-            bulk.insert(runs, _RUN_COLUMNS, rows)
+            bulk.insert(runs, RUN_COLUMNS, rows)
             bulk.insert(
                 run_log,
-                _LOG_COLUMNS,
+                LOG_COLUMNS,
                 [(r, 1, "wait", "delay", "waiting", "next", reason, at) for r in ids],
             )
         run_ids.extend(ids)

@@ -82,7 +82,7 @@ def insert_claimed_runs_txn(
     active = RunStatus.ACTIVE.value
     bulk.insert(
         runs,
-        _INSERT_COLUMNS,
+        RUN_COLUMNS,
         [
             (
                 i,
@@ -116,7 +116,8 @@ def insert_claimed_runs_txn(
     ]
 
 
-_INSERT_COLUMNS = (
+# The columns of a run row and of a run-log row, in the order the bulk inserts use.
+RUN_COLUMNS = (
     "id",
     "workflow_id",
     "version_id",
@@ -210,14 +211,14 @@ def save_states_txn(
         raise LeaseLost(f"{len(states) - changed} of {len(states)} runs are held elsewhere now")
 
 
-_LOG_COLUMNS = ("run_id", "seq", "step_id", "kind", "result", "branch", "reason", "at")
+LOG_COLUMNS = ("run_id", "seq", "step_id", "kind", "result", "branch", "reason", "at")
 
 
 def append_log_txn(connection: Connection, entries: Sequence[LogEntry]) -> None:
     bulk = Bulk(connection)
     bulk.insert(
         run_log,
-        _LOG_COLUMNS,
+        LOG_COLUMNS,
         [
             (e.run_id, e.seq, e.step_id, e.kind, e.result, e.branch, e.reason, bulk.time(e.at))
             for e in entries
@@ -310,7 +311,7 @@ def start_runs_txn(
     ids = bulk.allocate_ids(runs, len(starts))
     bulk.insert(
         runs,
-        _INSERT_COLUMNS,
+        RUN_COLUMNS,
         [
             (i, wf, version, contact, active, step, 0, at, None, trigger, bulk.json(ctx), at, at)
             for i, (wf, version, contact, step, trigger, ctx) in zip(ids, starts, strict=True)
