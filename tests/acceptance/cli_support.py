@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from journeyman.store import normalize_url
 
@@ -143,17 +142,6 @@ class CountingHandler:
     def count(self) -> int:
         with self.lock:
             return len(self.arrivals)
-
-
-class EphemeralController(Controller):
-    """A Controller on a port the OS picks, so tests never race for a fixed port."""
-
-    async def _create_server(self) -> Any:
-        server = await self.loop.create_server(
-            self._factory_invoker, host=self.hostname, port=0, ssl=self.ssl_context
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        return server
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ import pytest
 from cli_support import (
     Cli,
     CountingHandler,
-    EphemeralController,
     SmtpServer,
     run_cli,
 )
+
+from loopback import EphemeralController
 
 
 @pytest.fixture

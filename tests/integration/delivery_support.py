@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 
 @dataclass(frozen=True)
@@ -66,17 +65,6 @@ class MailHandler:
     def refuse(self, refusals: dict[str, str]) -> None:
         with self.lock:
             self.refusals = dict(refusals)
-
-
-class EphemeralController(Controller):
-    """A Controller on a port the OS picks, so tests never race for a fixed port."""
-
-    async def _create_server(self) -> Any:
-        server = await self.loop.create_server(
-            self._factory_invoker, host=self.hostname, port=0, ssl=self.ssl_context
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        return server
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from delivery_support import EphemeralController, MailServer
+from delivery_support import MailServer
 from http_server import HttpServer, RecordedRequest, Reply
 
 from journeyman import links
@@ -32,6 +32,7 @@ from journeyman.model.retry import RetryPolicy
 from journeyman.store import transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, messages, run_log, runs
+from loopback import EphemeralController
 
 SID, TOKEN = "AC0123456789", "s3cret-token"
 SMS_FROM, WHATSAPP_FROM = "+15550001111", "+15550002222"

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +29,7 @@ from journeyman.channels.smtp import SmtpSettings, SmtpTransport, TlsMode
 from journeyman.clock import UTC, FakeClock
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import Delivered, OutgoingEmail
+from loopback import EphemeralController
 
 USER = "mailer"
 PASSWORD = "s3cret:p@ss/word"  # characters that must be percent-encoded in a URL
@@ -94,17 +94,6 @@ class RecordingHandler:
 
     def message_ids(self) -> list[str]:
         return [str(r.message["Message-ID"]) for r in self.received]
-
-
-class EphemeralController(Controller):
-    """A Controller on a port the OS picks, so tests never race for a fixed port."""
-
-    async def _create_server(self) -> asyncio.AbstractServer:
-        server = await self.loop.create_server(
-            self._factory_invoker, host=self.hostname, port=0, ssl=self.ssl_context
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        return server
 
 
 StartServer = Callable[..., EphemeralController]
