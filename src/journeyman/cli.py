@@ -29,7 +29,7 @@ from journeyman.model.workflow import json_schema
 from journeyman.store import contacts as contact_store
 from journeyman.store import crm as crm_store
 from journeyman.store import lists as list_store
-from journeyman.store import migrate, outbox, runs, transaction
+from journeyman.store import migrate, outbox, reports, transaction
 from journeyman.store import workflows as workflow_store
 from journeyman.store.workflows import WorkflowStatus
 
@@ -297,13 +297,12 @@ def contacts_show(ctx: typer.Context, email: str) -> None:
         contact = contact_store.contact_by_email_txn(connection, email.strip().lower())
         if contact is None:
             raise JourneymanError(f"no contact with email {email!r}")
-        log = runs.log_of_contact_txn(connection, contact.id)
-        refused = runs.refusals_of_contact_txn(connection, contact.id)
+        journey = reports.journey_txn(connection, contact.id)
     out.print(f"contact {contact.id} {contact.email} {json.dumps(dict(contact.attributes))}")
-    _table(log, ["run_id", "seq", "step_id", "kind", "result", "branch", "reason"])
-    if refused:
+    _table(journey.log, ["run_id", "seq", "step_id", "kind", "result", "branch", "reason"])
+    if journey.refusals:
         out.print("did not enter:")
-        _table(refused, ["workflow", "event_id", "reason", "at"])
+        _table(journey.refusals, ["workflow", "event_id", "reason", "at"])
 
 
 @attributes_app.command("define")

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from journeyman import __version__
-from journeyman.api import attributes, contacts, errors, events, imports, lists, tracker
+from journeyman.api import attributes, contacts, errors, events, imports, lists, tracker, v1
 from journeyman.api.auth import KeyChecker
 from journeyman.app import App
 from journeyman.clock import Clock
@@ -19,6 +19,9 @@ Journeyman speaks Brevo's public REST API v3 for contacts, lists, attributes and
 shops and apps (and Brevo's SDKs) switch by changing the base URL. Authenticate with the
 `api-key` header (or `Authorization: Bearer KEY`); keys come from `journeyman apikey create`.
 Errors are Brevo's `{"code": ..., "message": ...}`. Times without an offset are UTC.
+
+Journeyman's own API, under `/api/v1`, manages workflows (apply, validate, lifecycle,
+per-step statistics) and reads runs, contact timelines, the outbox and conversion reports.
 """
 
 
@@ -50,4 +53,6 @@ def create_app(
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
     for module in (lists, attributes, imports, contacts, events, tracker):
         api.include_router(module.router)
+    for router in v1.ROUTERS:
+        api.include_router(router)
     return api

@@ -3,6 +3,7 @@ becomes an HTTP status.
 
 Routes raise :class:`ApiError` subclasses or Journeyman's own errors
 (:class:`journeyman.errors.InvalidInput` -> ``invalid_parameter``,
+:class:`journeyman.errors.InvalidWorkflow` -> ``invalid_workflow`` with its problems,
 :class:`journeyman.errors.NotFound` -> ``document_not_found``); request bodies and
 parameters FastAPI refuses become ``missing_parameter`` / ``invalid_parameter`` naming the
 field.
@@ -20,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from journeyman.errors import InvalidInput, NotFound
+from journeyman.errors import InvalidInput, InvalidWorkflow, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ STATUS: Mapping[str, int] = {
     "missing_parameter": 400,
     "duplicate_parameter": 400,
     "unauthorized": 401,
+    "invalid_workflow": 422,
     "document_not_found": 404,
     "method_not_allowed": 405,
     "internal_error": 500,
@@ -41,6 +43,20 @@ class ErrorBody(BaseModel):
 
     code: str
     message: str
+
+
+class ProblemBody(BaseModel):
+    """One thing wrong with a workflow document: the step id and field path, and what."""
+
+    step: str | None
+    field: str | None
+    message: str
+
+
+class InvalidWorkflowBody(ErrorBody):
+    """A workflow document refused (``/api/v1``): every problem found, not only the first."""
+
+    problems: list[ProblemBody]
 
 
 class ApiError(Exception):
@@ -90,6 +106,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def install(app: FastAPI) -> None:
     """Answer every error with Brevo's body and the status its code maps to."""
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(InvalidWorkflow, _invalid_workflow)
     app.add_exception_handler(InvalidInput, _invalid_input)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -104,6 +121,16 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
     return error_response("invalid_parameter", str(exc))
+
+
+async def _invalid_workflow(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidWorkflow)
+    body = InvalidWorkflowBody(
+        code="invalid_workflow",
+        message=str(exc),
+        problems=[ProblemBody(step=p.step, field=p.field, message=p.message) for p in exc.problems],
+    )
+    return JSONResponse(body.model_dump(), status_code=STATUS["invalid_workflow"])
 
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:

@@ -69,8 +69,20 @@ def record_txn(connection: Connection, items: Sequence[RecordConversion], now: d
     )
 
 
-def report_txn(connection: Connection, *, by_step: bool) -> list[dict[str, Any]]:
-    """Count and revenue per workflow (and step), per currency."""
+def report_txn(
+    connection: Connection,
+    *,
+    by_step: bool,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Count and revenue per workflow (and step), per currency; recorded in
+    ``[since, until)`` when given."""
+    within = []
+    if since is not None:
+        within.append(conversions.c.at >= since)
+    if until is not None:
+        within.append(conversions.c.at < until)
     keys = [workflows.c.key.label("workflow"), conversions.c.currency]
     if by_step:
         keys.insert(1, conversions.c.step_id.label("step"))
@@ -81,6 +93,7 @@ def report_txn(connection: Connection, *, by_step: bool) -> list[dict[str, Any]]
             sa.func.sum(conversions.c.value).label("revenue"),
         )
         .select_from(conversions.join(workflows, workflows.c.id == conversions.c.workflow_id))
+        .where(*within)
         .group_by(*keys)
         .order_by(*keys)
     )

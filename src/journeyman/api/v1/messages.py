@@ -1,0 +1,98 @@
+"""``/api/v1/messages``: the outbox (every email, SMS, WhatsApp message and webhook call the
+workflows made), one message with its rendered content and its tracking events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from journeyman.api.v1.common import Limit, Offset, v1_router
+from journeyman.api.wire import Journeyman
+from journeyman.model.contacts import normalize_email
+from journeyman.store import read_transaction, reports
+from journeyman.store.outbox import MessageStatus
+
+router = v1_router("messages")
+
+
+class Message(BaseModel):
+    id: int
+    status: str
+    channel: str
+    sender: str
+    recipient: str | None
+    subject: str
+    workflow: str | None
+    step_id: str | None
+    run_id: int | None
+    contact_id: int | None
+    reason: str | None
+    attempts: int
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class MessagesPage(BaseModel):
+    messages: list[Message]
+    count: int
+    limit: int
+    offset: int
+
+
+class TrackingEvent(BaseModel):
+    id: int
+    name: str
+    occurred_at: dt.datetime
+    properties: dict[str, Any]
+
+
+class MessageDetail(Message):
+    """A message as rendered when it was queued, and what its recipient did with it."""
+
+    idempotency_key: str
+    html: str
+    text: str | None
+    headers: dict[str, Any] | None
+    payload: dict[str, Any] | None
+    provider_id: str | None
+    tracking: list[TrackingEvent]
+
+
+@router.get("/messages", response_model=MessagesPage)
+def list_messages(
+    app: Journeyman,
+    status: Annotated[MessageStatus | None, Query()] = None,
+    channel: Annotated[str | None, Query(description="email, sms, whatsapp, webhook")] = None,
+    workflow: Annotated[str | None, Query(description="a workflow key")] = None,
+    email: Annotated[str | None, Query(description="the contact's email")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> MessagesPage:
+    """Messages, newest first, without their bodies."""
+    with read_transaction(app.engine) as connection:
+        where = reports.MessageFilter(
+            status=status.value if status else None,
+            channel=channel,
+            workflow_id=reports.workflow_id_txn(connection, workflow) if workflow else None,
+            contact_email=normalize_email(email) if email else None,
+        )
+        rows, total = reports.messages_page_txn(connection, where, limit=limit, offset=offset)
+    return MessagesPage(
+        messages=[Message(**r) for r in rows], count=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/messages/{message_id}", response_model=MessageDetail)
+def get_message(message_id: int, app: Journeyman) -> MessageDetail:
+    """One message: subject, HTML, text, headers, payload, and its opens, clicks and
+    unsubscribes (events whose ``message_key`` is the message's idempotency key)."""
+    with read_transaction(app.engine) as connection:
+        row = reports.message_txn(connection, message_id)
+        tracking = reports.tracking_events_txn(
+            connection, row["contact_id"], row["idempotency_key"]
+        )
+    fields = {k: row.get(k) for k in MessageDetail.model_fields if k != "tracking"}
+    return MessageDetail(**fields, tracking=[TrackingEvent(**t) for t in tracking])

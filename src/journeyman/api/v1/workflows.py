@@ -1,0 +1,214 @@
+"""``/api/v1/workflows``: apply, validate, list, read and move workflows through their
+lifecycle, with the verbs ``journeyman workflow ...`` uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import yaml
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel
+
+from journeyman.api.v1.common import V1_ERRORS, v1_router
+from journeyman.api.wire import Journeyman
+from journeyman.errors import InvalidWorkflow, Problem
+from journeyman.store import read_transaction, reports
+from journeyman.store import workflows as workflow_store
+from journeyman.store.workflows import WorkflowStatus
+
+router = v1_router("workflows")
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+MAX_DOCUMENT = 2_000_000  # bytes
+
+# The request body of apply and validate, for the OpenAPI document.
+DOCUMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "a workflow document (``journeyman workflow schema`` prints its schema)",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {"schema": {"type": "string"}},
+            "text/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+async def workflow_document(request: Request) -> dict[str, Any]:
+    """The body as a document: YAML for a YAML content type, else JSON. ``template:`` files
+    cannot be read over HTTP: give the HTML inline."""
+    raw = await request.body()
+    if len(raw) > MAX_DOCUMENT:
+        raise InvalidWorkflow([Problem(message=f"the document is over {MAX_DOCUMENT} bytes")])
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        text = raw.decode("utf-8")
+        loaded = yaml.safe_load(text) if media in YAML_TYPES else json.loads(text or "null")
+    except (UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        kind = "YAML" if media in YAML_TYPES else "JSON"
+        raise InvalidWorkflow([Problem(message=f"the body is not valid {kind}: {exc}")]) from None
+    if not isinstance(loaded, dict):
+        raise InvalidWorkflow([Problem(message="a workflow document is a mapping (object)")])
+    return loaded
+
+
+Document = Annotated[dict[str, Any], Depends(workflow_document)]
+
+
+class Applied(BaseModel):
+    key: str
+    version: int
+    status: str
+    created: bool  # a new version was stored
+    unchanged: bool  # the document equalled the current version: nothing stored
+    lists_created: list[str]
+
+
+class Valid(BaseModel):
+    ok: bool
+    key: str
+    steps: int
+
+
+class RunCounts(BaseModel):
+    """Runs of a workflow by status; ``inside`` = active + waiting."""
+
+    entered: int = 0
+    inside: int = 0
+    active: int = 0
+    waiting: int = 0
+    completed: int = 0
+    exited: int = 0
+    failed: int = 0
+
+
+class WorkflowSummary(BaseModel):
+    key: str
+    name: str
+    status: str
+    version: int | None
+    updated_at: dt.datetime
+    runs: RunCounts
+
+
+class WorkflowList(BaseModel):
+    workflows: list[WorkflowSummary]
+    count: int
+
+
+class VersionInfo(BaseModel):
+    version: int
+    created_at: dt.datetime
+    runs: int
+    current: bool
+
+
+class WorkflowDetail(WorkflowSummary):
+    document: dict[str, Any] | None
+    versions: list[VersionInfo]
+
+
+class StatusChanged(BaseModel):
+    key: str
+    status: str
+    exited: int  # runs that left (stop only)
+
+
+def run_counts(by_status: dict[str, int]) -> RunCounts:
+    statuses = ("active", "waiting", "completed", "exited", "failed")
+    counts = {s: by_status.get(s, 0) for s in statuses}
+    return RunCounts(
+        **counts,
+        inside=counts["active"] + counts["waiting"],
+        entered=sum(by_status.values()),
+    )
+
+
+@router.post("/workflows", response_model=Applied, responses=V1_ERRORS, openapi_extra=DOCUMENT_BODY)
+def apply_workflow(
+    document: Document,
+    app: Journeyman,
+    draft: Annotated[bool, Query(description="store a new workflow as draft, not active")] = False,
+) -> Applied:
+    """Store the document as the workflow's next version (``journeyman workflow apply``); an
+    unchanged document stores nothing."""
+    report = app.apply_workflow(document, activate=not draft)
+    return Applied(
+        key=report.key,
+        version=report.version,
+        status=report.status,
+        created=report.created,
+        unchanged=not report.created,
+        lists_created=list(report.lists_created),
+    )
+
+
+@router.post(
+    "/workflows/validate", response_model=Valid, responses=V1_ERRORS, openapi_extra=DOCUMENT_BODY
+)
+def validate_workflow(document: Document, app: Journeyman) -> Valid:
+    """Check the document without storing it (``journeyman workflow validate``)."""
+    workflow = app.validate_workflow(document)
+    return Valid(ok=True, key=workflow.key, steps=len(workflow.steps))
+
+
+@router.get("/workflows", response_model=WorkflowList)
+def list_workflows(app: Journeyman) -> WorkflowList:
+    with read_transaction(app.engine) as connection:
+        rows = workflow_store.list_workflows_txn(connection)
+        counts = reports.run_counts_txn(connection)
+    found = [_summary(row, counts.get(row["id"], {})) for row in rows]
+    return WorkflowList(workflows=found, count=len(found))
+
+
+@router.get("/workflows/{key}", response_model=WorkflowDetail)
+def get_workflow(key: str, app: Journeyman) -> WorkflowDetail:
+    """The workflow with its current document and every version."""
+    with read_transaction(app.engine) as connection:
+        workflow_id = reports.workflow_id_txn(connection, key)
+        row = next(r for r in workflow_store.list_workflows_txn(connection) if r["key"] == key)
+        document = workflow_store.current_definition_txn(connection, key)
+        versions = workflow_store.versions_txn(connection, key)
+        counts = reports.run_counts_txn(connection).get(workflow_id, {})
+    return WorkflowDetail(
+        **_summary(row, counts).model_dump(),
+        document=dict(document) if document is not None else None,
+        versions=[VersionInfo(**{k: v[k] for k in VersionInfo.model_fields}) for v in versions],
+    )
+
+
+def _summary(row: dict[str, Any], counts: dict[str, int]) -> WorkflowSummary:
+    return WorkflowSummary(
+        key=row["key"],
+        name=row["name"],
+        status=row["status"],
+        version=row["version"],
+        updated_at=row["updated_at"],
+        runs=run_counts(counts),
+    )
+
+
+def _set_status(app: Journeyman, key: str, status: WorkflowStatus) -> StatusChanged:
+    exited = app.set_workflow_status(key, status)
+    return StatusChanged(key=key, status=status.value, exited=exited)
+
+
+@router.post("/workflows/{key}/activate", response_model=StatusChanged, responses=V1_ERRORS)
+def activate_workflow(key: str, app: Journeyman) -> StatusChanged:
+    """Entry points enrol contacts again; every workflow the steps start must exist."""
+    return _set_status(app, key, WorkflowStatus.ACTIVE)
+
+
+@router.post("/workflows/{key}/pause", response_model=StatusChanged)
+def pause_workflow(key: str, app: Journeyman) -> StatusChanged:
+    """No new entries; the runs inside continue."""
+    return _set_status(app, key, WorkflowStatus.PAUSED)
+
+
+@router.post("/workflows/{key}/stop", response_model=StatusChanged)
+def stop_workflow(key: str, app: Journeyman) -> StatusChanged:
+    """No new entries, and every run inside exits (reason: workflow stopped)."""
+    return _set_status(app, key, WorkflowStatus.STOPPED)
