@@ -113,6 +113,12 @@ def test_stats_runs_timeline_messages_and_conversions(server: Server) -> None:
             "converted": 3,
         }
 
+        listed = {w["key"]: w for w in http.get("/api/v1/workflows").json()["workflows"]}
+        detail = http.get(f"/api/v1/workflows/{KEY}").json()
+        overall = {k: v for k, v in stats["runs"].items() if k != "converted"}
+        assert listed[KEY]["runs"] == detail["runs"] == overall
+        assert [(v["version"], v["runs"]) for v in detail["versions"]] == [(1, 5)]
+
         check_tracking(http, prefix)
         check_runs_pages(http)
         check_timeline(http, prefix)

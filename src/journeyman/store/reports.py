@@ -43,13 +43,16 @@ def workflow_id_txn(connection: Connection, key: str) -> int:
     return int(row[0])
 
 
-def run_counts_txn(connection: Connection) -> dict[int, dict[str, int]]:
-    """Workflow id -> run status -> number of runs."""
-    rows = connection.execute(
-        sa.select(runs.c.workflow_id, runs.c.status, sa.func.count()).group_by(
-            runs.c.workflow_id, runs.c.status
-        )
+def run_counts_txn(
+    connection: Connection, workflow_id: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Workflow id -> run status -> number of runs (of every workflow, or of one)."""
+    statement = sa.select(runs.c.workflow_id, runs.c.status, sa.func.count()).group_by(
+        runs.c.workflow_id, runs.c.status
     )
+    if workflow_id is not None:
+        statement = statement.where(runs.c.workflow_id == workflow_id)
+    rows = connection.execute(statement)
     found: dict[int, dict[str, int]] = defaultdict(dict)
     for workflow_id, status, count in rows:
         found[workflow_id][status] = count
@@ -198,6 +201,15 @@ def runs_page_txn(
 ) -> tuple[list[dict[str, Any]], int]:
     """Runs, newest first, with their workflow, version, contact and trigger event; and how
     many match."""
+    conditions = _run_conditions(where)
+    total = connection.execute(
+        sa.select(sa.func.count()).select_from(runs).where(*conditions)
+    ).scalar_one()
+    statement = _runs_statement(conditions).order_by(runs.c.id.desc()).limit(limit).offset(offset)
+    return [dict(r._mapping) for r in connection.execute(statement)], int(total)
+
+
+def _run_conditions(where: RunFilter) -> list[sa.ColumnElement[bool]]:
     conditions = []
     if where.workflow_id is not None:
         conditions.append(runs.c.workflow_id == where.workflow_id)
@@ -205,10 +217,11 @@ def runs_page_txn(
         conditions.append(runs.c.contact_id == where.contact_id)
     if where.status:
         conditions.append(runs.c.status == where.status)
-    total = connection.execute(
-        sa.select(sa.func.count()).select_from(runs).where(*conditions)
-    ).scalar_one()
-    statement = (
+    return conditions
+
+
+def _runs_statement(conditions: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    return (
         sa.select(*_RUN_COLUMNS)
         .select_from(
             runs.join(workflows, workflows.c.id == runs.c.workflow_id)
@@ -217,11 +230,7 @@ def runs_page_txn(
             .outerjoin(events, events.c.id == runs.c.trigger_event_id)
         )
         .where(*conditions)
-        .order_by(runs.c.id.desc())
-        .limit(limit)
-        .offset(offset)
     )
-    return [dict(r._mapping) for r in connection.execute(statement)], int(total)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,7 +250,7 @@ def journey_txn(connection: Connection, contact_id: int) -> Journey:
     for entry in log:
         entry["workflow"] = keys.get(entry["run_id"])
     return Journey(
-        runs=sorted(entered, key=lambda r: r["id"]),
+        runs=entered,
         log=log,
         refusals=run_store.refusals_of_contact_txn(connection, contact_id),
     )

@@ -151,7 +151,8 @@ def workflow_keys_txn(connection: Connection, ids: Iterable[int]) -> dict[int, s
     return {r.id: r.key for r in rows}
 
 
-def list_workflows_txn(connection: Connection) -> list[dict[str, Any]]:
+def list_workflows_txn(connection: Connection, key: str | None = None) -> list[dict[str, Any]]:
+    """Every workflow (or the one with ``key``) with its current version number."""
     statement = (
         sa.select(
             workflows.c.id,
@@ -164,6 +165,8 @@ def list_workflows_txn(connection: Connection) -> list[dict[str, Any]]:
         .outerjoin(workflow_versions, workflow_versions.c.id == workflows.c.current_version_id)
         .order_by(workflows.c.id)
     )
+    if key is not None:
+        statement = statement.where(workflows.c.key == key)
     return [dict(r._mapping) for r in connection.execute(statement)]
 
 

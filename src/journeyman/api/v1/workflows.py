@@ -169,10 +169,10 @@ def get_workflow(key: str, app: Journeyman) -> WorkflowDetail:
     """The workflow with its current document and every version."""
     with read_transaction(app.engine) as connection:
         workflow_id = reports.workflow_id_txn(connection, key)
-        row = next(r for r in workflow_store.list_workflows_txn(connection) if r["key"] == key)
+        row = workflow_store.list_workflows_txn(connection, key)[0]
         document = workflow_store.current_definition_txn(connection, key)
         versions = workflow_store.versions_txn(connection, key)
-        counts = reports.run_counts_txn(connection).get(workflow_id, {})
+        counts = reports.run_counts_txn(connection, workflow_id).get(workflow_id, {})
     return WorkflowDetail(
         **_summary(row, counts).model_dump(),
         document=dict(document) if document is not None else None,
