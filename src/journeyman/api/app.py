@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from journeyman import __version__
-from journeyman.api import attributes, contacts, errors, events, imports, lists, tracker
+from journeyman.api import (
+    attributes,
+    contacts,
+    errors,
+    events,
+    imports,
+    lists,
+    tracker,
+    tracking,
+)
 from journeyman.api.auth import KeyChecker
 from journeyman.app import App
 from journeyman.clock import Clock
@@ -48,6 +57,6 @@ def create_app(
     api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)
     errors.install(api)
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
-    for module in (lists, attributes, imports, contacts, events, tracker):
+    for module in (lists, attributes, imports, contacts, events, tracker, tracking):
         api.include_router(module.router)
     return api
