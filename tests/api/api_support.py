@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -83,16 +83,23 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(cwd: Path, db_url: str) -> Server:
-    """Create an API key with the CLI, start the server, wait until it answers."""
+def start_server(
+    cwd: Path, db_url: str, *, env: Mapping[str, str] | None = None, public: bool = False
+) -> Server:
+    """Create an API key with the CLI, start the server, wait until it answers. ``env``: more
+    settings (JOURNEYMAN_...); ``public``: JOURNEYMAN_PUBLIC_URL is the server's own address
+    (tracked links and unsubscribe pages point at it)."""
     key = cli(cwd, db_url, "apikey", "create", "tests").stdout.strip().splitlines()[-1]
     port = free_port()
     log = cwd / f"server-{port}.log"
+    settings = {**environment(), **(env or {})}
+    if public:
+        settings["JOURNEYMAN_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [journeyman_command(), "--db", db_url, "serve", "--port", str(port)],
             cwd=cwd,
-            env=environment(),
+            env=settings,
             stdout=output,
             stderr=subprocess.STDOUT,
         )

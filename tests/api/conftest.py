@@ -3,6 +3,8 @@
 ``api_server`` is one server for the whole tier on a fresh SQLite file (starting one costs a
 few seconds; every test uses its own emails, list and attribute names, so they do not meet).
 ``pg_api_server`` is a server per test on a brand-new PostgreSQL database (``pg_url``).
+``public_api_server`` and ``pg_public_api_server`` are the same with JOURNEYMAN_PUBLIC_URL
+set to the server's own address (email tracking and unsubscribe pages).
 Each server is stopped with SIGTERM and must exit 0 (the engine stopped cleanly).
 """
 
@@ -17,8 +19,8 @@ import pytest
 from .api_support import Reader, Server, start_server, stop_server
 
 
-def _run(directory: Path, db_url: str) -> Iterator[Server]:
-    server = start_server(directory, db_url)
+def _run(directory: Path, db_url: str, *, public: bool = False) -> Iterator[Server]:
+    server = start_server(directory, db_url, public=public)
     try:
         yield server
     finally:
@@ -37,6 +39,18 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture
 def pg_api_server(pg_url: str, tmp_path: Path) -> Iterator[Server]:
     yield from _run(tmp_path, pg_url)
+
+
+@pytest.fixture(scope="package")
+def public_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose JOURNEYMAN_PUBLIC_URL is itself: emails are tracked through it."""
+    directory = tmp_path_factory.mktemp("api-public")
+    yield from _run(directory, f"sqlite:///{directory / 'journeyman.db'}", public=True)
+
+
+@pytest.fixture
+def pg_public_api_server(pg_url: str, tmp_path: Path) -> Iterator[Server]:
+    yield from _run(tmp_path, pg_url, public=True)
 
 
 @pytest.fixture

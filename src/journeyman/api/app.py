@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from journeyman import __version__
-from journeyman.api import attributes, contacts, errors, events, imports, lists, tracker, v1
+from journeyman.api import (
+    attributes,
+    contacts,
+    errors,
+    events,
+    imports,
+    lists,
+    tracker,
+    tracking,
+    v1,
+)
 from journeyman.api.auth import KeyChecker
 from journeyman.app import App
 from journeyman.clock import Clock
@@ -51,7 +61,7 @@ def create_app(
     api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)
     errors.install(api)
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
-    for module in (lists, attributes, imports, contacts, events, tracker):
+    for module in (lists, attributes, imports, contacts, events, tracker, tracking):
         api.include_router(module.router)
     for router in v1.ROUTERS:
         api.include_router(router)

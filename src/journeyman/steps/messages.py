@@ -1,4 +1,12 @@
-"""Messages: send email (rendered here, delivered later by the dispatcher)."""
+"""Messages: send email (rendered here, delivered later by the dispatcher).
+
+With a public URL (``JOURNEYMAN_PUBLIC_URL``) a marketing email gets a visible unsubscribe
+link (``{{ unsubscribe_url }}`` where the author put it, else a footer) and, unless the step
+says ``track: false``, an open pixel and links rewritten through ``/t/c/``: signed tokens
+the HTTP API checks before it records an event (journeyman.tracking, journeyman.links).
+Without one, nothing would answer those links, so the HTML is left as rendered and
+``{{ unsubscribe_url }}`` is the ``mailto:`` address of the List-Unsubscribe header.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from journeyman import links, templating
+from journeyman import links, templating, tracking
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import QueueEmail
 from journeyman.model.runs import Outcome
@@ -34,7 +42,14 @@ class SendEmailParams(BaseModel):
         default=None, description="the inbox preview line (a hidden preheader in the HTML)"
     )
     unsubscribe: bool = Field(
-        default=True, description="List-Unsubscribe headers; off only for transactional mail"
+        default=True,
+        description="List-Unsubscribe headers and an unsubscribe link; off only for "
+        "transactional mail",
+    )
+    track: bool = Field(
+        default=True,
+        description="an open pixel and tracked links (with a public URL); off e.g. for "
+        "transactional mail",
     )
 
     @model_validator(mode="after")
@@ -82,6 +97,16 @@ class SendEmail(StepKind):
             "webhook": run.context.get("webhook", {}),
             "unique_code": templating.code_maker(env.secret, key),
         }
+        unsubscribe_url = None
+        if params.unsubscribe:
+            unsubscribe_url = (
+                links.unsubscribe_url(env.secret, run.contact_id, key, env.public_url)
+                if env.public_url
+                else links.unsubscribe_mailto(
+                    env.secret, run.contact_id, key, params.from_ or DEFAULT_SENDER
+                )
+            )
+            context["unsubscribe_url"] = unsubscribe_url
         try:
             subject, html, text, sender = _template(params).render(context)
         except templating.TemplateError as exc:
@@ -92,6 +117,8 @@ class SendEmail(StepKind):
             headers = links.unsubscribe_headers(
                 env.secret, run.contact_id, key, sender, env.public_url
             )
+        if env.public_url:
+            html, text = _tracked(params, env, run.contact_id, key, unsubscribe_url, html, text)
         effect = QueueEmail(
             idempotency_key=key,
             run_id=run.run_id,
@@ -126,6 +153,37 @@ def _template(params: SendEmailParams) -> templating.MessageTemplate:
     return templating.MessageTemplate(
         params.subject, html, params.text, params.from_ or DEFAULT_SENDER
     )
+
+
+def _tracked(
+    params: SendEmailParams,
+    env: StepEnv,
+    contact_id: int,
+    key: str,
+    unsubscribe_url: str | None,
+    html: str,
+    text: str | None,
+) -> tuple[str, str | None]:
+    """The unsubscribe footer (when the author did not place the link), tracked links and
+    the open pixel; the text part gets the unsubscribe address too."""
+    base = (env.public_url or "").rstrip("/")
+    if unsubscribe_url is not None:
+        if unsubscribe_url not in html:
+            html = tracking.append_to_body(html, tracking.footer(unsubscribe_url))
+        if text is not None and unsubscribe_url not in text:
+            text = f"{text.rstrip()}\n\nUnsubscribe: {unsubscribe_url}\n"
+    if not params.track:
+        return html, text
+    ours = (f"{base}/t/", f"{base}/unsubscribe/")
+
+    def target(address: str) -> str | None:
+        if address.startswith(ours):
+            return None  # the unsubscribe link, or a link rewritten already
+        return f"{base}/t/c/{links.sign(env.secret, links.CLICK, contact_id, key, address)}"
+
+    html = tracking.rewrite_links(html, target)
+    opened = links.sign(env.secret, links.OPEN, contact_id, key)
+    return tracking.append_to_body(html, tracking.pixel(f"{base}/t/o/{opened}")), text
 
 
 _PREHEADER = '<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">{}</div>'

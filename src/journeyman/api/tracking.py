@@ -1,0 +1,165 @@
+"""What mail clients and readers hit, without an API key: the open pixel ``/t/o/{token}``,
+tracked links ``/t/c/{token}`` and the unsubscribe page ``/unsubscribe/{token}`` (GET shows
+it, POST unsubscribes: the page's button and RFC 8058 one-click alike).
+
+Every token is signed (journeyman.links): one that does not verify gets a 404, records
+nothing and redirects nowhere, so no one can forge an event or use the server as an open
+redirect. A valid one records ``email_opened``, ``email_clicked`` (with ``url``) or
+``email_unsubscribed`` through ``App.record_events`` (source ``tracking``), so workflows start
+and conditions count as with any event; the properties name the message (``message_key``,
+its ``workflow`` key and ``step``) for ``{message: {activity: ...}}`` and the entry points.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from journeyman import links
+from journeyman.api.wire import Journeyman
+from journeyman.app import App, EventInput
+from journeyman.store import read_transaction, transaction
+from journeyman.store import tracking as store
+
+router = APIRouter(tags=["tracking"])
+
+SOURCE = "tracking"
+# The smallest transparent GIF (43 bytes).
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"
+    b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+NO_CACHE = {
+    "Cache-Control": "no-store, no-cache, must-revalidate, max-age=0",
+    "Pragma": "no-cache",
+    "Expires": "0",
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "the token is invalid (nothing recorded)"}
+}
+
+
+def _secret(app: App) -> bytes:
+    return str(app.settings.secret).encode()
+
+
+def _record(
+    app: App, name: str, contact_id: int, message_key: str, **extra: str
+) -> store.TrackedMessage | None:
+    """The event about the message, for its contact; nothing when the contact is gone."""
+    with read_transaction(app.engine) as connection:
+        found = store.tracked_message_txn(connection, contact_id, message_key)
+    if found is None or found.email is None:
+        return found
+    properties: dict[str, Any] = {"message_key": message_key}
+    if found.workflow is not None:
+        properties["workflow"] = found.workflow
+    if found.step is not None:
+        properties["step"] = found.step
+    properties.update(extra)
+    app.record_events(
+        [EventInput(name=name, email=found.email, properties=properties, source=SOURCE)]
+    )
+    return found
+
+
+def _not_found() -> PlainTextResponse:
+    return PlainTextResponse("Not found", status_code=404, headers=NO_CACHE)
+
+
+@router.get(
+    "/t/o/{token}",
+    response_class=Response,
+    responses={200: {"content": {"image/gif": {}}, "description": "a 1x1 GIF"}, **NOT_FOUND},
+)
+def open_pixel(token: str, app: Journeyman) -> Response:
+    """The open pixel: records ``email_opened`` (every time: each is a real open)."""
+    found = links.verify(_secret(app), links.OPEN, token)
+    if found is None:
+        return _not_found()
+    _record(app, "email_opened", *found)
+    return Response(PIXEL, media_type="image/gif", headers=NO_CACHE)
+
+
+@router.get(
+    "/t/c/{token}",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: {"description": "to the link's address"}, **NOT_FOUND},
+)
+def tracked_link(token: str, app: Journeyman) -> Response:
+    """A tracked link: records ``email_clicked`` with ``url`` and redirects there (only to
+    the address signed into the token, which was in that email)."""
+    found = links.verify_link(_secret(app), token)
+    if found is None or not found[2].lower().startswith(("http://", "https://")):
+        return _not_found()
+    contact_id, message_key, url = found
+    _record(app, "email_clicked", contact_id, message_key, url=url)
+    return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;
+color:#222}}button{{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}}</style>
+</head><body><h1>{title}</h1>{body}</body></html>
+"""
+
+
+def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        _PAGE.format(title=escape(title), body=body), status_code=status_code, headers=NO_CACHE
+    )
+
+
+def _invalid_link() -> HTMLResponse:
+    return _page(
+        "Link not valid",
+        "<p>This unsubscribe link is not valid. Please use the link in the email.</p>",
+        404,
+    )
+
+
+@router.get(
+    "/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    responses=NOT_FOUND,
+)
+def unsubscribe_page(token: str, app: Journeyman) -> HTMLResponse:
+    """The confirmation page: a button that POSTs the one-click form. A GET changes nothing
+    (link scanners and previews follow links)."""
+    if links.verify(_secret(app), links.UNSUBSCRIBE, token) is None:
+        return _invalid_link()
+    # No action: the form posts to this very address, behind any proxy path.
+    form = (
+        '<p>Do you want to stop receiving these emails?</p><form method="post">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+    return _page("Unsubscribe", form)
+
+
+@router.post(
+    "/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    responses=NOT_FOUND,
+)
+def unsubscribe(token: str, app: Journeyman) -> HTMLResponse:
+    """Unsubscribe (RFC 8058 one-click ``List-Unsubscribe=One-Click``, or the page's form):
+    the contact is blocklisted for email and ``email_unsubscribed`` recorded; again is fine
+    (already blocklisted: nothing more is recorded)."""
+    found = links.verify(_secret(app), links.UNSUBSCRIBE, token)
+    if found is None:
+        return _invalid_link()
+    contact_id, message_key = found
+    with transaction(app.engine) as connection:
+        changed = store.unsubscribe_txn(connection, contact_id, app.clock.now())
+    if changed:
+        _record(app, "email_unsubscribed", contact_id, message_key)
+    return _page("You are unsubscribed", "<p>You will no longer receive these emails.</p>")
