@@ -227,6 +227,8 @@ messages = sa.Table(
         **_only_where("next_attempt_at IS NOT NULL"),
     ),
     sa.Index(None, "contact_id"),
+    # Per-step statistics of one workflow (/api/v1/workflows/KEY/stats) read only the index.
+    sa.Index("ix_messages_workflow_step", "workflow_id", "step_id", "status"),
 )
 
 deals = sa.Table(
