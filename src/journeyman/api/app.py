@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from journeyman import __version__
-from journeyman.api import attributes, contacts, errors, events, imports, lists, tracker
+from journeyman.api import attributes, contacts, errors, events, imports, limits, lists, tracker
 from journeyman.api.auth import KeyChecker
 from journeyman.app import App
 from journeyman.clock import Clock
@@ -43,6 +43,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(limits.refuse_unstorable_parameters)],
     )
     api.state.journeyman = journeyman
     api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Connection
 
+from journeyman.api import limits
 from journeyman.api.errors import DocumentNotFound, DuplicateParameter, InvalidParameter
 from journeyman.app import App
 from journeyman.model.contacts import (
@@ -33,6 +34,7 @@ from journeyman.store.contacts import ContactInput
 
 FIELDS = ("EMAIL", "SMS", "WHATSAPP", "EXT_ID", "TIMEZONE")
 _DIGITS = re.compile(r"^\d{1,18}$")
+ZONE_LENGTH = 64  # the longest IANA name is 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,7 +71,7 @@ def contact_input(
         attributes=coerce_attributes(definitions, _category_labels(definitions, given)),
         sms=normalize_phone(str(sms), field_name="SMS") if sms else None,
         whatsapp=normalize_phone(str(whatsapp), field_name="WHATSAPP") if whatsapp else None,
-        ext_id=str(ext_id or fields["EXT_ID"] or "") or None,
+        ext_id=_ext_id(ext_id or fields["EXT_ID"]),
         timezone=_timezone(zone) if zone else None,
     )
     return contact, new_email if new_email != contact.email else None
@@ -93,11 +95,20 @@ def _category_labels(
     return result
 
 
+def _ext_id(value: Any) -> str | None:
+    text = str(value or "") or None
+    if text is not None and len(text) > limits.NAME_LENGTH:
+        raise InvalidParameter(f"ext_id: at most {limits.NAME_LENGTH} characters")
+    return text
+
+
 def _timezone(value: Any) -> str:
     try:
+        if len(str(value)) > ZONE_LENGTH:
+            raise ValueError(value)
         ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameter(f"TIMEZONE {value!r} is not an IANA time zone name") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidParameter(f"TIMEZONE {value!r:.100} is not an IANA time zone name") from None
     return str(value)
 
 

@@ -27,6 +27,7 @@ from journeyman.api.errors import (
     InvalidParameter,
     MissingParameter,
 )
+from journeyman.api.limits import ContactId
 from journeyman.api.wire import Body, Journeyman, Offset, parse_time, time_text
 from journeyman.app import App, EventInput
 from journeyman.errors import InvalidInput
@@ -48,7 +49,7 @@ EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
 
 
 class Identifiers(Body):
-    contact_id: int | None = None
+    contact_id: ContactId | None = None
     email_id: str | None = None
     ext_id: str | None = None
     phone_id: str | None = None
@@ -194,7 +195,10 @@ def _end_of(text: str | None) -> dt.datetime | None:
     """``endDate`` includes the whole day when it is a date."""
     end = parse_time(text, "endDate")
     if end is not None and text is not None and len(text.strip()) == 10:
-        end += dt.timedelta(days=1, microseconds=-1)
+        try:
+            end += dt.timedelta(days=1, microseconds=-1)
+        except OverflowError:
+            return None  # the end of 9999-12-31: no end
     return end
 
 
@@ -219,7 +223,7 @@ class EventsPage(BaseModel):
 @router.get("", response_model=EventsPage)
 def get_events(
     app: Journeyman,
-    contact_id: Annotated[list[int] | None, Query()] = None,
+    contact_id: Annotated[list[ContactId] | None, Query()] = None,
     event_name: Annotated[list[str] | None, Query()] = None,
     startDate: str | None = None,
     endDate: str | None = None,

@@ -10,15 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from journeyman.api import changes
 from journeyman.api.auth import require_api_key
 from journeyman.api.changes import ContactChange
 from journeyman.api.errors import ERROR_RESPONSES, ApiError, InvalidParameter, MissingParameter
+from journeyman.api.limits import NAME_LENGTH, FolderId, ListId
 from journeyman.api.wire import Body, Journeyman
 from journeyman.errors import InvalidInput
 from journeyman.store import contacts as contact_store
@@ -42,15 +43,15 @@ class ImportRow(Body):
 
 
 class NewList(Body):
-    listName: str
-    folderId: int | None = None
+    listName: Annotated[str, Field(max_length=NAME_LENGTH)]
+    folderId: FolderId | None = None
 
 
 class ImportContacts(Body):
     jsonBody: list[ImportRow] | None = None
     fileBody: str | None = None
     fileUrl: str | None = None
-    listIds: list[int] | None = None
+    listIds: list[ListId] | None = None
     newList: NewList | None = None
     updateExistingContacts: bool = True
     emptyContactsAttributes: bool = False
