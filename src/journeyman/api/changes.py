@@ -160,8 +160,45 @@ def email_of(app: App, contact_id: int) -> str:
     return records[0].email
 
 
+class Claims:
+    """The ext_id, SMS and new emails the changes of one request give to contacts: the
+    database holds each for one contact only, so two contacts claiming one value are
+    refused before anything is written."""
+
+    def __init__(self) -> None:
+        self._owners: dict[tuple[str, str], str] = {}
+
+    def conflict(self, change: ContactChange) -> str | None:
+        """Why ``change`` cannot join the changes seen so far; None when it can (and is
+        recorded)."""
+        claimed = [
+            (name, value)
+            for name, value in (
+                ("ext_id", change.contact.ext_id),
+                ("SMS", change.contact.sms),
+                ("EMAIL", change.new_email),
+            )
+            if value
+        ]
+        email = change.contact.email
+        for name, value in claimed:
+            owner = self._owners.get((name, value), email)
+            if owner != email:
+                return (
+                    f"{name} {value!r} is given to two contacts in this request ({owner}, {email})"
+                )
+        self._owners.update({key: email for key in claimed})
+        return None
+
+
 def check_txn(connection: Connection, changes: Sequence[ContactChange]) -> None:
-    """Lists exist; ext_id, SMS and new emails belong to no other contact."""
+    """Lists exist; ext_id, SMS and new emails belong to no other contact, in the database
+    or in ``changes``."""
+    claims = Claims()
+    for change in changes:
+        conflict = claims.conflict(change)
+        if conflict is not None:
+            raise DuplicateParameter(conflict)
     wanted = {i for c in changes for i in (*c.join, *c.leave)}
     missing = sorted(wanted - api_reads.existing_list_ids_txn(connection, wanted))
     if missing:

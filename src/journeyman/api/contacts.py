@@ -23,6 +23,7 @@ from journeyman.api.wire import (
     ContactInfo,
     ContactsPage,
     CreatedId,
+    Email,
     Journeyman,
     Offset,
     Sort,
@@ -46,6 +47,7 @@ IdentifierType = Annotated[
     str | None,
     Query(
         alias="identifierType",
+        json_schema_extra={"enum": list(api_reads.IDENTIFIER_COLUMNS)},
         description="email_id, contact_id, ext_id, phone_id or whatsapp_id "
         "(default: what the identifier looks like)",
     ),
@@ -53,7 +55,7 @@ IdentifierType = Annotated[
 
 
 class CreateContact(Body):
-    email: str | None = None
+    email: Email | None = None
     ext_id: Annotated[str | None, Field(max_length=NAME_LENGTH)] = None
     attributes: dict[str, Any] | None = None
     emailBlacklisted: bool | None = None
@@ -189,7 +191,7 @@ def delete_contact(
 
 
 class BatchContact(UpdateContact):
-    email: str | None = None
+    email: Email | None = None
     id: ContactId | None = None
     sms: str | None = None
 

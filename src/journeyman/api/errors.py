@@ -88,13 +88,35 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def install(app: FastAPI) -> None:
-    """Answer every error with Brevo's body and the status its code maps to."""
+    """Answer every error with Brevo's body and the status its code maps to, and say so in
+    the OpenAPI document."""
+    _document_400_not_422(app)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(InvalidInput, _invalid_input)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _document_400_not_422(app: FastAPI) -> None:
+    """FastAPI documents a 422 for every operation with parameters; its request validation
+    errors are answered as 400 (below), which ERROR_RESPONSES documents."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = app.openapi_schema
+        if document is None:
+            document = generate()  # which keeps it in app.openapi_schema
+            for item in document.get("paths", {}).values():
+                for operation in item.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = document.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:

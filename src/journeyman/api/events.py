@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Connection
 
 from journeyman.api import changes
@@ -28,7 +28,7 @@ from journeyman.api.errors import (
     MissingParameter,
 )
 from journeyman.api.limits import ContactId
-from journeyman.api.wire import Body, Journeyman, Offset, parse_time, time_text
+from journeyman.api.wire import Body, Email, Journeyman, Offset, parse_time, time_text
 from journeyman.app import App, EventInput
 from journeyman.errors import InvalidInput
 from journeyman.model.contacts import normalize_email
@@ -50,15 +50,18 @@ EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
 
 class Identifiers(Body):
     contact_id: ContactId | None = None
-    email_id: str | None = None
+    email_id: Email | None = None
     ext_id: str | None = None
     phone_id: str | None = None
     whatsapp_id: str | None = None
     landline_number_id: str | None = None
 
 
+EventName = Annotated[str, Field(json_schema_extra={"pattern": EVENT_NAME.pattern})]
+
+
 class EventBody(Body):
-    event_name: str
+    event_name: EventName
     event_date: str | None = None
     identifiers: Identifiers
     contact_properties: dict[str, Any] | None = None
@@ -66,7 +69,11 @@ class EventBody(Body):
     object: dict[str, Any] | None = None
 
 
-class EventsBatch(Body):
+class EventsBatch(BaseModel):
+    """Not a :class:`Body`: each event is checked on its own (as an :class:`EventBody`), so
+    that a bad one is reported by its index and the others are kept."""
+
+    model_config = ConfigDict(extra="ignore")
     events: list[dict[str, Any]]
 
 
@@ -167,14 +174,24 @@ def create_batch_events(body: EventsBatch, app: Journeyman) -> Any:
         raise InvalidParameter(f"events: at most {MAX_BATCH} per request")
     ready: list[_Ready] = []
     refused: list[tuple[int, str]] = []
+    claims = changes.Claims()
     with read_transaction(app.engine) as connection:
         for index, raw in enumerate(body.events):
             try:
-                ready.append(_prepare(app, connection, index, EventBody.model_validate(raw)))
+                prepared = _prepare(app, connection, index, EventBody.model_validate(raw))
             except ValidationError as exc:
                 refused.append((index, _first_problem(exc)))
+                continue
             except (ApiError, InvalidInput) as exc:
                 refused.append((index, str(exc)))
+                continue
+            conflict = None
+            if prepared.contact is not None:
+                conflict = claims.conflict(changes.ContactChange(contact=prepared.contact))
+            if conflict is None:
+                ready.append(prepared)
+            else:
+                refused.append((index, conflict))
     if ready:
         refused += _record(app, ready)
     if not refused:

@@ -20,7 +20,7 @@ from journeyman.api.auth import require_api_key
 from journeyman.api.changes import ContactChange
 from journeyman.api.errors import ERROR_RESPONSES, ApiError, InvalidParameter, MissingParameter
 from journeyman.api.limits import NAME_LENGTH, FolderId, ListId
-from journeyman.api.wire import Body, Journeyman
+from journeyman.api.wire import Body, Email, Journeyman
 from journeyman.errors import InvalidInput
 from journeyman.store import contacts as contact_store
 from journeyman.store import lists as list_store
@@ -38,7 +38,7 @@ _process_ids = itertools.count(1)
 
 
 class ImportRow(Body):
-    email: str | None = None
+    email: Email | None = None
     attributes: dict[str, Any] | None = None
 
 
@@ -134,10 +134,13 @@ def _csv_rows(text: str) -> list[ImportRow]:
     delimiter = ";" if ";" in header_line else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     rows = []
-    for record in reader:
-        values = {str(k).strip().upper(): v for k, v in record.items() if k is not None}
-        email = values.pop("EMAIL", None)
-        rows.append(ImportRow(email=email, attributes=values))
+    try:
+        for record in reader:
+            values = {str(k).strip().upper(): v for k, v in record.items() if k is not None}
+            email = values.pop("EMAIL", None)
+            rows.append(ImportRow(email=email, attributes=values))
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB)
+        raise InvalidParameter(f"fileBody: line {reader.line_num}: {exc}") from None
     if reader.fieldnames is None or "EMAIL" not in [f.strip().upper() for f in reader.fieldnames]:
         raise InvalidParameter("fileBody: the header row has no EMAIL column")
     return rows

@@ -21,6 +21,7 @@ from journeyman.api.wire import (
     Body,
     ContactsPage,
     CreatedId,
+    Email,
     Journeyman,
     Offset,
     Sort,
@@ -71,7 +72,7 @@ class ListBody(Body):
 
 
 class MemberChange(Body):
-    emails: list[str] | None = None
+    emails: list[Email] | None = None
     ids: list[ContactId] | None = None
     extIds: list[str] | None = None
     all: bool | None = None

@@ -33,6 +33,11 @@ class Body(BaseModel):
         return data
 
 
+# Documented for clients and fuzzers; checked with Journeyman's own messages (which name the
+# field), hence in the JSON Schema only.
+Email = Annotated[str, Field(max_length=limits.EMAIL_LENGTH, json_schema_extra={"format": "email"})]
+
+
 def journeyman(request: Request) -> App:
     app: App = request.app.state.journeyman
     return app
