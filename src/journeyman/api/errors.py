@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from journeyman.errors import InvalidInput, NotFound
 
@@ -33,6 +34,7 @@ STATUS: Mapping[str, int] = {
     "method_not_allowed": 405,
     "internal_error": 500,
 }
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _CODE_OF_STATUS = {404: "document_not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
@@ -144,12 +146,28 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(code, message)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _CODE_OF_STATUS.get(exc.status_code, "invalid_parameter")
     response = error_response(code, str(exc.detail))
     response.status_code = exc.status_code
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of the path (RFC 9110's Allow); Starlette names those of the first route
+    of the path only, and GET and POST /v3/events are two routes."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
