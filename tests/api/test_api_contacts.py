@@ -271,7 +271,8 @@ def test_import_reads_a_csv_file_body(client: httpx.Client) -> None:
 def test_values_the_database_cannot_hold_are_refused_naming_the_field(
     backend_server: Server,
 ) -> None:
-    """Found by schemathesis: each was a 500 (a driver or JSON error) before."""
+    """Each was a 500 (a driver or JSON error) before: schemathesis found the ids and the NUL
+    character, probes of the same edges the rest."""
     with backend_server.client() as http:
         http.post("/v3/contacts/attributes/normal/HOLDS_SCORE", json={"type": "float"})
         email = "holds@example.com"
@@ -304,7 +305,7 @@ def test_values_the_database_cannot_hold_are_refused_naming_the_field(
 def test_a_value_given_to_two_contacts_of_one_request_is_a_duplicate(
     backend_server: Server,
 ) -> None:
-    """Found by schemathesis: the database's unique index refused the second (a 500)."""
+    """Found probing beside schemathesis: the unique index refused the second (a 500)."""
     with backend_server.client() as http:
         rows = [
             {"email": f"twin{i}@example.com", "attributes": {"SMS": "+4915100000001"}}
@@ -331,8 +332,8 @@ def test_a_value_given_to_two_contacts_of_one_request_is_a_duplicate(
 
 
 def test_import_refusals_reach_the_answer(backend_server: Server) -> None:
-    """Found by schemathesis: an import with no good row and ``updateExistingContacts``
-    false failed on PostgreSQL (an empty array), a CSV field over 128 KiB everywhere."""
+    """An import with no good row and ``updateExistingContacts`` false failed on PostgreSQL
+    (an empty array; found by schemathesis), a CSV field over 128 KiB everywhere (a probe)."""
     with backend_server.client() as http:
         none_good = http.post(
             "/v3/contacts/import",

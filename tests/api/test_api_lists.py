@@ -155,7 +155,7 @@ def test_a_list_a_workflow_uses_is_neither_renamed_nor_deleted(
 def test_values_the_database_cannot_hold_are_refused_naming_the_field(
     backend_server: Server,
 ) -> None:
-    """Found by schemathesis: each was a 500 (a driver error) before."""
+    """Found by schemathesis on PostgreSQL (the folder id by a probe): each was a 500 before."""
     with backend_server.client() as http:
         list_id = new_list(http, "Holds")
         answers = {
