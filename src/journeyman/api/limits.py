@@ -4,7 +4,8 @@ is a 400 naming the field, not a driver error (500).
 The limits are the store's columns: list ids are INTEGER, contact and event ids BIGINT (as in
 Brevo's int64); PostgreSQL text refuses NUL characters, UTF-8 cannot encode unpaired
 surrogates, JSON columns hold 64-bit integers and finite numbers only (orjson writes them).
-Schemathesis found each of these (tests/api/test_api_schema_fuzz.py).
+Schemathesis (tests/api/test_api_schema_fuzz.py) found the ids and NUL characters, probes of
+the same edges the rest (docs/architecture.md, "API input").
 """
 
 from __future__ import annotations
