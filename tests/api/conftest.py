@@ -66,3 +66,12 @@ def reader(api_server: Server) -> Iterator[Reader]:
         yield found
     finally:
         found.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_server(request: pytest.FixtureRequest) -> Server:
+    """``api_server`` (SQLite), then ``pg_api_server``: for what one database takes and the
+    other refuses (NUL characters, INTEGER ranges, empty arrays)."""
+    name = "api_server" if request.param == "sqlite" else "pg_api_server"
+    found: Server = request.getfixturevalue(name)
+    return found

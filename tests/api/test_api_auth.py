@@ -100,3 +100,13 @@ def test_the_openapi_document_is_published_with_the_brevo_routes(api_server: Ser
         document["paths"]
     )
     assert {"api-key", "bearer", "ma-key"} <= set(document["components"]["securitySchemes"])
+
+
+def test_a_method_a_route_does_not_have_is_refused_with_allow(api_server: Server) -> None:
+    """Found by schemathesis: the 405 lost its Allow header (RFC 9110) in Brevo's body."""
+    with api_server.client() as http:
+        answer = http.request("TRACE", "/v3/events")
+
+    assert answer.status_code == 405
+    assert answer.json()["code"] == "method_not_allowed"
+    assert set(answer.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}

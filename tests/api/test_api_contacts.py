@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from .api_support import Server
+
 
 def create(http: httpx.Client, email: str, **body: Any) -> int:
     answer = http.post("/v3/contacts", json={"email": email, **body})
@@ -264,3 +266,84 @@ def test_import_reads_a_csv_file_body(client: httpx.Client) -> None:
         400,
         "missing_parameter",
     )
+
+
+def test_values_the_database_cannot_hold_are_refused_naming_the_field(
+    backend_server: Server,
+) -> None:
+    """Each was a 500 (a driver or JSON error) before: schemathesis found the ids and the NUL
+    character, probes of the same edges the rest."""
+    with backend_server.client() as http:
+        http.post("/v3/contacts/attributes/normal/HOLDS_SCORE", json={"type": "float"})
+        email = "holds@example.com"
+        answers = {
+            "listIds": http.get("/v3/contacts", params={"listIds": 2**40}),  # INTEGER
+            "ids": http.get("/v3/contacts", params={"ids": 2**70}),  # past BIGINT
+            "identifier": http.get("/v3/contacts/nul%00@example.com"),
+            "attributes.HOLDS_SCORE": http.post(
+                "/v3/contacts", json={"email": email, "attributes": {"HOLDS_SCORE": 10**30}}
+            ),
+            "attribute HOLDS_SCORE": http.post(
+                "/v3/contacts", json={"email": email, "attributes": {"HOLDS_SCORE": "1e400"}}
+            ),
+            "email": http.post("/v3/contacts", json={"email": "e" * 320 + "@example.com"}),
+            "ext_id": http.post(
+                "/v3/contacts", json={"email": email, "attributes": {"EXT_ID": "x" * 201}}
+            ),
+            "TIMEZONE": http.post(
+                "/v3/contacts", json={"email": email, "attributes": {"TIMEZONE": "Z" * 5000}}
+            ),
+        }
+        created = http.get(f"/v3/contacts/{email}")
+
+    for field, answer in answers.items():
+        assert error(answer) == (400, "invalid_parameter"), answer.text
+        assert answer.json()["message"].startswith(field), answer.text
+    assert created.status_code == 404
+
+
+def test_a_value_given_to_two_contacts_of_one_request_is_a_duplicate(
+    backend_server: Server,
+) -> None:
+    """Found probing beside schemathesis: the unique index refused the second (a 500)."""
+    with backend_server.client() as http:
+        rows = [
+            {"email": f"twin{i}@example.com", "attributes": {"SMS": "+4915100000001"}}
+            for i in (1, 2)
+        ]
+        same_sms = http.post("/v3/contacts/import", json={"jsonBody": rows})
+        same_ext_id = http.post(
+            "/v3/contacts/import",
+            json={"jsonBody": [{**row, "attributes": {"EXT_ID": "twin"}} for row in rows]},
+        )
+        create(http, "twin3@example.com")
+        create(http, "twin4@example.com")
+        renames = [
+            {"email": f"twin{i}@example.com", "attributes": {"EMAIL": "twins@example.com"}}
+            for i in (3, 4)
+        ]
+        same_email = http.post("/v3/contacts/batch", json={"contacts": renames})
+        found = [http.get(f"/v3/contacts/twin{i}@example.com").status_code for i in range(1, 5)]
+
+    for answer in (same_sms, same_ext_id, same_email):
+        assert error(answer) == (400, "duplicate_parameter"), answer.text
+        assert "two contacts" in answer.json()["message"]
+    assert found == [404, 404, 200, 200]
+
+
+def test_import_refusals_reach_the_answer(backend_server: Server) -> None:
+    """An import with no good row and ``updateExistingContacts`` false failed on PostgreSQL
+    (an empty array; found by schemathesis), a CSV field over 128 KiB everywhere (a probe)."""
+    with backend_server.client() as http:
+        none_good = http.post(
+            "/v3/contacts/import",
+            json={"jsonBody": [{"email": "not-an-email"}], "updateExistingContacts": False},
+        )
+        csv = "EMAIL;FIRSTNAME\nh@example.com;" + "x" * (2**17 + 1)
+        huge_field = http.post("/v3/contacts/import", json={"fileBody": csv})
+
+    assert none_good.status_code == 202, none_good.text
+    assert (none_good.json()["created"], none_good.json()["skipped"]) == (0, 0)
+    assert [f["index"] for f in none_good.json()["failures"]] == [0]
+    assert error(huge_field) == (400, "invalid_parameter")
+    assert huge_field.json()["message"].startswith("fileBody")

@@ -150,3 +150,26 @@ def test_a_list_a_workflow_uses_is_neither_renamed_nor_deleted(
     assert "loyal" in renamed.json()["message"]
     assert error(deleted) == (400, "invalid_parameter")
     assert client.get(f"/v3/contacts/lists/{list_id}").json()["name"] == "Loyal customers"
+
+
+def test_values_the_database_cannot_hold_are_refused_naming_the_field(
+    backend_server: Server,
+) -> None:
+    """Found by schemathesis on PostgreSQL (the folder id by a probe): each was a 500 before."""
+    with backend_server.client() as http:
+        list_id = new_list(http, "Holds")
+        answers = {
+            "listId": http.get(f"/v3/contacts/lists/{2**31}"),  # INTEGER column
+            "name": http.post("/v3/contacts/lists", json={"name": "nul\u0000name"}),
+            "folderId": http.post("/v3/contacts/lists", json={"name": "F", "folderId": 10**30}),
+            "ids": http.post(f"/v3/contacts/lists/{list_id}/contacts/add", json={"ids": [2**63]}),
+        }
+        too_long = http.put(f"/v3/contacts/lists/{list_id}", json={"name": "n" * 201})
+        kept = http.get(f"/v3/contacts/lists/{list_id}").json()["name"]
+
+    for field, answer in answers.items():
+        assert error(answer) == (400, "invalid_parameter"), answer.text
+        assert answer.json()["message"].startswith(field), answer.text
+    assert error(too_long) == (400, "invalid_parameter")
+    assert "200 characters" in too_long.json()["message"]
+    assert kept == "Holds"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from journeyman import __version__
 from journeyman.api import (
@@ -14,6 +14,7 @@ from journeyman.api import (
     errors,
     events,
     imports,
+    limits,
     lists,
     tracker,
     tracking,
@@ -56,6 +57,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(limits.refuse_unstorable_parameters)],
     )
     api.state.journeyman = journeyman
     api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)

@@ -53,7 +53,10 @@ BREVO_TYPES = {
 RESERVED = ("EMAIL", "SMS", "WHATSAPP", "EXT_ID", "TIMEZONE")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
-Category = Annotated[str, Path(description="normal or category")]
+Category = Annotated[
+    str, Path(description="normal or category", json_schema_extra={"enum": list(CATEGORIES)})
+]
+Name = Annotated[str, Path(json_schema_extra={"pattern": _NAME.pattern})]
 
 
 class EnumerationItem(BaseModel):
@@ -130,9 +133,9 @@ def _definition(app: Journeyman, category: str, name: str) -> AttributeDefinitio
     return definition
 
 
-@router.post("/{attributeCategory}/{attributeName}", status_code=201)
+@router.post("/{attributeCategory}/{attributeName}", status_code=201, response_class=Response)
 def create_attribute(
-    attributeCategory: Category, attributeName: str, body: AttributeBody, app: Journeyman
+    attributeCategory: Category, attributeName: Name, body: AttributeBody, app: Journeyman
 ) -> Response:
     _check_category(attributeCategory)
     name = attributeName.upper()
@@ -155,7 +158,7 @@ def create_attribute(
 
 @router.put("/{attributeCategory}/{attributeName}", status_code=204)
 def update_attribute(
-    attributeCategory: Category, attributeName: str, body: AttributeBody, app: Journeyman
+    attributeCategory: Category, attributeName: Name, body: AttributeBody, app: Journeyman
 ) -> Response:
     """A category attribute's enumeration (the only thing of an attribute that changes)."""
     definition = _definition(app, attributeCategory, attributeName)
@@ -172,7 +175,7 @@ def update_attribute(
 
 
 @router.delete("/{attributeCategory}/{attributeName}", status_code=204)
-def delete_attribute(attributeCategory: Category, attributeName: str, app: Journeyman) -> Response:
+def delete_attribute(attributeCategory: Category, attributeName: Name, app: Journeyman) -> Response:
     """The definition and every contact's value (not while a workflow names it)."""
     definition = _definition(app, attributeCategory, attributeName)
     with transaction(app.engine) as connection:

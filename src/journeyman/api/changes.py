@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Connection
 
+from journeyman.api import limits
 from journeyman.api.errors import DocumentNotFound, DuplicateParameter, InvalidParameter
 from journeyman.app import App
 from journeyman.model.contacts import (
@@ -33,6 +34,7 @@ from journeyman.store.contacts import ContactInput
 
 FIELDS = ("EMAIL", "SMS", "WHATSAPP", "EXT_ID", "TIMEZONE")
 _DIGITS = re.compile(r"^\d{1,18}$")
+ZONE_LENGTH = 64  # the longest IANA name is 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,7 +71,7 @@ def contact_input(
         attributes=coerce_attributes(definitions, _category_labels(definitions, given)),
         sms=normalize_phone(str(sms), field_name="SMS") if sms else None,
         whatsapp=normalize_phone(str(whatsapp), field_name="WHATSAPP") if whatsapp else None,
-        ext_id=str(ext_id or fields["EXT_ID"] or "") or None,
+        ext_id=_ext_id(ext_id or fields["EXT_ID"]),
         timezone=_timezone(zone) if zone else None,
     )
     return contact, new_email if new_email != contact.email else None
@@ -93,11 +95,20 @@ def _category_labels(
     return result
 
 
+def _ext_id(value: Any) -> str | None:
+    text = str(value or "") or None
+    if text is not None and len(text) > limits.NAME_LENGTH:
+        raise InvalidParameter(f"ext_id: at most {limits.NAME_LENGTH} characters")
+    return text
+
+
 def _timezone(value: Any) -> str:
     try:
+        if len(str(value)) > ZONE_LENGTH:
+            raise ValueError(value)
         ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameter(f"TIMEZONE {value!r} is not an IANA time zone name") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidParameter(f"TIMEZONE {value!r:.100} is not an IANA time zone name") from None
     return str(value)
 
 
@@ -149,8 +160,45 @@ def email_of(app: App, contact_id: int) -> str:
     return records[0].email
 
 
+class Claims:
+    """The ext_id, SMS and new emails the changes of one request give to contacts: the
+    database holds each for one contact only, so two contacts claiming one value are
+    refused before anything is written."""
+
+    def __init__(self) -> None:
+        self._owners: dict[tuple[str, str], str] = {}
+
+    def conflict(self, change: ContactChange) -> str | None:
+        """Why ``change`` cannot join the changes seen so far; None when it can (and is
+        recorded)."""
+        claimed = [
+            (name, value)
+            for name, value in (
+                ("ext_id", change.contact.ext_id),
+                ("SMS", change.contact.sms),
+                ("EMAIL", change.new_email),
+            )
+            if value
+        ]
+        email = change.contact.email
+        for name, value in claimed:
+            owner = self._owners.get((name, value), email)
+            if owner != email:
+                return (
+                    f"{name} {value!r} is given to two contacts in this request ({owner}, {email})"
+                )
+        self._owners.update({key: email for key in claimed})
+        return None
+
+
 def check_txn(connection: Connection, changes: Sequence[ContactChange]) -> None:
-    """Lists exist; ext_id, SMS and new emails belong to no other contact."""
+    """Lists exist; ext_id, SMS and new emails belong to no other contact, in the database
+    or in ``changes``."""
+    claims = Claims()
+    for change in changes:
+        conflict = claims.conflict(change)
+        if conflict is not None:
+            raise DuplicateParameter(conflict)
     wanted = {i for c in changes for i in (*c.join, *c.leave)}
     missing = sorted(wanted - api_reads.existing_list_ids_txn(connection, wanted))
     if missing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import Field
 
 from journeyman.api import changes
 from journeyman.api.auth import require_api_key
@@ -16,11 +17,13 @@ from journeyman.api.errors import (
     InvalidParameter,
     MissingParameter,
 )
+from journeyman.api.limits import NAME_LENGTH, ContactId, ListId
 from journeyman.api.wire import (
     Body,
     ContactInfo,
     ContactsPage,
     CreatedId,
+    Email,
     Journeyman,
     Offset,
     Sort,
@@ -44,6 +47,7 @@ IdentifierType = Annotated[
     str | None,
     Query(
         alias="identifierType",
+        json_schema_extra={"enum": list(api_reads.IDENTIFIER_COLUMNS)},
         description="email_id, contact_id, ext_id, phone_id or whatsapp_id "
         "(default: what the identifier looks like)",
     ),
@@ -51,23 +55,23 @@ IdentifierType = Annotated[
 
 
 class CreateContact(Body):
-    email: str | None = None
-    ext_id: str | None = None
+    email: Email | None = None
+    ext_id: Annotated[str | None, Field(max_length=NAME_LENGTH)] = None
     attributes: dict[str, Any] | None = None
     emailBlacklisted: bool | None = None
     smsBlacklisted: bool | None = None
-    listIds: list[int] | None = None
+    listIds: list[ListId] | None = None
     updateEnabled: bool = False
     smtpBlacklistSender: list[str] | None = None
 
 
 class UpdateContact(Body):
     attributes: dict[str, Any] | None = None
-    ext_id: str | None = None
+    ext_id: Annotated[str | None, Field(max_length=NAME_LENGTH)] = None
     emailBlacklisted: bool | None = None
     smsBlacklisted: bool | None = None
-    listIds: list[int] | None = None
-    unlinkListIds: list[int] | None = None
+    listIds: list[ListId] | None = None
+    unlinkListIds: list[ListId] | None = None
     smtpBlacklistSender: list[str] | None = None
 
 
@@ -116,8 +120,8 @@ def get_contacts(
     modifiedSince: str | None = None,
     createdSince: str | None = None,
     sort: Sort = None,
-    listIds: Annotated[list[int] | None, Query()] = None,
-    ids: Annotated[list[int] | None, Query(max_length=20)] = None,
+    listIds: Annotated[list[ListId] | None, Query()] = None,
+    ids: Annotated[list[ContactId] | None, Query(max_length=20)] = None,
 ) -> ContactsPage:
     """Contacts, newest first (``sort=asc``: oldest first)."""
     where = api_reads.ContactFilter(
@@ -187,8 +191,8 @@ def delete_contact(
 
 
 class BatchContact(UpdateContact):
-    email: str | None = None
-    id: int | None = None
+    email: Email | None = None
+    id: ContactId | None = None
     sms: str | None = None
 
 

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from journeyman.errors import InvalidInput, InvalidWorkflow, NotFound
 
@@ -35,6 +36,7 @@ STATUS: Mapping[str, int] = {
     "method_not_allowed": 405,
     "internal_error": 500,
 }
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _CODE_OF_STATUS = {404: "document_not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
@@ -104,7 +106,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def install(app: FastAPI) -> None:
-    """Answer every error with Brevo's body and the status its code maps to."""
+    """Answer every error with Brevo's body and the status its code maps to, and say so in
+    the OpenAPI document."""
+    _document_400_not_422(app)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(InvalidWorkflow, _invalid_workflow)
     app.add_exception_handler(InvalidInput, _invalid_input)
@@ -112,6 +116,26 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _document_400_not_422(app: FastAPI) -> None:
+    """FastAPI documents a 422 for every operation with parameters; its request validation
+    errors are answered as 400 (below), which ERROR_RESPONSES documents."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = app.openapi_schema
+        if document is None:
+            document = generate()  # which keeps it in app.openapi_schema
+            for item in document.get("paths", {}).values():
+                for operation in item.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = document.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -149,12 +173,28 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(code, message)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _CODE_OF_STATUS.get(exc.status_code, "invalid_parameter")
     response = error_response(code, str(exc.detail))
     response.status_code = exc.status_code
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of the path (RFC 9110's Allow); Starlette names those of the first route
+    of the path only, and GET and POST /v3/events are two routes."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Connection
 
 from journeyman.api import changes
@@ -27,7 +27,8 @@ from journeyman.api.errors import (
     InvalidParameter,
     MissingParameter,
 )
-from journeyman.api.wire import Body, Journeyman, Offset, parse_time, time_text
+from journeyman.api.limits import ContactId
+from journeyman.api.wire import Body, Email, Journeyman, Offset, parse_time, time_text
 from journeyman.app import App, EventInput
 from journeyman.errors import InvalidInput
 from journeyman.model.contacts import normalize_email
@@ -48,16 +49,19 @@ EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
 
 
 class Identifiers(Body):
-    contact_id: int | None = None
-    email_id: str | None = None
+    contact_id: ContactId | None = None
+    email_id: Email | None = None
     ext_id: str | None = None
     phone_id: str | None = None
     whatsapp_id: str | None = None
     landline_number_id: str | None = None
 
 
+EventName = Annotated[str, Field(json_schema_extra={"pattern": EVENT_NAME.pattern})]
+
+
 class EventBody(Body):
-    event_name: str
+    event_name: EventName
     event_date: str | None = None
     identifiers: Identifiers
     contact_properties: dict[str, Any] | None = None
@@ -65,7 +69,11 @@ class EventBody(Body):
     object: dict[str, Any] | None = None
 
 
-class EventsBatch(Body):
+class EventsBatch(BaseModel):
+    """Not a :class:`Body`: each event is checked on its own (as an :class:`EventBody`), so
+    that a bad one is reported by its index and the others are kept."""
+
+    model_config = ConfigDict(extra="ignore")
     events: list[dict[str, Any]]
 
 
@@ -166,14 +174,24 @@ def create_batch_events(body: EventsBatch, app: Journeyman) -> Any:
         raise InvalidParameter(f"events: at most {MAX_BATCH} per request")
     ready: list[_Ready] = []
     refused: list[tuple[int, str]] = []
+    claims = changes.Claims()
     with read_transaction(app.engine) as connection:
         for index, raw in enumerate(body.events):
             try:
-                ready.append(_prepare(app, connection, index, EventBody.model_validate(raw)))
+                prepared = _prepare(app, connection, index, EventBody.model_validate(raw))
             except ValidationError as exc:
                 refused.append((index, _first_problem(exc)))
+                continue
             except (ApiError, InvalidInput) as exc:
                 refused.append((index, str(exc)))
+                continue
+            conflict = None
+            if prepared.contact is not None:
+                conflict = claims.conflict(changes.ContactChange(contact=prepared.contact))
+            if conflict is None:
+                ready.append(prepared)
+            else:
+                refused.append((index, conflict))
     if ready:
         refused += _record(app, ready)
     if not refused:
@@ -194,7 +212,10 @@ def _end_of(text: str | None) -> dt.datetime | None:
     """``endDate`` includes the whole day when it is a date."""
     end = parse_time(text, "endDate")
     if end is not None and text is not None and len(text.strip()) == 10:
-        end += dt.timedelta(days=1, microseconds=-1)
+        try:
+            end += dt.timedelta(days=1, microseconds=-1)
+        except OverflowError:
+            return None  # the end of 9999-12-31: no end
     return end
 
 
@@ -219,7 +240,7 @@ class EventsPage(BaseModel):
 @router.get("", response_model=EventsPage)
 def get_events(
     app: Journeyman,
-    contact_id: Annotated[list[int] | None, Query()] = None,
+    contact_id: Annotated[list[ContactId] | None, Query()] = None,
     event_name: Annotated[list[str] | None, Query()] = None,
     startDate: str | None = None,
     endDate: str | None = None,

@@ -10,16 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from journeyman.api import changes
 from journeyman.api.auth import require_api_key
 from journeyman.api.changes import ContactChange
 from journeyman.api.errors import ERROR_RESPONSES, ApiError, InvalidParameter, MissingParameter
-from journeyman.api.wire import Body, Journeyman
+from journeyman.api.limits import NAME_LENGTH, FolderId, ListId
+from journeyman.api.wire import Body, Email, Journeyman
 from journeyman.errors import InvalidInput
 from journeyman.store import contacts as contact_store
 from journeyman.store import lists as list_store
@@ -37,20 +38,20 @@ _process_ids = itertools.count(1)
 
 
 class ImportRow(Body):
-    email: str | None = None
+    email: Email | None = None
     attributes: dict[str, Any] | None = None
 
 
 class NewList(Body):
-    listName: str
-    folderId: int | None = None
+    listName: Annotated[str, Field(max_length=NAME_LENGTH)]
+    folderId: FolderId | None = None
 
 
 class ImportContacts(Body):
     jsonBody: list[ImportRow] | None = None
     fileBody: str | None = None
     fileUrl: str | None = None
-    listIds: list[int] | None = None
+    listIds: list[ListId] | None = None
     newList: NewList | None = None
     updateExistingContacts: bool = True
     emptyContactsAttributes: bool = False
@@ -133,10 +134,13 @@ def _csv_rows(text: str) -> list[ImportRow]:
     delimiter = ";" if ";" in header_line else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     rows = []
-    for record in reader:
-        values = {str(k).strip().upper(): v for k, v in record.items() if k is not None}
-        email = values.pop("EMAIL", None)
-        rows.append(ImportRow(email=email, attributes=values))
+    try:
+        for record in reader:
+            values = {str(k).strip().upper(): v for k, v in record.items() if k is not None}
+            email = values.pop("EMAIL", None)
+            rows.append(ImportRow(email=email, attributes=values))
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB)
+        raise InvalidParameter(f"fileBody: line {reader.line_num}: {exc}") from None
     if reader.fieldnames is None or "EMAIL" not in [f.strip().upper() for f in reader.fieldnames]:
         raise InvalidParameter("fileBody: the header row has no EMAIL column")
     return rows

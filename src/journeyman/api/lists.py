@@ -15,11 +15,13 @@ from journeyman.api.errors import (
     InvalidParameter,
     MissingParameter,
 )
+from journeyman.api.limits import NAME_LENGTH, ContactId, FolderId, ListIdPath
 from journeyman.api.usage import refuse_if_used_txn
 from journeyman.api.wire import (
     Body,
     ContactsPage,
     CreatedId,
+    Email,
     Journeyman,
     Offset,
     Sort,
@@ -65,13 +67,13 @@ class ListsPage(BaseModel):
 
 
 class ListBody(Body):
-    name: str | None = None
-    folderId: int | None = None
+    name: Annotated[str | None, Field(max_length=NAME_LENGTH)] = None
+    folderId: FolderId | None = None
 
 
 class MemberChange(Body):
-    emails: list[str] | None = None
-    ids: list[int] | None = None
+    emails: list[Email] | None = None
+    ids: list[ContactId] | None = None
     extIds: list[str] | None = None
     all: bool | None = None
 
@@ -135,13 +137,13 @@ def create_list(body: ListBody, app: Journeyman) -> CreatedId:
 
 
 @router.get("/{listId}", response_model=ListDetails)
-def get_list(listId: int, app: Journeyman) -> ListDetails:
+def get_list(listId: ListIdPath, app: Journeyman) -> ListDetails:
     record = _record(app, listId)
     return ListDetails(**_summary(record), createdAt=time_text(record.created_at))
 
 
 @router.put("/{listId}", status_code=204)
-def update_list(listId: int, body: ListBody, app: Journeyman) -> Response:
+def update_list(listId: ListIdPath, body: ListBody, app: Journeyman) -> Response:
     """Rename a list or move it to a folder (a list a workflow names keeps its name)."""
     record = _record(app, listId)
     name = body.name.strip() if body.name is not None else None
@@ -158,7 +160,7 @@ def update_list(listId: int, body: ListBody, app: Journeyman) -> Response:
 
 
 @router.delete("/{listId}", status_code=204)
-def delete_list(listId: int, app: Journeyman) -> Response:
+def delete_list(listId: ListIdPath, app: Journeyman) -> Response:
     record = _record(app, listId)
     with transaction(app.engine) as connection:
         refuse_if_used_txn(connection, "list", record.name)
@@ -168,7 +170,7 @@ def delete_list(listId: int, app: Journeyman) -> Response:
 
 @router.get("/{listId}/contacts", response_model=ContactsPage)
 def get_list_contacts(
-    listId: int,
+    listId: ListIdPath,
     app: Journeyman,
     modifiedSince: str | None = None,
     limit: Annotated[int, Query(ge=0, le=500)] = 50,
@@ -214,7 +216,7 @@ def _named(app: Journeyman, body: MemberChange) -> list[tuple[Any, int | None]]:
     response_model=MemberChangeAnswer,
     response_model_exclude_none=True,
 )
-def add_to_list(listId: int, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
+def add_to_list(listId: ListIdPath, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
     """Add contacts; the ones that do not exist or are in the list already fail."""
     _record(app, listId)
     named = _named(app, body)
@@ -239,7 +241,7 @@ def add_to_list(listId: int, body: MemberChange, app: Journeyman) -> MemberChang
     response_model=MemberChangeAnswer,
     response_model_exclude_none=True,
 )
-def remove_from_list(listId: int, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
+def remove_from_list(listId: ListIdPath, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
     """Remove contacts (or ``all``); the ones not in the list fail."""
     _record(app, listId)
     with transaction(app.engine) as connection:

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Response
 from journeyman.api import changes
 from journeyman.api.auth import require_ma_key
 from journeyman.api.errors import ERROR_RESPONSES, InvalidParameter
-from journeyman.api.events import EVENT_NAME, EVENT_NAME_RULE
-from journeyman.api.wire import Body, Journeyman
+from journeyman.api.events import EVENT_NAME, EVENT_NAME_RULE, EventName
+from journeyman.api.wire import Body, Email, Journeyman
 from journeyman.app import EventInput
 
 router = APIRouter(
@@ -28,14 +28,14 @@ class EventData(Body):
 
 
 class TrackEvent(Body):
-    email: str
-    event: str
+    email: Email
+    event: EventName
     properties: dict[str, Any] | None = None
     eventdata: EventData | None = None
 
 
 class Identify(Body):
-    email: str
+    email: Email
     attributes: dict[str, Any] | None = None
 
 

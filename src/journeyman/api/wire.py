@@ -9,17 +9,33 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from journeyman.api import limits
 from journeyman.api.errors import InvalidParameter
 from journeyman.app import App
 from journeyman.store.api_reads import ContactRecord
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are ignored, as Brevo does."""
+    """A request body: unknown fields are ignored, as Brevo does; a value the database
+    cannot hold, anywhere in it, is refused naming its path (:mod:`journeyman.api.limits`)."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        found = limits.problem(data)
+        if found is not None:
+            raise PydanticCustomError("unstorable", "{problem}", {"problem": found})
+        return data
+
+
+# Documented for clients and fuzzers; checked with Journeyman's own messages (which name the
+# field), hence in the JSON Schema only.
+Email = Annotated[str, Field(max_length=limits.EMAIL_LENGTH, json_schema_extra={"format": "email"})]
 
 
 def journeyman(request: Request) -> App:
@@ -41,11 +57,14 @@ def parse_time(text: str | None, field: str) -> dt.datetime | None:
         return None
     try:
         when = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        # Year 1 with a positive offset, or 9999 with a negative one, is no UTC time.
+        return when.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise InvalidParameter(
             f"{field}: {text!r} is not a date-time (YYYY-MM-DDTHH:mm:ss.SSSZ)"
         ) from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def sort_ascending(sort: str | None) -> bool:

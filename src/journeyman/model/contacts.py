@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,11 @@ from typing import Any, NamedTuple
 
 from journeyman.errors import InvalidContact
 
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$")
+_EMAIL = re.compile(
+    r"^[^@\s<>,;\"\x00-\x1f\x7f]+@[^@\s<>,;\"\x00-\x1f\x7f]+\.[^@\s<>,;\".\x00-\x1f\x7f]+$"
+)
+EMAIL_LENGTH = 320  # RFC 5321's limit, the column's width
+_LARGEST_NUMBER = 2**63 - 1  # what a JSON column holds as an integer
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
@@ -61,7 +66,7 @@ class ContactView(NamedTuple):
 
 def normalize_email(raw: str) -> str:
     email = raw.strip().lower()
-    if not _EMAIL.match(email):
+    if len(email) > EMAIL_LENGTH or not _EMAIL.match(email):
         raise InvalidContact(f"email {raw!r} is not a valid email address")
     return email
 
@@ -108,13 +113,20 @@ def coerce_attribute(definition: AttributeDefinition, raw: Any) -> Any:
 def _number(name: str, raw: Any) -> int | float:
     if isinstance(raw, bool):
         raise InvalidContact(f"attribute {name}: expected a number, got {raw!r}")
-    if isinstance(raw, int | float):
+    if isinstance(raw, int):
+        if abs(raw) > _LARGEST_NUMBER:
+            raise InvalidContact(f"attribute {name}: {raw} is outside the 64-bit integer range")
         return raw
     try:
-        number = float(str(raw).strip())
+        number = raw if isinstance(raw, float) else float(str(raw).strip())
     except ValueError:
-        raise InvalidContact(f"attribute {name}: expected a number, got {raw!r}") from None
-    return int(number) if number.is_integer() and "." not in str(raw) else number
+        raise InvalidContact(f"attribute {name}: expected a number, got {raw!r:.100}") from None
+    if not math.isfinite(number):
+        raise InvalidContact(f"attribute {name}: expected a finite number, got {raw!r:.100}")
+    if isinstance(raw, float) or not number.is_integer() or "." in str(raw):
+        return number
+    # "1e300" is an integer too large for JSON's 64 bits: it stays a float.
+    return int(number) if abs(number) <= _LARGEST_NUMBER else number
 
 
 def _boolean(name: str, raw: Any) -> bool:

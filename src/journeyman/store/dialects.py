@@ -19,6 +19,9 @@ def one_of(connection: Connection, column: sa.ColumnElement[Any], values: Iterab
     (``= ANY``) does not.
     """
     items = sorted(set(values))
+    if not items:
+        # PostgreSQL cannot type an empty array against a text column: nothing matches.
+        return sa.false()
     if connection.dialect.name == "postgresql":
         kind: Any = sa.String if items and isinstance(items[0], str) else sa.BigInteger
         return column == sa.any_(sa.bindparam(None, items, type_=postgresql.ARRAY(kind)))

@@ -96,6 +96,19 @@ def test_wrong_values_are_refused_naming_attribute_and_value(
     assert isinstance(caught.value, InvalidInput)
 
 
+@pytest.mark.parametrize("raw", ["nan", "inf", "-Infinity", "1e400", float("nan"), 2**63])
+def test_a_number_json_cannot_hold_is_refused(raw: Any) -> None:
+    with pytest.raises(InvalidContact, match=r"^attribute LEAD_SCORE: .*(finite|64-bit)"):
+        coerce_attribute(NUMBER, raw)
+
+
+def test_an_integer_written_with_an_exponent_past_64_bits_stays_a_float() -> None:
+    assert coerce_attribute(NUMBER, "1e300") == 1e300
+    assert type(coerce_attribute(NUMBER, "1e300")) is float
+    assert coerce_attribute(NUMBER, "1e3") == 1000
+    assert type(coerce_attribute(NUMBER, "1e3")) is int
+
+
 def test_a_mapping_is_coerced_with_names_in_upper_case() -> None:
     values = {"firstname": "Jane", "Lead_Score": "12", "OPT_IN": "yes", "PLAN": ""}
 
@@ -129,7 +142,18 @@ def test_emails_are_normalized_to_lower_case(raw: str, email: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "jane", "jane@", "@example.com", "jane@example", "a b@example.com", "a@b@c.com"]
+    "raw",
+    [
+        "",
+        "jane",
+        "jane@",
+        "@example.com",
+        "jane@example",
+        "a b@example.com",
+        "a@b@c.com",
+        "nul\x00@example.com",  # PostgreSQL text cannot hold it
+        "j" * 309 + "@example.com",  # 321 characters: past RFC 5321 and the column
+    ],
 )
 def test_invalid_emails_are_refused_with_the_value(raw: str) -> None:
     with pytest.raises(InvalidContact, match="is not a valid email address") as caught:

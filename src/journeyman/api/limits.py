@@ -1,0 +1,71 @@
+"""What the database can hold, checked where requests arrive so that a value it cannot hold
+is a 400 naming the field, not a driver error (500).
+
+The limits are the store's columns: list ids are INTEGER, contact and event ids BIGINT (as in
+Brevo's int64); PostgreSQL text refuses NUL characters, UTF-8 cannot encode unpaired
+surrogates, JSON columns hold 64-bit integers and finite numbers only (orjson writes them).
+Schemathesis (tests/api/test_api_schema_fuzz.py) found the ids and NUL characters, probes of
+the same edges the rest (docs/architecture.md, "API input").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import Path, Request
+from pydantic import Field
+
+from journeyman.api.errors import InvalidParameter
+
+MAX_INTEGER = 2**31 - 1  # INTEGER columns (list ids)
+MAX_BIGINT = 2**63 - 1  # BIGINT columns (contact, event ids) and integers in JSON
+MAX_DEPTH = 32  # nesting of JSON objects and arrays in properties and attributes
+EMAIL_LENGTH = 320
+NAME_LENGTH = 200  # list names, ext_id, folder
+
+ContactId = Annotated[int, Field(ge=1, le=MAX_BIGINT, description="a contact id")]
+ListId = Annotated[int, Field(ge=1, le=MAX_INTEGER, description="a list id")]
+FolderId = Annotated[int, Field(ge=1, le=MAX_BIGINT, description="a folder id")]
+ListIdPath = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="a list id")]
+
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+TEXT_RULE = "text must not contain NUL characters or unpaired surrogates"
+
+
+def problem(value: Any, where: str = "", depth: int = 0) -> str | None:
+    """What in ``value`` (a parsed JSON document) the database cannot hold, with its path:
+    ``"attributes.NAME: ..."``; None when all of it fits."""
+    if isinstance(value, str):
+        return f"{where or 'body'}: {TEXT_RULE}" if _UNSTORABLE_TEXT.search(value) else None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        if -MAX_BIGINT - 1 <= value <= MAX_BIGINT:
+            return None
+        return f"{where or 'body'}: {value} is outside the 64-bit integer range"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where or 'body'}: numbers must be finite"
+    if depth >= MAX_DEPTH and isinstance(value, Mapping | list):
+        return f"{where or 'body'}: nested deeper than {MAX_DEPTH} levels"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            found = problem(str(key), path, depth) or problem(item, path, depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = problem(item, f"{where}[{index}]", depth + 1)
+            if found:
+                return found
+    return None
+
+
+def refuse_unstorable_parameters(request: Request) -> None:
+    """A dependency of every route: path and query parameters the database cannot hold."""
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        if isinstance(value, str) and _UNSTORABLE_TEXT.search(value):
+            raise InvalidParameter(f"{name}: {TEXT_RULE}")
