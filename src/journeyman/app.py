@@ -29,6 +29,7 @@ from journeyman.store import (
     lists,
     make_engine,
     migrate,
+    read_transaction,
     system_events,
     transaction,
     workflows,
@@ -189,7 +190,7 @@ class App:
             contacts.define_attribute_txn(connection, definition)
 
     def attribute_definitions(self) -> dict[str, AttributeDefinition]:
-        with transaction(self.engine) as connection:
+        with read_transaction(self.engine) as connection:
             return contacts.attribute_definitions_txn(connection)
 
     def create_lists(self, names: Iterable[str]) -> list[str]:
@@ -214,8 +215,14 @@ class App:
 
     # events
 
-    def record_events(self, inputs: Sequence[EventInput]) -> EventReport:
-        """Store the valid events (creating unknown contacts); report the others by index."""
+    def record_events(
+        self, inputs: Sequence[EventInput], *, contacts_first: Sequence[ContactInput] = ()
+    ) -> EventReport:
+        """Store the valid events (creating unknown contacts); report the others by index.
+
+        ``contacts_first`` are created or updated in the same transaction, before the events,
+        so that the workflows the events start see them (the API's ``contact_properties``).
+        """
         valid: list[tuple[int, EventInput, str]] = []
         rejected: list[tuple[int, str]] = []
         for index, item in enumerate(inputs):
@@ -225,6 +232,9 @@ class App:
                 rejected.append((index, str(exc)))
         now = self.clock.now()
         with transaction(self.engine) as connection:
+            if contacts_first:
+                normalized = [replace(i, email=normalize_email(i.email)) for i in contacts_first]
+                contacts.upsert_contacts_txn(connection, normalized, now)
             ids = contacts.ensure_contacts_txn(connection, {email for _, _, email in valid}, now)
             stored = events.record_events_txn(
                 connection,

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from journeyman import __version__
 from journeyman.api import attributes, contacts, errors, events, imports, lists, tracker
 from journeyman.api.auth import KeyChecker
+from journeyman.api.group_commit import EventWriter
 from journeyman.app import App
 from journeyman.clock import Clock
 from journeyman.config import Settings
@@ -30,11 +31,14 @@ def create_app(
     owned = journeyman is None
     journeyman = journeyman or App.open(settings, clock=clock)
 
+    writer = EventWriter(journeyman)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await writer.close()
             if owned:
                 journeyman.close()
 
@@ -46,6 +50,7 @@ def create_app(
     )
     api.state.journeyman = journeyman
     api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)
+    api.state.event_writer = writer
     errors.install(api)
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
     for module in (lists, attributes, imports, contacts, events, tracker):

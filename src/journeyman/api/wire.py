@@ -22,7 +22,8 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-def journeyman(request: Request) -> App:
+async def journeyman(request: Request) -> App:
+    """(async: a plain function would cost every request a hop to a worker thread)"""
     app: App = request.app.state.journeyman
     return app
 
