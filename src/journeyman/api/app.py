@@ -52,7 +52,8 @@ def create_app(
     api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)
     api.state.event_writer = writer
     errors.install(api)
+    # Events first: routes are matched in order, and the event routes are the busiest.
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
-    for module in (lists, attributes, imports, contacts, events, tracker):
+    for module in (events, lists, attributes, imports, contacts, tracker):
         api.include_router(module.router)
     return api

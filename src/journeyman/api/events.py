@@ -51,14 +51,6 @@ EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
 
 
-async def _writer(request: Request) -> EventWriter:
-    writer: EventWriter = request.app.state.event_writer
-    return writer
-
-
-Writer = Annotated[EventWriter, Depends(_writer)]
-
-
 class Identifiers(Body):
     contact_id: int | None = None
     email_id: str | None = None
@@ -183,6 +175,13 @@ def _by_email_only(body: EventBody) -> _Ready | None:
     return _Ready(index=0, event=event, contact=None)
 
 
+def _state(request: Request) -> tuple[App, EventWriter]:
+    """The server's App and event writer, read from the request rather than by dependencies:
+    FastAPI's dependency solving is a good part of the cost of a single event."""
+    state = request.app.state
+    return state.journeyman, state.event_writer
+
+
 async def _record(writer: EventWriter, ready: list[_Ready]) -> list[tuple[int, str]]:
     """Contact properties first, then the events, committed by the server's one writer
     together with other requests' (``group_commit``): (index, reason) of the refused ones."""
@@ -193,9 +192,10 @@ async def _record(writer: EventWriter, ready: list[_Ready]) -> list[tuple[int, s
 
 
 @router.post("", status_code=204)
-async def create_event(body: EventBody, app: Journeyman, writer: Writer) -> Response:
+async def create_event(body: EventBody, request: Request) -> Response:
     """Record one event; it starts the workflows whose entry points match. Answered once
     the event is stored."""
+    app, writer = _state(request)
     ready = _by_email_only(body)
     if ready is None:
         ready = await run_in_threadpool(_prepare_one, app, body)
@@ -211,8 +211,9 @@ async def create_event(body: EventBody, app: Journeyman, writer: Writer) -> Resp
     response_model=BatchAccepted,
     responses={207: {"model": BatchResult, "description": "some events were refused"}},
 )
-async def create_batch_events(body: EventsBatch, app: Journeyman, writer: Writer) -> Any:
+async def create_batch_events(body: EventsBatch, request: Request) -> Any:
     """Record several events: the valid ones are kept, the others reported by index."""
+    app, writer = _state(request)
     if not body.events:
         raise MissingParameter("events is empty")
     if len(body.events) > MAX_BATCH:
