@@ -83,6 +83,9 @@ class App:
         self.engine = engine
         self.clock = clock or SystemClock()
         self.settings = settings or Settings()
+        # Set by whoever stores events in this process (the API's writer) so that an idle
+        # engine running here (``run``) looks at them now rather than at its next poll.
+        self.events_stored = asyncio.Event()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None, upgrade: bool = True) -> App:
@@ -379,7 +382,8 @@ class App:
                 settings = replace(self.settings, batch_size=batch_size or self.settings.batch_size)
                 parent = (stepper, dispatcher)
                 return await run_workers(settings, workers, parent, until_idle=until_idle)
-            return await run(stepper, dispatcher, until_idle=until_idle)
+            self.events_stored = asyncio.Event()  # one of this event loop's own
+            return await run(stepper, dispatcher, until_idle=until_idle, wake=self.events_stored)
         finally:
             if dispatcher is not None:
                 await dispatcher.close_transports()

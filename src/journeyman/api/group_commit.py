@@ -93,6 +93,7 @@ class EventWriter:
                 except asyncio.CancelledError:
                     self._waiting[:0] = group  # close() fails them
                     raise
+                self._app.events_stored.set()
                 for waiting, outcome in zip(group, outcomes, strict=True):
                     if waiting.answer.done():  # the client went away
                         continue
