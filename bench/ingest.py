@@ -71,6 +71,8 @@ TARGETS = {"single": 2_000, "batch": 20_000}  # events/s, the issue's
 BATCH_SIZE = 500
 LATENCY_RATE = 100.0  # events/s during the latency phase
 PHASES = ("floor", "latency", "single", "batch")
+DEFAULT_SECONDS = 10.0  # per phase: four phases, server start and drain, about a minute
+FULL_SECONDS = 30.0
 START_TIMEOUT = 90.0
 DRAIN_TIMEOUT = 600.0
 STEADY_WAIT = 1.0  # seconds between the client processes' start and the phase's start
@@ -93,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--seconds", type=float, default=10.0, help="per phase (default 10)")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=DEFAULT_SECONDS,
+        help=f"per phase (default {DEFAULT_SECONDS:g})",
+    )
     parser.add_argument("--clients", type=int, default=2, help="client processes (default 2)")
     parser.add_argument(
         "--connections", type=int, default=32, help="per client process, single events"
@@ -108,12 +115,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated, of {','.join(PHASES)} (default all; for profiling)",
     )
     parser.add_argument("--inprocess-events", type=int, default=2_000)
-    parser.add_argument("--full", action="store_true", help="30 s per phase")
+    parser.add_argument("--full", action="store_true", help=f"{FULL_SECONDS:g} s per phase")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     args = parser.parse_args(argv)
     if args.full:
-        args.seconds = max(args.seconds, 30.0)
+        args.seconds = max(args.seconds, FULL_SECONDS)
     if args.seconds <= 0 or args.clients < 1 or args.connections < 1:
         parser.error("--seconds, --clients and --connections must be positive")
     return args
@@ -357,32 +364,59 @@ def one_line(result: dict[str, Any]) -> str:
         return f"ingestion, {name}: FAILED ({result.get('error', 'no result')})"
     floor, single, batch = result["floor"], result["single"], result["batch"]
     own, latency = result["in_process"], result["latency"]
-    lines = [
-        f"ingestion over HTTP, {name}, engine running, {result['clients']} client processes: "
-        f"{'ok' if result['ok'] else 'NOT OK'}",
-        f"  POST /v3/events        {single['events_per_second']:>9,.0f} events/s "
-        f"(target {TARGETS['single']:,}; {_ratio(single['events_per_second'], floor['requests_per_second'])} "
-        f"of the HTTP floor, {_ratio(single['events_per_second'], own['single_per_second'])} of "
-        f"record_events one per call), p50 {single['rtt_p50_ms']} ms, p99 {single['rtt_p99_ms']} ms",
-        f"  POST /v3/events/batch  {batch['events_per_second']:>9,.0f} events/s "
-        f"(target {TARGETS['batch']:,}; {_ratio(batch['events_per_second'], own['batch_per_second'])} of "
-        f"record_events {BATCH_SIZE} per call)",
-        f"  HTTP floor (GET /v3/contacts/attributes) {floor['requests_per_second']:,.0f} requests/s; "
-        f"in-process record_events {own['single_per_second']:,.0f} events/s one per call, "
-        f"{own['batch_per_second']:,.0f} events/s {BATCH_SIZE} per call",
-        f"  event to email in the outbox at {latency['rate']:g} events/s: p50 "
-        f"{latency['to_email_p50_ms']} ms, p99 {latency['to_email_p99_ms']} ms (stored: p50 "
-        f"{latency['to_stored_p50_ms']} ms, p99 {latency['to_stored_p99_ms']} ms)",
-        f"  client CPU per single event {single['client_cpu_us_per_request']:,.0f} us, server "
-        f"{single['server_cpu_us_per_request']:,.0f} us ({single['server_cores_busy']} cores busy); "
-        f"server peak RSS {result.get('server_peak_rss_mb')} MB; engine drained "
-        f"{result['emails']:,} emails {result['seconds_draining']} s after the last phase",
-    ]
-    return "\n".join(lines)
+    verdict = "ok" if result["ok"] else "NOT OK"
+    one, many = single["events_per_second"], batch["events_per_second"]
+    return "\n".join(
+        [
+            f"ingestion over HTTP, {name}, engine running, {result['clients']} client "
+            f"processes x {result['connections']} connections: {verdict}",
+            f"  POST /v3/events        {one:>9,.0f} events/s (target {TARGETS['single']:,}), "
+            f"{_ratio(one, floor['requests_per_second'])} the HTTP floor, "
+            f"{_ratio(one, own['single_per_second'])} record_events one per call; "
+            f"answered p50 {single['rtt_p50_ms']} ms, p99 {single['rtt_p99_ms']} ms",
+            f"  POST /v3/events/batch  {many:>9,.0f} events/s (target {TARGETS['batch']:,}), "
+            f"{_ratio(many, own['batch_per_second'])} record_events {BATCH_SIZE} per call",
+            f"  baselines: HTTP floor (GET /v3/contacts/attributes) "
+            f"{floor['requests_per_second']:,.0f} requests/s; record_events in-process "
+            f"{own['single_per_second']:,.0f} events/s one per call, "
+            f"{own['batch_per_second']:,.0f} events/s {BATCH_SIZE} per call",
+            f"  event sent to email in the outbox, at {latency['rate']:g} events/s: "
+            f"p50 {latency['to_email_p50_ms']} ms, p99 {latency['to_email_p99_ms']} ms "
+            f"(to stored: p50 {latency['to_stored_p50_ms']} ms, "
+            f"p99 {latency['to_stored_p99_ms']} ms)",
+            f"  CPU per single event: client {single['client_cpu_us_per_request']:,.0f} us, "
+            f"server {single['server_cpu_us_per_request']:,.0f} us "
+            f"({single['server_cores_busy']} cores busy); server peak RSS "
+            f"{result.get('server_peak_rss_mb')} MB; {result['emails']:,} emails, the last "
+            f"{result['seconds_draining']} s after the last phase",
+        ]
+    )
 
 
 def _ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}x" if base else "n/a"
+    return f"{value / base:.2f}x" if base else "n/a x"
+
+
+def run_in_subprocess(backend: str, seconds: float, postgres_url: str) -> dict[str, Any]:
+    """This benchmark in its own process (``python -m bench`` runs it so)."""
+    command = [
+        sys.executable,
+        *("-m", "bench.ingest", "--json"),
+        *("--backend", backend),
+        *("--seconds", str(seconds)),
+        *("--postgres-url", postgres_url),
+    ]
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    try:
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        result = {
+            "backend": backend,
+            "workload": "ingest",
+            "ok": False,
+            "error": f"exited with status {done.returncode} (its stderr is above)",
+        }
+    return result
 
 
 if __name__ == "__main__":
