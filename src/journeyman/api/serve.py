@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 from collections.abc import Callable, Iterator
 
@@ -30,8 +29,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def serve(settings: Settings, transport: EmailTransport, *, host: str, port: int) -> None:
     journeyman = App.open(settings)
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_serve(journeyman, transport, host=host, port=port))
+        asyncio.run(_serve(journeyman, transport, host=host, port=port))
     finally:
         journeyman.close()
 
@@ -42,19 +40,6 @@ def work(settings: Settings, transport: EmailTransport) -> None:
         asyncio.run(_work(journeyman, transport))
     finally:
         journeyman.close()
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (it answers HTTP requests with less CPU
-    than asyncio's own); None (asyncio's) otherwise or with JOURNEYMAN_ASYNCIO_LOOP=1."""
-    if os.environ.get("JOURNEYMAN_ASYNCIO_LOOP") == "1":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
 
 
 @contextlib.contextmanager
