@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from rich.console import Console
 
-from bench import DEFAULT_POSTGRES_URL, report, timers
+from bench import DEFAULT_POSTGRES_URL, ingest, report, timers
 from bench.worker import admin_connection
 
 ROOT = Path(__file__).resolve().parent.parent  # so that the worker can import ``bench``
@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             out = json.dumps(result) if args.json else timers.one_line(result)
             sys.stdout.write(out + "\n")
+    for backend in backends if args.ingest_seconds else []:
+        result = ingest.run_in_subprocess(backend, args.ingest_seconds, args.postgres_url)
+        results.append(result)
+        sys.stdout.write((json.dumps(result) if args.json else ingest.one_line(result)) + "\n")
     if skipped:
         err.print("[red]incomplete: PostgreSQL was skipped (unreachable)[/]")
     return 0 if all(r["ok"] for r in results) and not skipped else 1
@@ -123,6 +127,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="runs waiting on a delay for the timer benchmark on each backend (default "
         "1,000,000 on SQLite, 100,000 on PostgreSQL; 0: none)",
     )
+    parser.add_argument(
+        "--ingest-seconds",
+        type=non_negative,
+        help="seconds per phase of the ingestion benchmark (events over HTTP) on each backend "
+        f"(default {ingest.DEFAULT_SECONDS:g}, with --full {ingest.FULL_SECONDS:g}; 0: none)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per run per line")
     parser.add_argument(
         "--postgres-url",
@@ -130,6 +140,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="maintenance database; each run creates and drops its own database beside it",
     )
     args = parser.parse_args(argv)
+    if args.ingest_seconds is None:
+        args.ingest_seconds = ingest.FULL_SECONDS if args.full else ingest.DEFAULT_SECONDS
     args.contacts = sorted({n for group in args.contacts or [[10_000, 100_000]] for n in group})
     return args
 

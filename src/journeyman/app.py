@@ -29,6 +29,7 @@ from journeyman.store import (
     lists,
     make_engine,
     migrate,
+    read_transaction,
     system_events,
     transaction,
     workflows,
@@ -82,6 +83,9 @@ class App:
         self.engine = engine
         self.clock = clock or SystemClock()
         self.settings = settings or Settings()
+        # Set by whoever stores events in this process (the API's writer) so that an idle
+        # engine running here (``run``) looks at them now rather than at its next poll.
+        self.events_stored = asyncio.Event()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None, upgrade: bool = True) -> App:
@@ -189,7 +193,7 @@ class App:
             contacts.define_attribute_txn(connection, definition)
 
     def attribute_definitions(self) -> dict[str, AttributeDefinition]:
-        with transaction(self.engine) as connection:
+        with read_transaction(self.engine) as connection:
             return contacts.attribute_definitions_txn(connection)
 
     def create_lists(self, names: Iterable[str]) -> list[str]:
@@ -214,8 +218,14 @@ class App:
 
     # events
 
-    def record_events(self, inputs: Sequence[EventInput]) -> EventReport:
-        """Store the valid events (creating unknown contacts); report the others by index."""
+    def record_events(
+        self, inputs: Sequence[EventInput], *, contacts_first: Sequence[ContactInput] = ()
+    ) -> EventReport:
+        """Store the valid events (creating unknown contacts); report the others by index.
+
+        ``contacts_first`` are created or updated in the same transaction, before the events,
+        so that the workflows the events start see them (the API's ``contact_properties``).
+        """
         valid: list[tuple[int, EventInput, str]] = []
         rejected: list[tuple[int, str]] = []
         for index, item in enumerate(inputs):
@@ -225,6 +235,9 @@ class App:
                 rejected.append((index, str(exc)))
         now = self.clock.now()
         with transaction(self.engine) as connection:
+            if contacts_first:
+                normalized = [replace(i, email=normalize_email(i.email)) for i in contacts_first]
+                contacts.upsert_contacts_txn(connection, normalized, now)
             ids = contacts.ensure_contacts_txn(connection, {email for _, _, email in valid}, now)
             stored = events.record_events_txn(
                 connection,
@@ -369,7 +382,8 @@ class App:
                 settings = replace(self.settings, batch_size=batch_size or self.settings.batch_size)
                 parent = (stepper, dispatcher)
                 return await run_workers(settings, workers, parent, until_idle=until_idle)
-            return await run(stepper, dispatcher, until_idle=until_idle)
+            self.events_stored = asyncio.Event()  # one of this event loop's own
+            return await run(stepper, dispatcher, until_idle=until_idle, wake=self.events_stored)
         finally:
             if dispatcher is not None:
                 await dispatcher.close_transports()

@@ -21,6 +21,7 @@ from journeyman.api import (
     v1,
 )
 from journeyman.api.auth import KeyChecker
+from journeyman.api.group_commit import EventWriter
 from journeyman.app import App
 from journeyman.clock import Clock
 from journeyman.config import Settings
@@ -44,11 +45,14 @@ def create_app(
     owned = journeyman is None
     journeyman = journeyman or App.open(settings, clock=clock)
 
+    writer = EventWriter(journeyman)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await writer.close()
             if owned:
                 journeyman.close()
 
@@ -61,9 +65,11 @@ def create_app(
     )
     api.state.journeyman = journeyman
     api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)
+    api.state.event_writer = writer
     errors.install(api)
+    # Events first: routes are matched in order, and the event routes are the busiest.
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
-    for module in (lists, attributes, imports, contacts, events, tracker, tracking):
+    for module in (events, lists, attributes, imports, contacts, tracker, tracking):
         api.include_router(module.router)
     for router in v1.ROUTERS:
         api.include_router(router)

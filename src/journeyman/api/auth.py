@@ -3,11 +3,13 @@ legacy tracker's ``ma-key``.
 
 A key is checked against the stored SHA-256 hashes. Valid keys are remembered for a short
 while, and ``last_used_at`` is written at most once a minute per key, so a busy client costs
-no database write per request.
+no database access per request: a remembered key is checked in the event loop, without the
+hop to a worker thread that a database read needs.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from journeyman.api.errors import Unauthorized
 from journeyman.clock import Clock
@@ -34,6 +37,20 @@ class KeyChecker:
     _valid: dict[str, tuple[int, float]] = field(default_factory=dict)  # hash -> (id, until)
     _touched: dict[int, float] = field(default_factory=dict)  # id -> when last_used_at written
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remembered(self, key: str | None) -> int | None:
+        """The key's id when it is remembered as valid and ``last_used_at`` needs no write
+        now: the check that costs no database access (in the event loop); else None."""
+        if not key:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            remembered = self._valid.get(apikeys.hash_key(key))
+            if remembered is None or remembered[1] <= now:
+                return None
+            if now - self._touched.get(remembered[0], -TOUCH_SECONDS) >= TOUCH_SECONDS:
+                return None
+            return remembered[0]
 
     def key_id(self, key: str | None, *, header: str = "api-key") -> int:
         """The id of the key, or :class:`Unauthorized`."""
@@ -75,15 +92,27 @@ def _checker(request: Request) -> KeyChecker:
     return checker
 
 
-def require_api_key(
+async def _key_id(request: Request, key: str | None, header: str) -> int:
+    """A remembered key is checked in the event loop; the others (a database read, and
+    the ``last_used_at`` write once a minute) in a worker thread."""
+    checker = _checker(request)
+    found = checker.remembered(key)
+    if found is not None:
+        return found
+    return await run_in_threadpool(functools.partial(checker.key_id, key, header=header))
+
+
+async def require_api_key(
     request: Request,
     api_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> int:
     """The v3 API: ``api-key: KEY`` or ``Authorization: Bearer KEY``."""
-    return _checker(request).key_id(api_key or (bearer.credentials if bearer else None))
+    return await _key_id(request, api_key or (bearer.credentials if bearer else None), "api-key")
 
 
-def require_ma_key(request: Request, ma_key: Annotated[str | None, Depends(_ma_key_header)]) -> int:
+async def require_ma_key(
+    request: Request, ma_key: Annotated[str | None, Depends(_ma_key_header)]
+) -> int:
     """The legacy tracker: ``ma-key: KEY`` (any API key)."""
-    return _checker(request).key_id(ma_key, header="ma-key")
+    return await _key_id(request, ma_key, "ma-key")

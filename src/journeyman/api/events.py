@@ -3,7 +3,9 @@
 An event names its contact by ``identifiers`` (``contact_id`` first, then ``email_id``,
 ``ext_id``, ``phone_id``, ``whatsapp_id``); a new email address creates the contact.
 ``contact_properties`` update the contact's attributes before the event is recorded, so the
-workflows it starts see them. Events go through ``App.record_events``, as from the CLI.
+workflows it starts see them. Events go through ``App.record_events``, as from the CLI, by
+way of the server's one writer (``group_commit``), which stores the events of concurrent
+requests in one transaction and answers each once it has committed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
 
 from journeyman.api import changes
 from journeyman.api.auth import require_api_key
@@ -27,6 +30,7 @@ from journeyman.api.errors import (
     InvalidParameter,
     MissingParameter,
 )
+from journeyman.api.group_commit import EventWriter, Submission
 from journeyman.api.limits import ContactId
 from journeyman.api.wire import Body, Email, Journeyman, Offset, parse_time, time_text
 from journeyman.app import App, EventInput
@@ -140,38 +144,9 @@ def _prepare(app: App, connection: Connection, index: int, body: EventBody) -> _
     return _Ready(index=index, event=event, contact=contact)
 
 
-def _record(app: App, ready: list[_Ready]) -> list[tuple[int, str]]:
-    """Contact properties first, then the events: (index, reason) of the refused ones."""
-    contacts = [r.contact for r in ready if r.contact is not None]
-    if contacts:
-        app.upsert_contacts(contacts)
-    report = app.record_events([r.event for r in ready])
-    return [(ready[i].index, reason) for i, reason in report.rejected]
-
-
-@router.post("", status_code=204)
-def create_event(body: EventBody, app: Journeyman) -> Response:
-    """Record one event; it starts the workflows whose entry points match."""
-    with read_transaction(app.engine) as connection:
-        ready = _prepare(app, connection, 0, body)
-    refused = _record(app, [ready])
-    if refused:
-        raise InvalidParameter(refused[0][1])
-    return Response(status_code=204)
-
-
-@router.post(
-    "/batch",
-    status_code=202,
-    response_model=BatchAccepted,
-    responses={207: {"model": BatchResult, "description": "some events were refused"}},
-)
-def create_batch_events(body: EventsBatch, app: Journeyman) -> Any:
-    """Record several events: the valid ones are kept, the others reported by index."""
-    if not body.events:
-        raise MissingParameter("events is empty")
-    if len(body.events) > MAX_BATCH:
-        raise InvalidParameter(f"events: at most {MAX_BATCH} per request")
+def _prepare_batch(app: App, body: EventsBatch) -> tuple[list[_Ready], list[tuple[int, str]]]:
+    """The batch's events made ready (in a worker thread: it may read the store), and the
+    (index, reason) of those refused already."""
     ready: list[_Ready] = []
     refused: list[tuple[int, str]] = []
     claims = changes.Claims()
@@ -192,8 +167,78 @@ def create_batch_events(body: EventsBatch, app: Journeyman) -> Any:
                 ready.append(prepared)
             else:
                 refused.append((index, conflict))
+    return ready, refused
+
+
+def _prepare_one(app: App, body: EventBody) -> _Ready:
+    with read_transaction(app.engine) as connection:
+        return _prepare(app, connection, 0, body)
+
+
+def _by_email_only(body: EventBody) -> _Ready | None:
+    """The common event (a contact named by email, no contact properties) made ready
+    without the store, in the event loop; None for the others."""
+    named = body.identifiers
+    if body.contact_properties or named.contact_id is not None or named.email_id is None:
+        return None
+    if not EVENT_NAME.match(body.event_name):
+        raise InvalidParameter(f"event_name {body.event_name!r} is invalid: {EVENT_NAME_RULE}")
+    event = EventInput(
+        name=body.event_name,
+        email=normalize_email(named.email_id),
+        occurred_at=parse_time(body.event_date, "event_date"),
+        properties=body.event_properties or {},
+        source="api",
+    )
+    return _Ready(index=0, event=event, contact=None)
+
+
+def _state(request: Request) -> tuple[App, EventWriter]:
+    """The server's App and event writer, read from the request rather than by dependencies:
+    FastAPI's dependency solving is a good part of the cost of a single event."""
+    state = request.app.state
+    return state.journeyman, state.event_writer
+
+
+async def _record(writer: EventWriter, ready: list[_Ready]) -> list[tuple[int, str]]:
+    """Contact properties first, then the events, committed by the server's one writer
+    together with other requests' (``group_commit``): (index, reason) of the refused ones."""
+    submission = Submission(
+        events=[r.event for r in ready], contacts=[r.contact for r in ready if r.contact]
+    )
+    return [(ready[i].index, reason) for i, reason in await writer.record(submission)]
+
+
+@router.post("", status_code=204)
+async def create_event(body: EventBody, request: Request) -> Response:
+    """Record one event; it starts the workflows whose entry points match. Answered once
+    the event is stored."""
+    app, writer = _state(request)
+    ready = _by_email_only(body)
+    if ready is None:
+        ready = await run_in_threadpool(_prepare_one, app, body)
+    refused = await _record(writer, [ready])
+    if refused:
+        raise InvalidParameter(refused[0][1])
+    return Response(status_code=204)
+
+
+@router.post(
+    "/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    responses={207: {"model": BatchResult, "description": "some events were refused"}},
+)
+async def create_batch_events(body: EventsBatch, request: Request) -> Any:
+    """Record several events: the valid ones are kept, the others reported by index."""
+    app, writer = _state(request)
+    if not body.events:
+        raise MissingParameter("events is empty")
+    if len(body.events) > MAX_BATCH:
+        raise InvalidParameter(f"events: at most {MAX_BATCH} per request")
+    ready, refused = await run_in_threadpool(_prepare_batch, app, body)
     if ready:
-        refused += _record(app, ready)
+        refused += await _record(writer, ready)
     if not refused:
         message = "Batch accepted. Valid events have been added to the processing queue."
         return BatchAccepted(message=message, count=len(ready))

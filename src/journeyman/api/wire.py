@@ -38,7 +38,8 @@ class Body(BaseModel):
 Email = Annotated[str, Field(max_length=limits.EMAIL_LENGTH, json_schema_extra={"format": "email"})]
 
 
-def journeyman(request: Request) -> App:
+async def journeyman(request: Request) -> App:
+    """(async: a plain function would cost every request a hop to a worker thread)"""
     app: App = request.app.state.journeyman
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 from journeyman.engine.dispatch import Dispatcher
@@ -25,9 +26,12 @@ async def run(
     until_idle: bool,
     poll_interval: float = 0.5,
     stop: asyncio.Event | None = None,
+    wake: asyncio.Event | None = None,
 ) -> RunSummary:
     """Alternate engine ticks and dispatch batches; with ``until_idle`` return when neither
-    has anything due, otherwise sleep ``poll_interval`` and look again."""
+    has anything due, otherwise sleep ``poll_interval`` and look again, or sooner when
+    ``wake`` is set (the API's writer sets it when it has stored events), after
+    ``WAKE_GATHER`` more seconds so that events arriving together are taken together."""
     summary = RunSummary()
     stepper.release_dead_claims()
     while stop is None or not stop.is_set():
@@ -49,6 +53,20 @@ async def run(
         if not busy:
             if until_idle:
                 return summary
-            await asyncio.sleep(poll_interval)
+            await _nap(poll_interval, wake)
             stepper.release_dead_claims()
     return summary
+
+
+WAKE_GATHER = 0.005  # seconds
+
+
+async def _nap(seconds: float, wake: asyncio.Event | None) -> None:
+    if wake is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), seconds)
+    if wake.is_set():
+        wake.clear()
+        await asyncio.sleep(WAKE_GATHER)

@@ -1,0 +1,149 @@
+"""Group commit: the events of concurrent requests stored by one writer, in one transaction.
+
+One transaction per request made single-event ingestion cost a commit each and, on SQLite,
+had up to 40 request threads queue for the one write lock (SQLite's busy handler sleeps
+between attempts). Instead each request hands its prepared events to :class:`EventWriter`
+and waits; the writer takes everything waiting, stores it with one ``App.record_events``
+(contacts first, then events) in its own thread, and answers each request when that
+transaction has committed: a 204 still means "stored". While it commits, new requests queue
+for the next transaction, so the batches grow with the load and cost nothing when idle.
+
+A request's events are refused for its own reasons only: the events ``App.record_events``
+rejects are reported to the request they came from, and a transaction that fails as a whole
+(a contact change refused by the store, say) is retried one request at a time, so that only
+the request at fault gets the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from journeyman.app import App, EventInput
+from journeyman.store.contacts import ContactInput
+
+# Events in one transaction at most: a bound on how long one commit holds the write lock
+# (the engine needs it too). A request is never split; a batch request alone may pass this.
+MAX_EVENTS_PER_COMMIT = 5000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """One request's events (and the contact changes to make first)."""
+
+    events: Sequence[EventInput]
+    contacts: Sequence[ContactInput] = ()
+
+
+@dataclass(kw_only=True)
+class _Waiting:
+    submission: Submission
+    answer: asyncio.Future[list[tuple[int, str]]]
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = len(self.submission.events)
+
+
+class EventWriter:
+    """The one writer of API events for a server; create it in the server's event loop."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._waiting: list[_Waiting] = []
+        self._wake = asyncio.Event()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-writer")
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0  # transactions committed (for tests and the benchmark)
+
+    async def record(self, submission: Submission) -> list[tuple[int, str]]:
+        """Store the submission's events once they are committed: (index, reason) of the
+        refused ones; raises what storing this request alone raised."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="journeyman-event-writer")
+        answer: asyncio.Future[list[tuple[int, str]]] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(submission=submission, answer=answer))
+        self._wake.set()
+        return await answer
+
+    async def close(self) -> None:
+        """Stop the writer after the transaction in progress; fail requests still waiting."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for waiting in self._waiting:
+            if not waiting.answer.done():
+                waiting.answer.set_exception(RuntimeError("the server is stopping"))
+        self._waiting.clear()
+        self._thread.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._waiting:
+                group = self._take()
+                try:
+                    outcomes = await loop.run_in_executor(self._thread, self._store, group)
+                except asyncio.CancelledError:
+                    self._waiting[:0] = group  # close() fails them
+                    raise
+                self._app.events_stored.set()
+                for waiting, outcome in zip(group, outcomes, strict=True):
+                    if waiting.answer.done():  # the client went away
+                        continue
+                    if isinstance(outcome, BaseException):
+                        waiting.answer.set_exception(outcome)
+                    else:
+                        waiting.answer.set_result(outcome)
+
+    def _take(self) -> list[_Waiting]:
+        """The oldest waiting requests, up to MAX_EVENTS_PER_COMMIT events (at least one)."""
+        total = 0
+        for count, waiting in enumerate(self._waiting):
+            total += waiting.size
+            if total > MAX_EVENTS_PER_COMMIT and count > 0:
+                break
+        else:
+            count = len(self._waiting)
+        group, self._waiting = self._waiting[:count], self._waiting[count:]
+        return group
+
+    def _store(self, group: list[_Waiting]) -> list[list[tuple[int, str]] | Exception]:
+        """In the writer's thread: one transaction for the group, or one per request when
+        the group's fails."""
+        try:
+            return self._store_together([w.submission for w in group])
+        except Exception as exc:
+            if len(group) == 1:
+                return [exc]
+        outcomes: list[list[tuple[int, str]] | Exception] = []
+        for waiting in group:
+            try:
+                outcomes += self._store_together([waiting.submission])
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _store_together(
+        self, submissions: list[Submission]
+    ) -> list[list[tuple[int, str]] | Exception]:
+        events = [e for s in submissions for e in s.events]
+        contacts = [c for s in submissions for c in s.contacts]
+        report = self._app.record_events(events, contacts_first=contacts)
+        self.commits += 1
+        refused: list[list[tuple[int, str]] | Exception] = [[] for _ in submissions]
+        owner: list[tuple[int, int]] = [  # event index in ``events`` -> (submission, index)
+            (n, i) for n, s in enumerate(submissions) for i in range(len(s.events))
+        ]
+        for index, reason in report.rejected:
+            which, own_index = owner[index]
+            found = refused[which]
+            assert isinstance(found, list)
+            found.append((own_index, reason))
+        return refused
