@@ -43,8 +43,33 @@ CHECKS = (
 )
 # The seeded contact for the operations that read or change one (the others draw any
 # identifier, which mostly names nobody: 404).
-AT_THE_SEEDED_CONTACT = ("GET /v3/contacts/{identifier}", "PUT /v3/contacts/{identifier}")
+AT_THE_SEEDED_CONTACT = (
+    "GET /v3/contacts/{identifier}",
+    "PUT /v3/contacts/{identifier}",
+    "GET /api/v1/contacts/{identifier}/runs",
+    "GET /api/v1/contacts/{identifier}/timeline",
+)
+# ... and the seeded workflow (which the seeded event has run for the seeded contact).
+AT_THE_SEEDED_WORKFLOW = (
+    "GET /api/v1/workflows/{key}",
+    "GET /api/v1/workflows/{key}/runs",
+    "GET /api/v1/workflows/{key}/stats",
+    "POST /api/v1/workflows/{key}/activate",
+    "POST /api/v1/workflows/{key}/pause",
+    "POST /api/v1/workflows/{key}/stop",
+)
 EMAIL = "fuzz@example.com"
+WORKFLOW = {
+    "key": "fuzz-welcome",
+    "name": "Fuzz welcome",
+    "entry_points": [{"event": "seen"}],
+    "steps": [
+        {
+            "id": "hello",
+            "send_email": {"subject": "Hi", "html": "<p><a href='https://example.com/'>x</a></p>"},
+        }
+    ],
+}
 SEED_DATA = (
     ("/v3/contacts/attributes/normal/AGE", {"type": "float"}),
     ("/v3/contacts/attributes/normal/BIRTHDAY", {"type": "date"}),
@@ -56,6 +81,7 @@ SEED_DATA = (
     ),
     ("/v3/contacts/lists", {"name": "Fuzz", "folderId": 1}),
     ("/v3/contacts", {"email": EMAIL, "listIds": [1], "ext_id": "fuzz-1"}),
+    ("/api/v1/workflows", WORKFLOW),
     ("/v3/events", {"event_name": "seen", "identifiers": {"email_id": EMAIL}}),
 )
 
@@ -112,6 +138,9 @@ def config(server: Server, *, max_examples: int) -> str:
     seeded = "".join(
         f'[[operations]]\ninclude-name = "{name}"\nparameters = {{ identifier = "{EMAIL}" }}\n'
         for name in AT_THE_SEEDED_CONTACT
+    ) + "".join(
+        f'[[operations]]\ninclude-name = "{name}"\nparameters = {{ key = "{WORKFLOW["key"]}" }}\n'
+        for name in AT_THE_SEEDED_WORKFLOW
     )
     return f"""\
 headers = {{ "api-key" = "{server.key}", "ma-key" = "{server.key}" }}
@@ -163,13 +192,23 @@ def fuzz(server: Server, directory: Path, *, max_examples: int) -> set[str]:
 
 
 def test_the_document_declares_the_errors_the_server_answers(fuzz_server: Server) -> None:
-    """Request validation errors are 400 with Brevo's body, not FastAPI's 422."""
+    """Request validation errors are 400 with Brevo's body, not FastAPI's 422; only a refused
+    workflow document is a 422 (with its problems)."""
     document = httpx.get(f"{fuzz_server.url}/openapi.json", timeout=30).json()
     error_body = {"$ref": "#/components/schemas/ErrorBody"}
-    for item in document["paths"].values():
-        for operation in item.values():
+    refused_workflow = {"$ref": "#/components/schemas/InvalidWorkflowBody"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
             responses = operation["responses"]
-            assert "422" not in responses
+            if "422" in responses:
+                assert path.startswith("/api/v1/workflows"), path
+                schema = responses["422"]["content"]["application/json"]["schema"]
+                assert schema == refused_workflow, path
+            else:
+                assert (method, path) not in {
+                    ("post", "/api/v1/workflows"),
+                    ("post", "/api/v1/workflows/validate"),
+                }
             if "400" in responses:
                 assert responses["400"]["content"]["application/json"]["schema"] == error_body
     assert "HTTPValidationError" not in document["components"]["schemas"]

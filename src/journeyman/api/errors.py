@@ -120,7 +120,8 @@ def install(app: FastAPI) -> None:
 
 def _document_400_not_422(app: FastAPI) -> None:
     """FastAPI documents a 422 for every operation with parameters; its request validation
-    errors are answered as 400 (below), which ERROR_RESPONSES documents."""
+    errors are answered as 400 (below), which ERROR_RESPONSES documents. A 422 a route
+    declares itself (a refused workflow document) is kept."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -129,7 +130,9 @@ def _document_400_not_422(app: FastAPI) -> None:
             document = generate()  # which keeps it in app.openapi_schema
             for item in document.get("paths", {}).values():
                 for operation in item.values():
-                    operation.get("responses", {}).pop("422", None)
+                    responses = operation.get("responses", {})
+                    if "HTTPValidationError" in str(responses.get("422", "")):
+                        del responses["422"]  # FastAPI's own; a declared 422 stays
             schemas = document.get("components", {}).get("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)

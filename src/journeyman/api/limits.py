@@ -30,6 +30,7 @@ ContactId = Annotated[int, Field(ge=1, le=MAX_BIGINT, description="a contact id"
 ListId = Annotated[int, Field(ge=1, le=MAX_INTEGER, description="a list id")]
 FolderId = Annotated[int, Field(ge=1, le=MAX_BIGINT, description="a folder id")]
 ListIdPath = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="a list id")]
+MessageIdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="a message id")]
 
 _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 TEXT_RULE = "text must not contain NUL characters or unpaired surrogates"

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel
 
+from journeyman.api.limits import MessageIdPath
 from journeyman.api.v1.common import Limit, Offset, v1_router
 from journeyman.api.wire import Journeyman
 from journeyman.model.contacts import normalize_email
@@ -86,7 +87,7 @@ def list_messages(
 
 
 @router.get("/messages/{message_id}", response_model=MessageDetail)
-def get_message(message_id: int, app: Journeyman) -> MessageDetail:
+def get_message(message_id: MessageIdPath, app: Journeyman) -> MessageDetail:
     """One message: subject, HTML, text, headers, payload, and its opens, clicks and
     unsubscribes (events whose ``message_key`` is the message's idempotency key)."""
     with read_transaction(app.engine) as connection:
