@@ -65,8 +65,9 @@ def problem(value: Any, where: str = "", depth: int = 0) -> str | None:
     return None
 
 
-def refuse_unstorable_parameters(request: Request) -> None:
-    """A dependency of every route: path and query parameters the database cannot hold."""
+async def refuse_unstorable_parameters(request: Request) -> None:
+    """A dependency of every route: path and query parameters the database cannot hold.
+    (Async: a plain function would cost every request a hop to the thread pool.)"""
     for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
         if isinstance(value, str) and _UNSTORABLE_TEXT.search(value):
             raise InvalidParameter(f"{name}: {TEXT_RULE}")
