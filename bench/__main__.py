@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from rich.console import Console
 
-from bench import DEFAULT_POSTGRES_URL, ingest, report, timers
+from bench import DEFAULT_POSTGRES_URL, child, ingest, report, timers
 from bench.worker import admin_connection
 
-ROOT = Path(__file__).resolve().parent.parent  # so that the worker can import ``bench``
 BACKENDS = ("sqlite", "postgres")
 FULL_CONTACTS = 1_000_000
 # Not 10,000: one contact per transaction ran at 27-75 contacts/s on PostgreSQL on the 2-core
@@ -166,47 +163,33 @@ def plan(args: argparse.Namespace, backends: list[str]) -> list[Config]:
 
 
 def run_in_subprocess(config: Config, postgres_url: str) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        *("-m", "bench.worker"),
+    result = child.run_json(
+        "bench.worker",
         *("--backend", config.backend),
         *("--contacts", str(config.contacts)),
         *("--batch-size", str(config.batch_size)),
         *("--workers", str(config.workers)),
         *("--postgres-url", postgres_url),
-    ]
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    lines = done.stdout.strip().splitlines()
-    try:
-        result: dict[str, Any] = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
-        result = {
+        failed={
             "backend": config.backend,
             "contacts": config.contacts,
             "batch_size": config.batch_size,
             "workers": config.workers,
             **dict.fromkeys(report.MEASURES),
-            "ok": False,
-            "error": f"worker exited with status {done.returncode} (its stderr is above)",
-        }
+        },
+    )
     return {**result, "baseline": config.baseline}
 
 
 def run_actions(backend: str, contacts: int, postgres_url: str) -> dict[str, Any]:
     """The mixed-actions workload (``bench/actions.py``) in its own process."""
-    command = [
-        sys.executable,
-        *("-m", "bench.actions"),
+    return child.run_json(
+        "bench.actions",
         *("--backend", backend),
         *("--contacts", str(contacts)),
         *("--postgres-url", postgres_url),
-    ]
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    try:
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        result = {"backend": backend, "workload": "actions", "contacts": contacts, "ok": False}
-    return result
+        failed={"backend": backend, "workload": "actions", "contacts": contacts},
+    )
 
 
 def postgres_problem(url: str) -> str | None:

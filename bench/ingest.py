@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bench import DEFAULT_POSTGRES_URL
+from bench import DEFAULT_POSTGRES_URL, child
 from bench.load import Done, Load, percentile, run_processes
 from bench.worker import fresh_database
 from journeyman.app import App, EventInput
@@ -49,7 +49,7 @@ from journeyman.store import read_transaction, transaction
 from journeyman.store.apikeys import create_key_txn
 from journeyman.store.schema import events, messages
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = child.ROOT
 EVENT = "bench_signup"
 LATENCY_EVENT = "bench_latency"  # the latency phase's, so that its events are found apart
 WORKFLOW = {
@@ -399,24 +399,14 @@ def _ratio(value: float, base: float) -> str:
 
 def run_in_subprocess(backend: str, seconds: float, postgres_url: str) -> dict[str, Any]:
     """This benchmark in its own process (``python -m bench`` runs it so)."""
-    command = [
-        sys.executable,
-        *("-m", "bench.ingest", "--json"),
+    return child.run_json(
+        "bench.ingest",
+        "--json",
         *("--backend", backend),
         *("--seconds", str(seconds)),
         *("--postgres-url", postgres_url),
-    ]
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    try:
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        result = {
-            "backend": backend,
-            "workload": "ingest",
-            "ok": False,
-            "error": f"exited with status {done.returncode} (its stderr is above)",
-        }
-    return result
+        failed={"backend": backend, "workload": "ingest"},
+    )
 
 
 if __name__ == "__main__":

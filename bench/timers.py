@@ -28,17 +28,15 @@ import itertools
 import json
 import math
 import random
-import subprocess
 import sys
 import time
 from array import array
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from bench import DEFAULT_POSTGRES_URL
+from bench import DEFAULT_POSTGRES_URL, child
 from bench.worker import fresh_database, peak_rss_mb
 from journeyman.app import App
 from journeyman.config import Settings
@@ -47,7 +45,6 @@ from journeyman.store.bulk import Bulk
 from journeyman.store.runs import LOG_COLUMNS, RUN_COLUMNS
 from journeyman.store.schema import contacts, list_members, run_log, runs, workflows
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = {"sqlite": 1_000_000, "postgres": 100_000}
 DEFAULT_SPREAD_SECONDS = 60.0
 WORKFLOW = {
@@ -363,25 +360,14 @@ def one_line(result: dict[str, Any]) -> str:
 
 def run_in_subprocess(backend: str, count: int, postgres_url: str) -> dict[str, Any]:
     """This benchmark in its own process (so that its peak RSS is its own)."""
-    command = [
-        sys.executable,
-        *("-m", "bench.timers", "--json"),
+    return child.run_json(
+        "bench.timers",
+        "--json",
         *("--backend", backend),
         *("--runs", str(count)),
         *("--postgres-url", postgres_url),
-    ]
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    try:
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        result = {
-            "backend": backend,
-            "workload": "timers",
-            "runs": count,
-            "ok": False,
-            "error": f"exited with status {done.returncode} (its stderr is above)",
-        }
-    return result
+        failed={"backend": backend, "workload": "timers", "runs": count},
+    )
 
 
 if __name__ == "__main__":
