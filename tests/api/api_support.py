@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,6 +117,20 @@ def start_server(
         time.sleep(0.1)
     stop_server(server)
     pytest.fail(f"journeyman serve did not answer within {START_TIMEOUT} s:\n{server.log_text()}")
+
+
+@contextmanager
+def served(directory: Path, db_url: str, *, public: bool = False) -> Iterator[Server]:
+    """A server for the block; stopped with SIGTERM afterwards, which must exit 0 with no
+    traceback in its log (the engine stopped cleanly)."""
+    server = start_server(directory, db_url, public=public)
+    try:
+        yield server
+    finally:
+        code = stop_server(server)
+        log = server.log_text()
+        assert code == 0, f"journeyman serve exited {code} on SIGTERM:\n{log}"
+        assert "Traceback" not in log, log
 
 
 def stop_server(server: Server) -> int:

@@ -16,18 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .api_support import Reader, Server, start_server, stop_server
+from .api_support import Reader, Server, served
 
 
 def _run(directory: Path, db_url: str, *, public: bool = False) -> Iterator[Server]:
-    server = start_server(directory, db_url, public=public)
-    try:
+    with served(directory, db_url, public=public) as server:
         yield server
-    finally:
-        code = stop_server(server)
-        log = server.log_text()
-        assert code == 0, f"journeyman serve exited {code} on SIGTERM:\n{log}"
-        assert "Traceback" not in log, log
 
 
 @pytest.fixture(scope="package")

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .api_support import Server, environment, start_server, stop_server
+from .api_support import Server, environment, served
 
 CHECKS = (
     "not_a_server_error",
@@ -103,14 +103,8 @@ def _seeded(server: Server) -> Server:
 
 
 def _run(directory: Path, db_url: str) -> Iterator[Server]:
-    server = start_server(directory, db_url)
-    try:
+    with served(directory, db_url) as server:
         yield _seeded(server)
-    finally:
-        code = stop_server(server)
-        log = server.log_text()
-        assert code == 0, f"journeyman serve exited {code} on SIGTERM:\n{log}"
-        assert "Traceback" not in log, log
 
 
 @pytest.fixture(scope="module")
