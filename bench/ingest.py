@@ -339,12 +339,15 @@ def _journeyman() -> str:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (Linux /proc; 0 elsewhere)."""
+    """User + system CPU of a process and its children (``serve``'s engine process; Linux
+    /proc; 0 elsewhere)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def _peak_rss_mb(pid: int) -> float | None:
