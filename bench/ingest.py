@@ -4,8 +4,8 @@
 
 A fresh database holds one workflow (event ``bench_signup`` -> send an email) and an API
 key; ``journeyman serve`` runs on it as a subprocess on loopback, with the engine and the
-capture transport (in its engine child process: the server's CPU counts the child's). Client processes (``bench.load``) then run, one phase after
-the other:
+capture transport (in its engine child process: the server's CPU counts the child's). Client
+processes (``bench.load``) then run, one phase after the other:
 
 - ``floor``: ``GET /v3/contacts/attributes``, the cheapest authenticated endpoint: what the
   server and the client manage per request with nothing stored (the HTTP floor);
