@@ -3,9 +3,9 @@
 ``python -m bench.ingest --backend sqlite [--seconds 10] [--json]``
 
 A fresh database holds one workflow (event ``bench_signup`` -> send an email) and an API
-key; ``journeyman serve`` runs on it as a subprocess on loopback, the engine and the capture
-transport inside it as always. Client processes (``bench.load``) then run, one phase after
-the other:
+key; ``journeyman serve`` runs on it as a subprocess on loopback, with the engine and the
+capture transport (in its engine child process: the server's CPU counts the child's). Client
+processes (``bench.load``) then run, one phase after the other:
 
 - ``floor``: ``GET /v3/contacts/attributes``, the cheapest authenticated endpoint: what the
   server and the client manage per request with nothing stored (the HTTP floor);
@@ -339,12 +339,15 @@ def _journeyman() -> str:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (Linux /proc; 0 elsewhere)."""
+    """User + system CPU of a process and its children (``serve``'s engine process; Linux
+    /proc; 0 elsewhere)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def _peak_rss_mb(pid: int) -> float | None:

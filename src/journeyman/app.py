@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -86,6 +86,15 @@ class App:
         # Set by whoever stores events in this process (the API's writer) so that an idle
         # engine running here (``run``) looks at them now rather than at its next poll.
         self.events_stored = asyncio.Event()
+        # Called too when events are stored, for an engine in another process (``serve``'s
+        # engine child: a byte down a pipe).
+        self.wake_elsewhere: Callable[[], None] | None = None
+
+    def note_events_stored(self) -> None:
+        """Events were committed: wake the engine, here or in its own process."""
+        self.events_stored.set()
+        if self.wake_elsewhere is not None:
+            self.wake_elsewhere()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None, upgrade: bool = True) -> App:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import json
 import os
 import sys
@@ -468,17 +469,29 @@ def run_engine(
     )
 
 
+class ServeEngine(enum.StrEnum):
+    PROCESS = "process"
+    IN_PROCESS = "in-process"
+
+
 @app.command("serve")
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    engine: Annotated[
+        ServeEngine,
+        typer.Option(
+            help="run the engine and the dispatcher in a child process (a core of their "
+            "own) or in the API's process (one core)"
+        ),
+    ] = ServeEngine.PROCESS,
 ) -> None:
-    """Run the HTTP API, the engine and the message dispatcher in one process."""
+    """Run the HTTP API, the engine and the message dispatcher."""
     from journeyman.api.serve import serve as serve_api
 
     settings = _settings(ctx)
-    serve_api(settings, _transport(settings), host=host, port=port)
+    serve_api(settings, _transport(settings), host=host, port=port, engine=engine.value)
 
 
 @app.command("worker")

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,11 +85,16 @@ class Server:
 
 
 def start_server(
-    cwd: Path, db_url: str, *, env: Mapping[str, str] | None = None, public: bool = False
+    cwd: Path,
+    db_url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    public: bool = False,
+    options: Sequence[str] = (),
 ) -> Server:
     """Create an API key with the CLI, start the server, wait until it answers. ``env``: more
     settings (JOURNEYMAN_...); ``public``: JOURNEYMAN_PUBLIC_URL is the server's own address
-    (tracked links and unsubscribe pages point at it)."""
+    (tracked links and unsubscribe pages point at it); ``options``: more ``serve`` options."""
     key = cli(cwd, db_url, "apikey", "create", "tests").stdout.strip().splitlines()[-1]
     port = free_port()
     log = cwd / f"server-{port}.log"
@@ -98,7 +103,7 @@ def start_server(
         settings["JOURNEYMAN_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [journeyman_command(), "--db", db_url, "serve", "--port", str(port)],
+            [journeyman_command(), "--db", db_url, "serve", "--port", str(port), *options],
             cwd=cwd,
             env=settings,
             stdout=output,

@@ -93,7 +93,7 @@ class EventWriter:
                 except asyncio.CancelledError:
                     self._waiting[:0] = group  # close() fails them
                     raise
-                self._app.events_stored.set()
+                self._app.note_events_stored()
                 for waiting, outcome in zip(group, outcomes, strict=True):
                     if waiting.answer.done():  # the client went away
                         continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 from journeyman.engine.dispatch import Dispatcher
@@ -65,8 +64,14 @@ async def _nap(seconds: float, wake: asyncio.Event | None) -> None:
     if wake is None:
         await asyncio.sleep(seconds)
         return
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(wake.wait(), seconds)
+    # Not ``asyncio.wait_for``: on Python 3.11 it can return instead of raising when the task
+    # is cancelled as ``wake`` is set (CPython gh-86296); ``serve``'s engine child, woken
+    # often, then went on running after SIGTERM. ``asyncio.wait`` never swallows it.
+    waiting = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({waiting}, timeout=seconds)
+    finally:
+        waiting.cancel()
     if wake.is_set():
         wake.clear()
         await asyncio.sleep(WAKE_GATHER)
