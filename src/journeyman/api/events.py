@@ -10,6 +10,7 @@ requests in one transaction and answers each once it has committed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from journeyman.api.errors import (
 )
 from journeyman.api.group_commit import EventWriter, Submission
 from journeyman.api.limits import ContactId
-from journeyman.api.wire import Body, Email, Journeyman, Offset, parse_time, time_text
+from journeyman.api.wire import Body, Email, Journeyman, Offset, Part, parse_time, time_text
 from journeyman.app import App, EventInput
 from journeyman.errors import InvalidInput
 from journeyman.model.contacts import normalize_email
@@ -52,7 +53,7 @@ EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
 
 
-class Identifiers(Body):
+class Identifiers(Part):
     contact_id: ContactId | None = None
     email_id: Email | None = None
     ext_id: str | None = None
@@ -146,14 +147,21 @@ def _prepare(app: App, connection: Connection, index: int, body: EventBody) -> _
 
 def _prepare_batch(app: App, body: EventsBatch) -> tuple[list[_Ready], list[tuple[int, str]]]:
     """The batch's events made ready (in a worker thread: it may read the store), and the
-    (index, reason) of those refused already."""
+    (index, reason) of those refused already. Events named by email alone need no read: a
+    read transaction is opened only for the others."""
     ready: list[_Ready] = []
     refused: list[tuple[int, str]] = []
     claims = changes.Claims()
-    with read_transaction(app.engine) as connection:
+    with contextlib.ExitStack() as reading:
+        connection: Connection | None = None
         for index, raw in enumerate(body.events):
             try:
-                prepared = _prepare(app, connection, index, EventBody.model_validate(raw))
+                event = EventBody.model_validate(raw)
+                prepared = _by_email_only(event, index)
+                if prepared is None:
+                    if connection is None:
+                        connection = reading.enter_context(read_transaction(app.engine))
+                    prepared = _prepare(app, connection, index, event)
             except ValidationError as exc:
                 refused.append((index, _first_problem(exc)))
                 continue
@@ -175,7 +183,7 @@ def _prepare_one(app: App, body: EventBody) -> _Ready:
         return _prepare(app, connection, 0, body)
 
 
-def _by_email_only(body: EventBody) -> _Ready | None:
+def _by_email_only(body: EventBody, index: int = 0) -> _Ready | None:
     """The common event (a contact named by email, no contact properties) made ready
     without the store, in the event loop; None for the others."""
     named = body.identifiers
@@ -190,7 +198,7 @@ def _by_email_only(body: EventBody) -> _Ready | None:
         properties=body.event_properties or {},
         source="api",
     )
-    return _Ready(index=0, event=event, contact=None)
+    return _Ready(index=index, event=event, contact=None)
 
 
 def _state(request: Request) -> tuple[App, EventWriter]:

@@ -36,31 +36,57 @@ _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 TEXT_RULE = "text must not contain NUL characters or unpaired surrogates"
 
 
-def problem(value: Any, where: str = "", depth: int = 0) -> str | None:
+def problem(value: Any) -> str | None:
     """What in ``value`` (a parsed JSON document) the database cannot hold, with its path:
-    ``"attributes.NAME: ..."``; None when all of it fits."""
+    ``"attributes.NAME: ..."``; None when all of it fits.
+
+    Every request body passes through here, so the walk builds no path until it has found
+    something (a batch of events is most of the work)."""
+    found = _unstorable(value, 0)
+    if found is None:
+        return None
+    where, reason = "", found[1]
+    for part in reversed(found[0]):
+        where = (
+            f"{where}[{part}]" if isinstance(part, int) else (f"{where}.{part}" if where else part)
+        )
+    return f"{where or 'body'}: {reason}"
+
+
+_Found = tuple[list[str | int], str]  # the path, innermost part first; the reason
+
+
+def _unstorable(value: Any, depth: int) -> _Found | None:
     if isinstance(value, str):
-        return f"{where or 'body'}: {TEXT_RULE}" if _UNSTORABLE_TEXT.search(value) else None
+        return ([], TEXT_RULE) if _UNSTORABLE_TEXT.search(value) else None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
         if -MAX_BIGINT - 1 <= value <= MAX_BIGINT:
             return None
-        return f"{where or 'body'}: {value} is outside the 64-bit integer range"
+        return [], f"{value} is outside the 64-bit integer range"
     if isinstance(value, float):
-        return None if math.isfinite(value) else f"{where or 'body'}: numbers must be finite"
-    if depth >= MAX_DEPTH and isinstance(value, Mapping | list):
-        return f"{where or 'body'}: nested deeper than {MAX_DEPTH} levels"
+        return None if math.isfinite(value) else ([], "numbers must be finite")
     if isinstance(value, Mapping):
+        if depth >= MAX_DEPTH:
+            return [], f"nested deeper than {MAX_DEPTH} levels"
         for key, item in value.items():
-            path = f"{where}.{key}" if where else str(key)
-            found = problem(str(key), path, depth) or problem(item, path, depth + 1)
-            if found:
+            name = str(key)
+            if _UNSTORABLE_TEXT.search(name):
+                return [name], TEXT_RULE
+            if isinstance(item, str) and not _UNSTORABLE_TEXT.search(item):
+                continue  # the common case, without a call
+            found = _unstorable(item, depth + 1)
+            if found is not None:
+                found[0].append(name)
                 return found
     elif isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            return [], f"nested deeper than {MAX_DEPTH} levels"
         for index, item in enumerate(value):
-            found = problem(item, f"{where}[{index}]", depth + 1)
-            if found:
+            found = _unstorable(item, depth + 1)
+            if found is not None:
+                found[0].append(index)
                 return found
     return None
 

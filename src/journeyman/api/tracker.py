@@ -11,7 +11,7 @@ from journeyman.api import changes
 from journeyman.api.auth import require_ma_key
 from journeyman.api.errors import ERROR_RESPONSES, InvalidParameter
 from journeyman.api.events import EVENT_NAME, EVENT_NAME_RULE, EventName
-from journeyman.api.wire import Body, Email, Journeyman
+from journeyman.api.wire import Body, Email, Journeyman, Part
 from journeyman.app import EventInput
 
 router = APIRouter(
@@ -22,7 +22,7 @@ router = APIRouter(
 )
 
 
-class EventData(Body):
+class EventData(Part):
     id: str | None = None
     data: dict[str, Any] | None = None
 

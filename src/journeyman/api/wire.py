@@ -18,11 +18,16 @@ from journeyman.app import App
 from journeyman.store.api_reads import ContactRecord
 
 
-class Body(BaseModel):
-    """A request body: unknown fields are ignored, as Brevo does; a value the database
-    cannot hold, anywhere in it, is refused naming its path (:mod:`journeyman.api.limits`)."""
+class Part(BaseModel):
+    """A part of a request body, checked as part of the :class:`Body` that holds it (not
+    once more on its own): unknown fields are ignored, as Brevo does."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+class Body(Part):
+    """A request body: unknown fields are ignored, as Brevo does; a value the database
+    cannot hold, anywhere in it, is refused naming its path (:mod:`journeyman.api.limits`)."""
 
     @model_validator(mode="before")
     @classmethod
