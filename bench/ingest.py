@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bench import DEFAULT_POSTGRES_URL, child
+from bench import DEFAULT_POSTGRES_URL, child, quiet
 from bench.load import Done, Load, percentile, run_processes
 from bench.worker import fresh_database
 from journeyman.app import App, EventInput
@@ -83,9 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result: dict[str, Any] = {"backend": args.backend, "workload": "ingest"}
     with fresh_database(args.backend, args.postgres_url) as url:
+        result["settled"] = quiet.settle(args.postgres_url)
         result["in_process"] = in_process(url, args.inprocess_events)
     with fresh_database(args.backend, args.postgres_url) as url:
+        settled = quiet.settle(args.postgres_url)
         result.update(against_server(url, args))
+    result["settled"] = [result["settled"], settled]
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     result["ok"] = bool(result.get("ok"))
     sys.stdout.write((json.dumps(result) if args.json else one_line(result)) + "\n")
@@ -392,7 +395,17 @@ def one_line(result: dict[str, Any]) -> str:
             f"({single['server_cores_busy']} cores busy); server peak RSS "
             f"{result.get('server_peak_rss_mb')} MB; {result['emails']:,} emails, the last "
             f"{result['seconds_draining']} s after the last phase",
+            f"  machine before measuring: {_settled(result.get('settled', []))}",
         ]
+    )
+
+
+def _settled(waits: list[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"waited {w['waited_s']} s for idle cores, then {w['idle']:.0%} idle"
+        if w.get("idle") is not None
+        else f"waited {w['waited_s']} s"
+        for w in waits
     )
 
 
