@@ -13,8 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -100,9 +99,8 @@ class BatchResult(BaseModel):
     errors: list[BatchError]
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Ready:
-    index: int
+class _Ready(NamedTuple):  # one per event of a batch: a NamedTuple is 3x cheaper to build
+    position: int  # in the request (not ``index``: a tuple method)
     event: EventInput
     contact: ContactInput | None
 
@@ -142,7 +140,7 @@ def _prepare(app: App, connection: Connection, index: int, body: EventBody) -> _
         properties=body.event_properties or {},
         source="api",
     )
-    return _Ready(index=index, event=event, contact=contact)
+    return _Ready(position=index, event=event, contact=contact)
 
 
 def _prepare_batch(app: App, body: EventsBatch) -> tuple[list[_Ready], list[tuple[int, str]]]:
@@ -198,7 +196,7 @@ def _by_email_only(body: EventBody, index: int = 0) -> _Ready | None:
         properties=body.event_properties or {},
         source="api",
     )
-    return _Ready(index=index, event=event, contact=None)
+    return _Ready(position=index, event=event, contact=None)
 
 
 def _state(request: Request) -> tuple[App, EventWriter]:
@@ -214,7 +212,7 @@ async def _record(writer: EventWriter, ready: list[_Ready]) -> list[tuple[int, s
     submission = Submission(
         events=[r.event for r in ready], contacts=[r.contact for r in ready if r.contact]
     )
-    return [(ready[i].index, reason) for i, reason in await writer.record(submission)]
+    return [(ready[i].position, reason) for i, reason in await writer.record(submission)]
 
 
 @router.post("", status_code=204)
