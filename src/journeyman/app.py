@@ -33,6 +33,7 @@ from journeyman.store import (
     system_events,
     transaction,
     workflows,
+    write,
 )
 from journeyman.store import runs as runs_store
 from journeyman.store.contacts import ContactInput
@@ -222,8 +223,8 @@ class App:
     def upsert_contacts(self, inputs: Sequence[ContactInput]) -> tuple[int, int]:
         """Create or update contacts by email (case-insensitive): (created, updated)."""
         normalized = [replace(i, email=normalize_email(i.email)) for i in inputs]
-        with transaction(self.engine) as connection:
-            return contacts.upsert_contacts_txn(connection, normalized, self.clock.now())
+        now = self.clock.now()
+        return write(self.engine, lambda c: contacts.upsert_contacts_txn(c, normalized, now))
 
     # events
 

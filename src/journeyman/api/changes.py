@@ -1,13 +1,15 @@
 """Contact changes as the API receives them: naming a contact, checking a change, applying it.
 
-Creating and updating go through ``App.upsert_contacts`` and list memberships through the
-store's ``join_lists_txn`` / ``leave_lists_txn``: the verbs the CLI and the engine use, which
-record the system events (``contact_created``, ``attribute_changed``, ``list_added`` ...) that
-start workflows. Everything is checked before the first write.
+Creating and updating go through the store's ``upsert_contacts_txn`` (as ``App.upsert_contacts``)
+and list memberships through ``join_lists_txn`` / ``leave_lists_txn``: the verbs the CLI and
+the engine use, which record the system events (``contact_created``, ``attribute_changed``,
+``list_added`` ...) that start workflows. A request's changes are checked and written in one
+transaction (``store.write``: run again if it lost a race for a new email on PostgreSQL).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from journeyman.model.contacts import (
     normalize_phone,
 )
 from journeyman.model.effects import JoinList, LeaveList
-from journeyman.store import api_reads, api_writes, read_transaction, transaction
+from journeyman.store import api_reads, api_writes, read_transaction, write
 from journeyman.store import contacts as contact_store
 from journeyman.store import lists as list_store
 from journeyman.store.contacts import ContactInput
@@ -218,34 +220,51 @@ def check_txn(connection: Connection, changes: Sequence[ContactChange]) -> None:
                 )
 
 
-def apply(app: App, changes: Sequence[ContactChange]) -> tuple[int, int]:
-    """Check, then write: (created, updated)."""
+def apply(
+    app: App, changes: Sequence[ContactChange], *, refuse_existing: bool = False
+) -> tuple[int, int]:
+    """Check, then write, in one transaction: (created, updated). With ``refuse_existing``
+    an email that names a contact already is a :class:`DuplicateParameter` (creating
+    without ``updateEnabled``), decided in the same transaction as the write, so of two
+    requests racing to create one contact exactly one succeeds."""
     if not changes:
         return 0, 0
-    with read_transaction(app.engine) as connection:
-        check_txn(connection, changes)
-    created, updated = app.upsert_contacts([c.contact for c in changes])
     now = app.clock.now()
-    with transaction(app.engine) as connection:
-        ids = contact_store.ids_by_email_txn(connection, [c.contact.email for c in changes])
-        for change in changes:
-            contact_id = ids[change.contact.email]
-            if change.new_email:
-                api_writes.change_email_txn(connection, contact_id, change.new_email, now)
-            api_writes.set_blocklist_txn(
-                connection,
-                [contact_id],
-                email=change.email_blocklisted,
-                sms=change.sms_blocklisted,
-                now=now,
-            )
-        joins = [
-            JoinList(contact_id=ids[c.contact.email], list_id=i) for c in changes for i in c.join
-        ]
-        leaves = [
-            LeaveList(contact_id=ids[c.contact.email], list_id=i) for c in changes for i in c.leave
-        ]
-        # Both record list_added / list_removed only for memberships that really change.
-        list_store.join_lists_txn(connection, list(dict.fromkeys(joins)), now)
-        list_store.leave_lists_txn(connection, list(dict.fromkeys(leaves)), now)
+    return write(app.engine, lambda c: _apply_txn(c, changes, now, refuse_existing))
+
+
+def _apply_txn(
+    connection: Connection,
+    changes: Sequence[ContactChange],
+    now: dt.datetime,
+    refuse_existing: bool,
+) -> tuple[int, int]:
+    check_txn(connection, changes)
+    created, updated = contact_store.upsert_contacts_txn(
+        connection, [c.contact for c in changes], now
+    )
+    if refuse_existing and updated:  # decided by the write itself (the transaction is undone)
+        raise DuplicateParameter(
+            "Unable to create contact, email is already associated with another Contact"
+        )
+    emails = [c.contact.email for c in changes]
+    ids = contact_store.ids_by_email_txn(connection, emails)
+    for change in changes:
+        contact_id = ids[change.contact.email]
+        if change.new_email:
+            api_writes.change_email_txn(connection, contact_id, change.new_email, now)
+        api_writes.set_blocklist_txn(
+            connection,
+            [contact_id],
+            email=change.email_blocklisted,
+            sms=change.sms_blocklisted,
+            now=now,
+        )
+    joins = [JoinList(contact_id=ids[c.contact.email], list_id=i) for c in changes for i in c.join]
+    leaves = [
+        LeaveList(contact_id=ids[c.contact.email], list_id=i) for c in changes for i in c.leave
+    ]
+    # Both record list_added / list_removed only for memberships that really change.
+    list_store.join_lists_txn(connection, list(dict.fromkeys(joins)), now)
+    list_store.leave_lists_txn(connection, list(dict.fromkeys(leaves)), now)
     return created, updated

@@ -13,7 +13,6 @@ from journeyman.api.changes import ContactChange
 from journeyman.api.errors import (
     ERROR_RESPONSES,
     ApiError,
-    DuplicateParameter,
     InvalidParameter,
     MissingParameter,
 )
@@ -91,20 +90,14 @@ def create_contact(body: CreateContact, app: Journeyman) -> Any:
     contact, _ = changes.contact_input(
         body.email, body.attributes, app.attribute_definitions(), ext_id=body.ext_id
     )
-    with read_transaction(app.engine) as connection:
-        existed = bool(contact_store.ids_by_email_txn(connection, [contact.email]))
-    if existed and not body.updateEnabled:
-        raise DuplicateParameter(
-            "Unable to create contact, email is already associated with another Contact"
-        )
     change = ContactChange(
         contact=contact,
         email_blocklisted=body.emailBlacklisted,
         sms_blocklisted=body.smsBlacklisted,
         join=tuple(body.listIds or ()),
     )
-    changes.apply(app, [change])
-    if existed:
+    created, _ = changes.apply(app, [change], refuse_existing=not body.updateEnabled)
+    if not created:
         return Response(status_code=204)
     with read_transaction(app.engine) as connection:
         return CreatedId(

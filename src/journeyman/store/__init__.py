@@ -10,6 +10,14 @@ from journeyman.store.database import (
     normalize_url,
     read_transaction,
     transaction,
+    write,
 )
 
-__all__ = ["DEFAULT_URL", "make_engine", "normalize_url", "read_transaction", "transaction"]
+__all__ = [
+    "DEFAULT_URL",
+    "make_engine",
+    "normalize_url",
+    "read_transaction",
+    "transaction",
+    "write",
+]

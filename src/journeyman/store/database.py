@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -81,6 +81,10 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+T = TypeVar("T")
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction; driver errors leave as StoreError (the cause chained)."""
@@ -89,6 +93,31 @@ def transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
     except sa.exc.DBAPIError as exc:
         raise StoreError(f"database error: {exc.orig}") from exc
+
+
+def write(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:
+    """``work(connection)`` in one transaction, run again if it lost a race for a unique key.
+
+    On PostgreSQL two transactions can both find a key (a new contact's email) absent and
+    both insert it; the later one fails on the unique index once the earlier commits. Run
+    again, it finds the row and takes the path it would have taken a moment later (update,
+    or refuse a duplicate). SQLite cannot lose that race: writers take the lock up front.
+    ``work`` must only touch the database (it may run more than once).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction(engine) as connection:
+                return work(connection)
+        except StoreError as exc:
+            if attempt == attempts or not _lost_unique_race(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _lost_unique_race(exc: StoreError) -> bool:
+    cause = exc.__cause__
+    orig = cause.orig if isinstance(cause, sa.exc.DBAPIError) else None
+    return getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION
 
 
 @contextmanager
