@@ -115,8 +115,8 @@ def write(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3)
 
 
 def _lost_unique_race(exc: StoreError) -> bool:
-    cause = exc.__cause__
-    orig = cause.orig if isinstance(cause, sa.exc.DBAPIError) else None
+    cause = exc.__cause__  # SQLAlchemy's wrapper, or the driver's own error (store.bulk)
+    orig = cause.orig if isinstance(cause, sa.exc.DBAPIError) else cause
     return getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION
 
 
