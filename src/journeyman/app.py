@@ -18,9 +18,10 @@ from journeyman.engine import triggers
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
-from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow, Problem
+from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow
 from journeyman.imports import RowError, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, normalize_email
+from journeyman.model.references import KnownNames, lists_to_create, reference_problems
 from journeyman.model.workflow import Workflow, parse_workflow
 from journeyman.store import (
     contacts,
@@ -50,6 +51,12 @@ class ApplyReport:
     created: bool
     status: str
     lists_created: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationReport:
+    workflow: Workflow
+    lists_to_create: tuple[str, ...] = ()  # apply would create them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,9 +122,7 @@ class App:
         now = self.clock.now()
         status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
         with transaction(self.engine) as connection:
-            existing = workflows.status_of_txn(connection, workflow.key)
-            activating = (existing or status.value) == WorkflowStatus.ACTIVE.value
-            _check_references_txn(connection, workflow, activating=activating)
+            existing, _ = _check_for_apply_txn(connection, workflow, activate=activate)
             created_lists = lists.ensure_lists_txn(connection, workflow.lists_used(), now)
             saved = workflows.save_version_txn(
                 connection, workflow.document, now, status_if_new=status
@@ -133,8 +138,17 @@ class App:
             lists_created=tuple(created_lists),
         )
 
-    def validate_workflow(self, document: Mapping[str, Any]) -> Workflow:
-        return parse_workflow(document)
+    def validate_workflow(
+        self, document: Mapping[str, Any], *, activate: bool = True
+    ) -> ValidationReport:
+        """What ``apply_workflow(document, activate=...)`` would refuse, refused the same way
+        (the document, then the names it uses), in a read-only transaction: nothing stored."""
+        workflow = parse_workflow(document)
+        with read_transaction(self.engine) as connection:
+            _, known = _check_for_apply_txn(connection, workflow, activate=activate)
+        return ValidationReport(
+            workflow=workflow, lists_to_create=tuple(lists_to_create(workflow, known))
+        )
 
     def set_workflow_status(self, key: str, status: WorkflowStatus) -> int:
         """Activating checks again that every workflow the steps start exists; stopping makes
@@ -403,73 +417,44 @@ def _workflow_id_txn(connection: Connection, key: str) -> int:
     return next(r.id for r in workflows.workflow_rows_txn(connection) if r.key == key)
 
 
-_REFERENCE_FIELDS = {"attributes": "name", "workflows": "workflow"}
+def _check_for_apply_txn(
+    connection: Connection, workflow: Workflow, *, activate: bool
+) -> tuple[str | None, KnownNames]:
+    """What apply checks in its transaction (validate too, in a read-only one): the names the
+    steps use. The workflow's status before (None: new) and the names that exist."""
+    existing = workflows.status_of_txn(connection, workflow.key)
+    status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
+    activating = (existing or status.value) == WorkflowStatus.ACTIVE.value
+    return existing, _check_references_txn(connection, workflow, activating=activating)
 
 
-def _check_references_txn(connection: Connection, workflow: Workflow, *, activating: bool) -> None:
-    """Every attribute, user and workflow the steps name exists (a workflow may name itself).
-
-    A workflow named by ``start_workflow`` may be missing while this one is stored as a draft
-    (two workflows that start each other are applied one after the other)."""
-    known = {
-        "attributes": set(contacts.attribute_definitions_txn(connection)),
-        "workflows": {r.key for r in workflows.workflow_rows_txn(connection)} | {workflow.key},
-        "users": set(crm.users_by_email_txn(connection, workflow.references().get("users", {}))),
-    }
-    problems = [
-        Problem(
-            step=step_id,
-            field=_reference_field(workflow, step_id, kind),
-            message=f"{kind[:-1]} {name!r} does not exist",
-        )
-        for kind, names in sorted(workflow.references().items())
-        for name, step_ids in sorted(names.items())
-        if kind in known and name not in known[kind]
-        if activating or kind != "workflows"
-        for step_id in step_ids
-    ]
-    problems += _missing_start_steps_txn(connection, workflow)
+def _check_references_txn(
+    connection: Connection, workflow: Workflow, *, activating: bool
+) -> KnownNames:
+    known = _known_names_txn(connection, workflow)
+    problems = reference_problems(workflow, known, activating=activating)
     if problems:
         raise InvalidWorkflow(problems)
+    return known
 
 
-def _missing_start_steps_txn(connection: Connection, workflow: Workflow) -> list[Problem]:
-    """``start_workflow`` at a named step: the target's current version has that step."""
-    wanted = [
-        (step.id, step.params.workflow, step.params.step)
-        for step in workflow.steps.values()
-        if step.kind == "start_workflow" and step.params.step is not None
-    ]
-    if not wanted:
-        return []
+def _known_names_txn(connection: Connection, workflow: Workflow) -> KnownNames:
+    """Of the names ``workflow`` uses, those that exist: every attribute and list, the users
+    it names, the workflows it starts with the steps of their current versions."""
+    named = workflow.references()
+    started = named.get("workflows", {})
     versions = {r.key: r.version_id for r in workflows.workflow_rows_txn(connection)}
+    versions = {key: version for key, version in versions.items() if key in started}
     documents = workflows.definitions_txn(connection, [v for v in versions.values() if v])
-    problems = []
-    for step_id, key, target_step in wanted:
-        version = versions.get(key)
-        steps: set[Any] | None = None
-        if version is not None:
-            steps = {s.get("id") for s in documents[version].get("steps", [])}
-        elif key == workflow.key:
-            steps = set(workflow.steps)
-        if steps is not None and target_step not in steps:
-            problems.append(
-                Problem(
-                    step=step_id,
-                    field="start_workflow.step",
-                    message=f"workflow {key!r} has no step {target_step!r}",
-                )
-            )
-    return problems
-
-
-def _reference_field(workflow: Workflow, step_id: str, kind: str) -> str:
-    """``kind.field`` of the parameter naming the reference; a step kind with several such
-    fields says which (``reference_field(params, kind)``, as the CRM steps do)."""
-    step = workflow.steps[step_id]
-    named = getattr(step.handler, "reference_field", None)
-    field = named(step.params, kind) if named else _REFERENCE_FIELDS.get(kind, kind)
-    return f"{step.kind}.{field}"
+    return KnownNames(
+        attributes=frozenset(contacts.attribute_definitions_txn(connection)),
+        users=frozenset(crm.users_by_email_txn(connection, named.get("users", {}))),
+        workflows={
+            key: frozenset(s.get("id") for s in documents[v].get("steps", [])) if v else None
+            for key, v in versions.items()
+        },
+        lists=frozenset(lists.list_ids_txn(connection)),
+    )
 
 
 def _check_event(item: EventInput) -> str:

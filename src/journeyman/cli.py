@@ -24,13 +24,13 @@ from journeyman.clock import FakeClock
 from journeyman.config import Settings
 from journeyman.documents import load_document
 from journeyman.engine.dispatch import EmailTransport
-from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError
+from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError, StoreError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
 from journeyman.model.workflow import json_schema
 from journeyman.store import contacts as contact_store
 from journeyman.store import crm as crm_store
 from journeyman.store import lists as list_store
-from journeyman.store import migrate, outbox, reports, transaction
+from journeyman.store import migrate, normalize_url, outbox, reports, transaction
 from journeyman.store import workflows as workflow_store
 from journeyman.store.workflows import WorkflowStatus
 
@@ -135,12 +135,58 @@ def workflow_apply(
 
 
 @workflow_app.command("validate")
-def workflow_validate(file: Path) -> None:
-    """Check FILE without storing it."""
+def workflow_validate(
+    ctx: typer.Context,
+    file: Path,
+    draft: Annotated[bool, typer.Option(help="check as apply --draft would")] = False,
+    document_only: Annotated[
+        bool, typer.Option("--document-only", help="do not look into the database")
+    ] = False,
+) -> None:
+    """Check FILE as apply would, storing nothing: the document, then, when the database
+    exists, the attributes, users and workflows its steps name."""
     from journeyman.model.workflow import parse_workflow
 
-    workflow = parse_workflow(load_document(file))
+    document = load_document(file)
+    journeyman, why = (None, "--document-only") if document_only else _existing(_settings(ctx))
+    if journeyman is None:
+        workflow = parse_workflow(document)
+        out.print(f"{file}: valid ({len(workflow.steps)} steps, key {workflow.key})")
+        out.print(f"  names of attributes, users and workflows not checked: {why}")
+        return
+    try:
+        report = journeyman.validate_workflow(document, activate=not draft)
+    finally:
+        journeyman.close()
+    workflow = report.workflow
     out.print(f"{file}: valid ({len(workflow.steps)} steps, key {workflow.key})")
+    for name in report.lists_to_create:
+        out.print(f"  apply creates list {name!r}")
+
+
+def _existing(settings: Settings) -> tuple[App | None, str]:
+    """The database as it is, to look into (never created or upgraded), or why there is none
+    to look into."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    url = make_url(normalize_url(settings.database_url))
+    if url.get_backend_name() == "sqlite":
+        path = url.database or ""
+        if path in ("", ":memory:") or not Path(path).is_file():
+            return None, f"no database at {path or settings.database_url}"
+    journeyman = App.open(settings, upgrade=False)
+    try:
+        revision = migrate.current_revision(journeyman.engine)
+    except DBAPIError as exc:
+        journeyman.close()
+        raise StoreError(f"cannot read the database: {exc.orig}") from None
+    if revision == migrate.head_revision(journeyman.engine):
+        return journeyman, ""
+    journeyman.close()
+    if revision is None:
+        return None, "the database has no Journeyman tables yet"
+    return None, "the database has an older schema (journeyman db upgrade)"
 
 
 @workflow_app.command("schema")

@@ -1,4 +1,8 @@
-"""Reading workflow files: YAML or JSON, with template files inlined (the edge, with I/O)."""
+"""Reading workflow files: YAML or JSON, with template files inlined (the edge, with I/O).
+
+Only the command line reads template files, relative to the workflow file; the HTTP API
+never reads a file an API client names (its documents carry their templates in
+``templates:``)."""
 
 from __future__ import annotations
 
@@ -29,10 +33,14 @@ def load_document(path: Path) -> dict[str, Any]:
 
 
 def _inline_templates(raw: dict[str, Any], base: Path) -> None:
+    """Template files, for the names the document's own ``templates:`` does not hold."""
+    named = raw.get("templates")
     problems = []
     for step in raw.get("steps") or []:
         params = step.get("send_email") if isinstance(step, dict) else None
         if not isinstance(params, dict) or not params.get("template") or params.get("html"):
+            continue
+        if isinstance(named, dict) and params["template"] in named:
             continue
         template = base / str(params["template"])
         try:

@@ -53,7 +53,7 @@ def test_users_then_a_workflow_that_creates_deals_and_tasks(
     duplicate = cli("users", "create", "Alice again", "alice@example.com", db=db, expect=2)
     listed = cli("users", "list", db=db)
 
-    assert "step 'assign', field 'assign_user.round_robin'" in refused.err
+    assert "step 'assign', field 'assign_user.round_robin.0'" in refused.err
     assert "user 'alice@example.com' does not exist" in refused.err
     assert "user alice@example.com created (id 1)" in created.out
     assert "user alice@example.com exists already" in duplicate.err

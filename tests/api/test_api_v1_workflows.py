@@ -128,16 +128,25 @@ def test_an_invalid_document_is_refused_naming_step_and_field(client: httpx.Clie
     assert client.get("/api/v1/workflows/v1-bad").status_code == 404
 
 
-def test_validate_accepts_a_good_document_without_storing_it(client: httpx.Client) -> None:
+def test_validate_accepts_a_good_document_without_storing_it(
+    client: httpx.Client, reader: Reader
+) -> None:
+    document = YAML_DOCUMENT.replace("v1-yaml", "v1-only-validated")
     answer = client.post(
         "/api/v1/workflows/validate",
-        content=YAML_DOCUMENT.replace("v1-yaml", "v1-only-validated"),
+        content=document.replace("V1 YAML list", "V1 validated list"),
         headers={"content-type": "application/yaml"},
     )
 
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"ok": True, "key": "v1-only-validated", "steps": 2}
+    assert answer.json() == {
+        "ok": True,
+        "key": "v1-only-validated",
+        "steps": 2,
+        "lists_to_create": ["V1 validated list"],
+    }
     assert client.get("/api/v1/workflows/v1-only-validated").status_code == 404
+    assert reader.value("SELECT count(*) FROM lists WHERE name = 'V1 validated list'") == 0
 
 
 def test_a_body_that_does_not_parse_is_refused(client: httpx.Client) -> None:

@@ -279,8 +279,8 @@ def test_a_workflow_naming_an_unknown_user_is_refused_until_the_user_exists(app:
         app.apply_workflow(document)
 
     assert {(p.step, p.field, p.message) for p in caught.value.problems} == {
-        ("deal", "create_deal.owner", "user 'bob@example.com' does not exist"),
-        ("task", "create_task.assignee", "user 'carol@example.com' does not exist"),
+        ("deal", "create_deal.owner.user", "user 'bob@example.com' does not exist"),
+        ("task", "create_task.assignee.round_robin.1", "user 'carol@example.com' does not exist"),
         ("own", "assign_user.user", "user 'carol@example.com' does not exist"),
     }
     assert rows(app, "workflows") == []

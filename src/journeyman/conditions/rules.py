@@ -231,8 +231,22 @@ def lists_named(condition: Condition) -> set[str]:
 
 def users_named(condition: Condition) -> set[str]:
     """Every user (email) the tree refers to (checked to exist at apply time)."""
-    return {
-        rule.owner.user.strip().lower()
-        for rule in walk(condition)
-        if isinstance(rule, OwnerRule) and rule.owner.user is not None
-    }
+    return set(user_paths(condition))
+
+
+def user_paths(condition: Condition, prefix: str = "") -> dict[str, str]:
+    """Every user (email) the tree refers to -> where the first mention is written
+    (``all.0.owner.user``), after ``prefix``."""
+    found: dict[str, str] = {}
+    match condition:
+        case OwnerRule(owner=test) if test.user is not None:
+            found.setdefault(test.user.strip().lower(), f"{prefix}owner.user")
+        case AllOf(all=rules) | AnyOf(any=rules):
+            word = condition.kind
+            for index, rule in enumerate(rules):
+                for user, path in user_paths(rule, f"{prefix}{word}.{index}.").items():
+                    found.setdefault(user, path)
+        case NotRule(not_=inner):
+            for user, path in user_paths(inner, f"{prefix}not.").items():
+                found.setdefault(user, path)
+    return found

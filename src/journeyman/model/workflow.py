@@ -38,6 +38,7 @@ STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 StepId = Annotated[str, Field(pattern=STEP_ID)]
+TemplateName = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class _Frozen(BaseModel):
@@ -80,6 +81,11 @@ class WorkflowDocument(_Frozen):
     goals: list[EventRule] = Field(default_factory=list, description="end the run as converted")
     quiet_hours: QuietHoursParams | None = Field(
         default=None, description="no messages from..to in the contact's local time"
+    )
+    templates: dict[TemplateName, str] = Field(
+        default_factory=dict,
+        description="named HTML templates: a send_email ``template:`` naming one takes its "
+        "HTML (before any file of that name; over the HTTP API the only templates there are)",
     )
     steps: list[Any] = Field(min_length=1)
 
@@ -206,7 +212,7 @@ def parse_workflow(raw: Mapping[str, Any]) -> Workflow:
     problems: list[Problem] = []
     document = _validate_document(raw, problems)
     given = raw.get("steps")
-    raw_steps: list[Any] = given if isinstance(given, list) else []
+    raw_steps = _with_templates(given if isinstance(given, list) else [], raw.get("templates"))
     steps = [_validate_step(i, s, problems) for i, s in enumerate(raw_steps)]
     defs = [s for s in steps if s is not None]
     # Steps that failed their own checks still exist as targets: report each problem once.
@@ -218,6 +224,23 @@ def parse_workflow(raw: Mapping[str, Any]) -> Workflow:
     if document is None or problems:
         raise InvalidWorkflow(problems)
     return _definition(document, defs, raw_steps)
+
+
+def _with_templates(raw_steps: list[Any], templates: Any) -> list[Any]:
+    """The steps with the HTML of every named template inlined (copies; the input stays as it
+    is), so that a stored version holds its HTML and not a name."""
+    if not isinstance(templates, Mapping) or not templates:
+        return raw_steps
+    found = []
+    for step in raw_steps:
+        params = step.get("send_email") if isinstance(step, dict) else None
+        if isinstance(params, dict) and params.get("html") is None:
+            name = params.get("template")
+            html = templates.get(name) if isinstance(name, str) else None
+            if isinstance(html, str):
+                step = {**step, "send_email": {**params, "html": html}}
+        found.append(step)
+    return found
 
 
 def _validate_document(raw: Mapping[str, Any], problems: list[Problem]) -> WorkflowDocument | None:
@@ -316,7 +339,10 @@ def _check_graph(
 
 def _definition(document: WorkflowDocument, steps: list[StepDef], raw_steps: list[Any]) -> Workflow:
     key = document.key or slugify(document.name)
-    stored = document.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # Named templates are inlined into the steps: the stored version does not keep the map.
+    stored = document.model_dump(
+        mode="json", by_alias=True, exclude_none=True, exclude={"templates"}
+    )
     stored["key"] = key
     stored["steps"] = raw_steps
     return Workflow(

@@ -74,6 +74,10 @@ class StepKind(ABC):
         """Names of attributes, workflows or users the step uses (checked at apply time)."""
         return {}
 
+    def reference_field(self, params: Any, kind: str, name: str) -> str:
+        """Where the user wrote reference ``name`` of ``kind`` (problems name it there)."""
+        return {"attributes": "name", "workflows": "workflow"}.get(kind, kind)
+
     def targets(self, params: Any) -> dict[str, str] | None:
         """Ways out that the parameters name (``go_to``); None: the step's branch fields."""
         return None

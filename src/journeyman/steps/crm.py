@@ -107,6 +107,13 @@ def _users_of(spec: Any) -> set[str]:
     return set()
 
 
+def _user_field(spec: Any, email: str) -> str:
+    """Where in an owner spec ``email`` is written: ``user`` or ``round_robin.N``."""
+    if isinstance(spec, RoundRobin) and email in spec.round_robin:
+        return f"round_robin.{spec.round_robin.index(email)}"
+    return "user"
+
+
 def _choice(spec: Any, env: StepEnv) -> OwnerChoice:
     if isinstance(spec, FixedUser):
         return OwnerChoice(user=spec.user)
@@ -196,8 +203,8 @@ class CreateDealStep(StepKind):
         users = _users_of(params.owner)
         return {"users": users} if users else {}
 
-    def reference_field(self, params: CreateDealParams, kind: str) -> str:
-        return "owner"
+    def reference_field(self, params: CreateDealParams, kind: str, name: str) -> str:
+        return f"owner.{_user_field(params.owner, name)}"
 
     def run(
         self, params: CreateDealParams, items: Sequence[StepItem], env: StepEnv
@@ -264,8 +271,8 @@ class CreateTaskStep(StepKind):
         users = _users_of(params.assignee)
         return {"users": users} if users else {}
 
-    def reference_field(self, params: CreateTaskParams, kind: str) -> str:
-        return "assignee"
+    def reference_field(self, params: CreateTaskParams, kind: str, name: str) -> str:
+        return f"assignee.{_user_field(params.assignee, name)}"
 
     def run(
         self, params: CreateTaskParams, items: Sequence[StepItem], env: StepEnv
@@ -310,8 +317,8 @@ class AssignUser(StepKind):
     def references(self, params: FixedUser | RoundRobin) -> dict[str, set[str]]:
         return {"users": _users_of(params)}
 
-    def reference_field(self, params: FixedUser | RoundRobin, kind: str) -> str:
-        return "user" if isinstance(params, FixedUser) else "round_robin"
+    def reference_field(self, params: FixedUser | RoundRobin, kind: str, name: str) -> str:
+        return _user_field(params, name)
 
     def run(
         self, params: FixedUser | RoundRobin, items: Sequence[StepItem], env: StepEnv

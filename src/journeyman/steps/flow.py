@@ -28,7 +28,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from journeyman.conditions import Condition, bucket, evaluate
-from journeyman.conditions.rules import Needs, lists_named, needs_of, users_named
+from journeyman.conditions.rules import Needs, lists_named, needs_of, user_paths, users_named
 from journeyman.model.runs import Outcome
 from journeyman.steps.base import StepEnv, StepItem, StepKind
 
@@ -75,8 +75,8 @@ class IfElse(StepKind):
         users = users_named(params)
         return {"users": users} if users else {}
 
-    def reference_field(self, params: Condition, kind: str) -> str:
-        return "owner.user"
+    def reference_field(self, params: Condition, kind: str, name: str) -> str:
+        return user_paths(params).get(name, "owner.user")
 
     def run(self, params: Condition, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
         outcomes = []
@@ -155,8 +155,12 @@ class Switch(StepKind):
         users = set().union(*(users_named(b.when) for b in params.branches))
         return {"users": users} if users else {}
 
-    def reference_field(self, params: SwitchParams, kind: str) -> str:
-        return "branches.when.owner.user"
+    def reference_field(self, params: SwitchParams, kind: str, name: str) -> str:
+        for index, branch in enumerate(params.branches):
+            found = user_paths(branch.when, f"branches.{index}.when.").get(name)
+            if found:
+                return found
+        return "branches"
 
     def run(self, params: SwitchParams, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
         names = params.names()

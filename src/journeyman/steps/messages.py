@@ -26,15 +26,18 @@ DEFAULT_SENDER = "Journeyman <noreply@journeyman.invalid>"
 
 
 class SendEmailParams(BaseModel):
-    """An email from templates: ``subject`` and ``html`` (or a ``template`` file, inlined at
-    apply time), an optional plain-text ``text`` and a sender ``from``."""
+    """An email from templates: ``subject`` and ``html`` (or a ``template``: a name in the
+    document's ``templates:`` or, from the command line, a file; inlined at apply time), an
+    optional plain-text ``text`` and a sender ``from``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     subject: str = Field(min_length=1)
     html: str | None = None
     template: str | None = Field(
-        default=None, description="path of an HTML template file, relative to the workflow file"
+        default=None,
+        description="a name in the document's templates, or (command line only) the path of "
+        "an HTML file relative to the workflow file",
     )
     text: str | None = None
     from_: str | None = Field(default=None, alias="from")
@@ -55,7 +58,7 @@ class SendEmailParams(BaseModel):
     @model_validator(mode="after")
     def _has_body(self) -> SendEmailParams:
         if not self.html and not self.template:
-            raise ValueError("give the email body as html or as a template file")
+            raise ValueError("give the email body as html or as a template")
         return self
 
 
@@ -69,7 +72,13 @@ class SendEmail(StepKind):
     def check(self, params: SendEmailParams) -> list[tuple[str, str]]:
         problems = []
         if params.html is None:
-            problems.append(("template", f"template file {params.template!r} was not loaded"))
+            problems.append(
+                (
+                    "template",
+                    f"template {params.template!r} is not in the document's templates "
+                    "(the HTTP API reads no files: give the HTML in templates: or in html)",
+                )
+            )
         for name, source, html in (
             ("subject", params.subject, False),
             ("html", params.html or "", True),

@@ -65,6 +65,9 @@ class SendNotification(StepKind):
     def references(self, params: NotificationParams) -> dict[str, set[str]]:
         return {"attributes": {params.to_attribute.upper()}} if params.to_attribute else {}
 
+    def reference_field(self, params: NotificationParams, kind: str, name: str) -> str:
+        return "to_attribute"
+
     def run(
         self, params: NotificationParams, items: Sequence[StepItem], env: StepEnv
     ) -> list[Outcome]:

@@ -244,6 +244,9 @@ class WaitUntil(StepKind):
     def references(self, params: WaitUntilParams) -> dict[str, set[str]]:
         return {"attributes": {params.attribute}} if params.attribute else {}
 
+    def reference_field(self, params: WaitUntilParams, kind: str, name: str) -> str:
+        return "attribute"
+
     def check(self, params: WaitUntilParams) -> list[tuple[str, str]]:
         if params.date is not None:
             try:

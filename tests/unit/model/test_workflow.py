@@ -152,6 +152,74 @@ def test_a_template_file_that_was_not_inlined_is_refused() -> None:
     assert (problem.step, problem.field) == ("mail", "send_email.template")
 
 
+def test_a_named_template_is_inlined_and_the_map_is_not_stored() -> None:
+    email = {"subject": "Hi", "template": "templates/coupon.html"}
+    raw = document(
+        {"id": "mail", "send_email": email},
+        templates={"templates/coupon.html": "<p>{{ contact.FIRSTNAME }}</p>", "unused": "x"},
+    )
+    before = copy.deepcopy(raw)
+
+    workflow = parse_workflow(raw)
+
+    assert workflow.steps["mail"].params.html == "<p>{{ contact.FIRSTNAME }}</p>"
+    assert workflow.document["steps"][0]["send_email"]["html"] == "<p>{{ contact.FIRSTNAME }}</p>"
+    assert "templates" not in workflow.document
+    assert raw == before
+
+
+def test_inline_html_wins_over_a_named_template() -> None:
+    email = {"subject": "Hi", "template": "t", "html": "<p>inline</p>"}
+
+    workflow = parse_workflow(document({"id": "mail", "send_email": email}, templates={"t": "x"}))
+
+    assert workflow.steps["mail"].params.html == "<p>inline</p>"
+
+
+def test_a_template_name_missing_from_the_map_is_refused() -> None:
+    email = {"subject": "Hi", "template": "a.html"}
+
+    problem = only_problem(document({"id": "mail", "send_email": email}, templates={"b": "y"}))
+
+    assert (problem.step, problem.field) == ("mail", "send_email.template")
+    assert problem.message.startswith("template 'a.html' is not in the document's templates")
+
+
+def test_a_named_template_is_checked_like_inline_html() -> None:
+    email = {"subject": "Hi", "template": "t"}
+
+    problem = only_problem(
+        document({"id": "mail", "send_email": email}, templates={"t": "<p>{% if %}</p>"})
+    )
+
+    assert (problem.step, problem.field) == ("mail", "send_email.html")
+
+
+def test_templates_must_map_names_to_text() -> None:
+    problem = only_problem(document(ADD | {"id": "a"}, templates={"t": ["not", "text"]}))
+
+    assert problem.field == "templates.t"
+
+
+def test_a_file_reads_named_templates_from_its_map_and_others_from_files(tmp_path: Path) -> None:
+    (tmp_path / "file.html").write_text("<p>from the file</p>", encoding="utf-8")
+    (tmp_path / "flow.yaml").write_text(
+        yaml.safe_dump(
+            document(
+                {"id": "a", "send_email": {"subject": "A", "template": "file.html"}, "next": "b"},
+                {"id": "b", "send_email": {"subject": "B", "template": "named.html"}},
+                templates={"named.html": "<p>from the map</p>"},
+            )
+        ),
+        encoding="utf-8",
+    )
+
+    workflow = parse_workflow(load_document(tmp_path / "flow.yaml"))  # no named.html file
+
+    assert workflow.steps["a"].params.html == "<p>from the file</p>"
+    assert workflow.steps["b"].params.html == "<p>from the map</p>"
+
+
 def test_an_email_needs_a_body() -> None:
     problem = only_problem(document({"id": "mail", "send_email": {"subject": "Hi"}}))
 
@@ -271,6 +339,15 @@ def test_the_schema_accepts_the_example(validator: jsonschema.protocols.Validato
 
     assert list(validator.iter_errors(as_written)) == []
     assert list(validator.iter_errors(load_document(EXAMPLE))) == []
+
+
+def test_the_schema_accepts_named_templates(validator: jsonschema.protocols.Validator) -> None:
+    raw = document(
+        {"id": "mail", "send_email": {"subject": "Hi", "template": "t"}}, templates={"t": "<p/>"}
+    )
+
+    assert list(validator.iter_errors(raw)) == []
+    assert list(validator.iter_errors(raw | {"templates": {"t": 1}})) != []
 
 
 def test_the_schema_refuses_an_unknown_step_kind(validator: jsonschema.protocols.Validator) -> None:

@@ -38,8 +38,8 @@ DOCUMENT_BODY: dict[str, Any] = {
 
 
 async def workflow_document(request: Request) -> dict[str, Any]:
-    """The body as a document: YAML for a YAML content type, else JSON. ``template:`` files
-    cannot be read over HTTP: give the HTML inline."""
+    """The body as a document: YAML for a YAML content type, else JSON. No file is read for
+    a ``template:``: the document carries its templates (``templates: {name: html}``)."""
     raw = await request.body()
     if len(raw) > MAX_DOCUMENT:
         raise InvalidWorkflow([Problem(message=f"the document is over {MAX_DOCUMENT} bytes")])
@@ -71,6 +71,7 @@ class Valid(BaseModel):
     ok: bool
     key: str
     steps: int
+    lists_to_create: list[str]  # the lists apply would create
 
 
 class RunCounts(BaseModel):
@@ -149,10 +150,20 @@ def apply_workflow(
 @router.post(
     "/workflows/validate", response_model=Valid, responses=V1_ERRORS, openapi_extra=DOCUMENT_BODY
 )
-def validate_workflow(document: Document, app: Journeyman) -> Valid:
-    """Check the document without storing it (``journeyman workflow validate``)."""
-    workflow = app.validate_workflow(document)
-    return Valid(ok=True, key=workflow.key, steps=len(workflow.steps))
+def validate_workflow(
+    document: Document,
+    app: Journeyman,
+    draft: Annotated[bool, Query(description="check as apply with draft=true would")] = False,
+) -> Valid:
+    """Check the document as apply would, without storing anything (``journeyman workflow
+    validate``): the document, then the attributes, users and workflows its steps name."""
+    report = app.validate_workflow(document, activate=not draft)
+    return Valid(
+        ok=True,
+        key=report.workflow.key,
+        steps=len(report.workflow.steps),
+        lists_to_create=list(report.lists_to_create),
+    )
 
 
 @router.get("/workflows", response_model=WorkflowList)
