@@ -10,7 +10,9 @@ import base64
 import html
 import json
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,55 @@ steps:
       track: false
 """
 
+# Images off, the reader in Outlook: a bulletproof button (VML for Outlook, a link for the
+# other clients) and the unsubscribe link, inside and outside the conditional comment.
+BLOCKED = """\
+key: trk-blocked
+name: Read with images off
+entry_points:
+  - event: trk_blocked
+steps:
+  - id: letter
+    send_email:
+      from: "Shop <shop@example.com>"
+      subject: "Letter"
+      html: |
+        <html><body><table role="presentation"><tr><td align="center">
+        <!--[if mso]>
+        <v:roundrect xmlns:v="urn:schemas-microsoft-com:vml"
+          xmlns:w="urn:schemas-microsoft-com:office:word"
+          href="https://shop.example.com/new?utm_source=letter&amp;utm_medium=email"
+          style="height:44px;v-text-anchor:middle;width:220px;" arcsize="10%"
+          strokecolor="#0b6e4f" fillcolor="#0b6e4f">
+        <w:anchorlock/><center style="color:#ffffff;font-family:Arial,sans-serif;">New in</center>
+        </v:roundrect>
+        <p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>
+        <![endif]--><!--[if !mso]><!-- -->
+        <a href="https://shop.example.com/new?utm_source=letter&amp;utm_medium=email"
+          style="background-color:#0b6e4f;color:#ffffff;display:inline-block;width:220px;"
+          >New in</a>
+        <p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>
+        <!--<![endif]-->
+        </td></tr></table></body></html>
+    next: wait_open
+  - id: wait_open
+    wait_for_event:
+      event: email_opened
+      timeout: {days: 3}
+    then: opened
+    else: end
+  - id: opened
+    if: {message: {activity: opened, step: letter}}
+    then: thanks
+    else: end
+  - id: thanks
+    send_email:
+      from: "Shop <shop@example.com>"
+      subject: "You read the letter"
+      html: "<p>Thanks for reading</p>"
+      track: false
+"""
+
 NEWS = """\
 key: trk-news
 name: News
@@ -86,7 +137,7 @@ steps:
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Server:
     name = "public_api_server" if request.param == "sqlite" else "pg_public_api_server"
     found: Server = request.getfixturevalue(name)
-    for number, document in enumerate((PROMO, OPENED, NEWS)):
+    for number, document in enumerate((PROMO, OPENED, NEWS, BLOCKED)):
         path = tmp_path / f"workflow-{number}.yaml"
         path.write_text(document)
         cli(tmp_path, found.db_url, "workflow", "apply", str(path))
@@ -290,3 +341,112 @@ def test_tracking_routes_need_no_api_key_and_are_in_the_openapi_document(
         assert set(paths["/unsubscribe/{token}"]) == {"get", "post"}
         invalid = http.get("/unsubscribe/garbage")
         assert invalid.status_code == 404 and "not valid" in invalid.text
+
+
+def letter_stats(server: Server) -> dict[str, Any]:
+    with server.client() as http:
+        answer = http.get("/api/v1/workflows/trk-blocked/stats")
+    assert answer.status_code == 200, answer.text
+    (letter,) = [s for s in answer.json()["steps"] if s["id"] == "letter"]
+    return dict(letter)
+
+
+def test_a_click_from_outlook_with_images_off_counts_as_the_open_once(
+    server: Server, reader: Reader
+) -> None:
+    email = "outlook@example.com"
+    send_event(server, "trk_blocked", email)
+    letter = message(reader, email, "Letter")
+    body, base, contact_id = letter["html"], server.url, letter["contact_id"]
+    vml_link, mso_unsubscribe, link, unsubscribe = hrefs(body)
+    # The VML shape's link is tracked as the plain one is (same address, same token).
+    assert re.search(r'<v:roundrect [^>]* href="' + re.escape(vml_link) + '"', body)
+    assert vml_link == link and vml_link.startswith(f"{base}/t/c/")
+    assert mso_unsubscribe == unsubscribe and unsubscribe.startswith(f"{base}/unsubscribe/")
+    assert "shop.example.com" not in body and body.count("<![endif]-->") == 2
+    expected = {"message_key": letter["key"], "workflow": "trk-blocked", "step": "letter"}
+    assert letter_stats(server)["opened"] == 0
+
+    with server.anonymous() as http:  # no pixel: images are off
+        clicked = http.get(vml_link)
+        assert clicked.status_code == 302
+        assert clicked.headers["location"] == (
+            "https://shop.example.com/new?utm_source=letter&utm_medium=email"
+        )
+        # The run waiting for an open woke on it, and {message: {activity: opened}} held.
+        message(reader, email, "You read the letter")
+        http.get(link)  # a second click opens nothing more
+
+    url = "https://shop.example.com/new?utm_source=letter&utm_medium=email"
+    assert tracking_events(reader, contact_id, "email_opened") == [{**expected, "via": "click"}]
+    assert tracking_events(reader, contact_id, "email_clicked") == [{**expected, "url": url}] * 2
+    # The open is recorded before the click it comes from.
+    names = reader.rows(
+        "SELECT name FROM events WHERE contact_id = :c AND source = 'tracking' ORDER BY id",
+        c=contact_id,
+    )
+    assert [n for (n,) in names] == ["email_opened", "email_clicked", "email_clicked"]
+    stats = letter_stats(server)
+    assert (stats["opened"], stats["clicked"]) == (1, 1)
+
+    # Images shown later: the pixel loads. Every load is an open event, as before; the
+    # message counts as opened once, and the workflow that waited does not run again.
+    (pixel,) = re.findall(r'<img src="([^"]*)"', body)
+    with server.anonymous() as http:
+        assert http.get(pixel).status_code == 200
+    assert tracking_events(reader, contact_id, "email_opened") == [
+        {**expected, "via": "click"},
+        expected,
+    ]
+    assert letter_stats(server)["opened"] == 1
+    thanks = "SELECT count(*) FROM messages WHERE recipient = :e AND subject = :s"
+    assert reader.value(thanks, e=email, s="You read the letter") == 1
+
+
+def test_a_click_after_the_pixel_records_no_second_open_and_starts_open_workflows(
+    server: Server, reader: Reader
+) -> None:
+    email = "pixel-first@example.com"
+    send_event(server, "trk_promo", email, sku="TEA-2")
+    sale = message(reader, email, "Spring sale")
+    contact_id = sale["contact_id"]
+    sale_link = hrefs(sale["html"])[0]
+    (pixel,) = re.findall(r'<img src="([^"]*)"', sale["html"])
+    expected = {"message_key": sale["key"], "workflow": "trk-promo", "step": "promo"}
+
+    with server.anonymous() as http:
+        assert http.get(pixel).status_code == 200
+        assert http.get(sale_link).status_code == 302
+    assert tracking_events(reader, contact_id, "email_opened") == [expected]
+
+    other = "click-only@example.com"
+    send_event(server, "trk_promo", other, sku="TEA-3")
+    sale = message(reader, other, "Spring sale")
+    with server.anonymous() as http:
+        assert http.get(hrefs(sale["html"])[0]).status_code == 302
+    # The email_opened entry point of the other workflow reacts to the click's open.
+    message(reader, other, "You opened the sale")
+    assert len(tracking_events(reader, sale["contact_id"], "email_opened")) == 1
+
+
+def test_clicks_at_the_same_time_record_one_open(server: Server, reader: Reader) -> None:
+    email = "many-clicks@example.com"
+    send_event(server, "trk_blocked", email)
+    letter = message(reader, email, "Letter")
+    link = hrefs(letter["html"])[0]
+
+    clicks = 16
+    start = threading.Barrier(clicks)
+
+    def click(_: int) -> int:
+        with server.anonymous() as http:
+            http.get("/t/c/not-a-token")  # connected: the clicks below leave together
+            start.wait(timeout=30)
+            return http.get(link).status_code
+
+    with ThreadPoolExecutor(max_workers=clicks) as pool:
+        assert list(pool.map(click, range(clicks))) == [302] * clicks
+
+    contact_id = letter["contact_id"]
+    assert len(tracking_events(reader, contact_id, "email_clicked")) == clicks
+    assert len(tracking_events(reader, contact_id, "email_opened")) == 1

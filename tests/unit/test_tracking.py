@@ -10,6 +10,7 @@ import html as html_module
 import re
 import time
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from journeyman.model.runs import RunView
 from journeyman.steps.base import StepEnv, StepItem
 from journeyman.steps.messages import SendEmail, SendEmailParams
 
+EMAILS = Path(__file__).parent.parent / "emails"
 SECRET = b"tracking secret"
 PUBLIC = "https://mail.example.com"
 ENV = StepEnv(
@@ -88,10 +90,11 @@ def test_entities_and_quotes_in_addresses_are_decoded_for_the_target_and_escaped
         '<a href="https://shop.example/p?a=1&amp;b=2&quot;x&amp;z=&quot;&#x27;">single</a>'
     )
     assert lines[1] == (
-        '<a href="HTTPS://Shop.example/Q?q=café&lt;&amp;z=&quot;&#x27;" title="a &amp; b">upper</A>'
+        '<A HREF="HTTPS://Shop.example/Q?q=café&lt;&amp;z=&quot;&#x27;" title="a &amp; b">upper</A>'
     )
+    assert lines[2] == '<a href="https://bare.example/x?y=1&amp;z=&quot;&#x27;">bare</a>'
     # What a browser reads from the new attribute is exactly what the target returned.
-    hrefs = [html_module.unescape(h) for h in re.findall(r'href="([^"]*)"', out)]
+    hrefs = [html_module.unescape(h) for h in re.findall(r'href="([^"]*)"', out, re.I)]
     assert hrefs == [s + "&z=\"'" for s in seen]
 
 
@@ -99,17 +102,18 @@ def test_comments_scripts_styles_and_other_tags_keep_their_bytes() -> None:
     source = (
         '<html><head><link href="https://cdn.example/s.css" rel=stylesheet>'
         "<style>a[href='https://x.example']{color:red}</style></head><body>\n"
-        '<!--[if mso]><a href="https://mso.example">mso</a><![endif]-->\n'
+        '<!-- <a href="https://commented.example">old</a> -->\n'
         "<script>var s = '<a href=\"https://js.example\">';</script>\n"
         '<img src="https://img.example/i.png"><area href="https://map.example/"/>'
-        '<a href="https://real.example">real</a></body></html>'
+        '<v:roundrect href="https://vml-outside-a-conditional.example"></v:roundrect>'
+        '<a  class=x HREF="https://real.example" title="a & b">real</a></body></html>'
     )
 
     out = tracking.rewrite_links(source, numbered)
 
-    assert out == source.replace(
-        '<area href="https://map.example/"/>', '<area href="T:https://map.example/" />'
-    ).replace('"https://real.example"', '"T:https://real.example"')
+    assert out == source.replace('"https://map.example/"', '"T:https://map.example/"').replace(
+        '"https://real.example"', '"T:https://real.example"'
+    )
 
 
 def test_a_none_target_keeps_the_link_and_nothing_is_rewritten_twice() -> None:
@@ -167,6 +171,122 @@ def test_the_tokenizer_finds_the_links_html_parser_finds(source: str) -> None:
     reference.close()
 
     assert tracking.links_in(source) == reference.found
+
+
+# The classic bulletproof button (Campaign Monitor's buttons.cm pattern): a VML shape for
+# Outlook inside a conditional comment, a styled link for every other client after it.
+VML_BUTTON = (EMAILS / "vml-button.html").read_text(encoding="utf-8")
+
+# The variant with an <a> around the shape (as Stripo writes it: a valueless attribute,
+# single quotes), a VML banner, in an MJML-style body (mso | IE table wrappers, head XML).
+WRAPPED_BUTTON = (EMAILS / "wrapped-button.html").read_text(encoding="utf-8")
+
+
+class OutlookLinks(ReferenceLinks):
+    """html.parser's links, plus what Outlook renders: the content of conditional comments
+    (``[if ...]>`` up to ``<![endif]``) parsed again, where VML shapes link too."""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.inside and tag.startswith("v:"):
+            tag = "a"
+        super().handle_starttag(tag, attrs)
+
+    handle_startendtag = handle_starttag
+    inside = False
+
+    def handle_comment(self, data: str) -> None:
+        condition = re.match(r"\[if\s[^\]>]*\]>", data, re.I)
+        if condition is None or self.inside:
+            return
+        inner = OutlookLinks()
+        inner.inside = True
+        inner.feed(data[condition.end() :].removesuffix("<![endif]"))
+        inner.close()
+        self.found += inner.found
+
+
+@pytest.mark.parametrize("source", [VML_BUTTON, WRAPPED_BUTTON], ids=["vml", "wrapped"])
+def test_links_in_conditional_comments_are_the_ones_outlook_renders(source: str) -> None:
+    reference = OutlookLinks()
+    reference.feed(source)
+    reference.close()
+
+    assert tracking.links_in(source) == reference.found
+    assert "https://old.example.com/" not in reference.found  # an ordinary comment
+
+
+def test_a_bulletproof_button_is_tracked_in_both_its_links_and_nothing_else_changes() -> None:
+    sale = "https://shop.example.com/sale?utm_source=newsletter&amp;utm_medium=email"
+
+    out = tracking.rewrite_links(VML_BUTTON, numbered)
+
+    assert tracking.links_in(VML_BUTTON) == [html_module.unescape(sale)] * 2
+    assert out == VML_BUTTON.replace(f'"{sale}"', f'"T:{sale}"')
+    assert out.count("T:https://") == 2
+
+
+def test_the_links_of_a_wrapped_button_and_a_vml_banner_are_tracked_the_rest_kept() -> None:
+    out = tracking.rewrite_links(WRAPPED_BUTTON, numbered)
+
+    cart = "https://shop.example.com/cart?id=7"
+    assert tracking.links_in(WRAPPED_BUTTON) == [
+        cart,
+        cart,
+        "https://shop.example.com/banner",
+        cart,
+    ]
+    expected = (
+        WRAPPED_BUTTON.replace(f'<a href="{cart}"', f'<a href="T:{cart}"')
+        .replace(f"HREF='{cart}'", f'HREF="T:{cart}"')
+        .replace(
+            'href="https://shop.example.com/banner"', 'href="T:https://shop.example.com/banner"'
+        )
+    )
+    assert out == expected
+    # The comments are still the same comments, to a browser as to Outlook.
+    comments = re.findall(r"<!--.*?-->", out, re.S)
+    assert [c[:14] for c in comments] == [
+        c[:14] for c in re.findall(r"<!--.*?-->", WRAPPED_BUTTON, re.S)
+    ]
+    assert all(c.endswith("<![endif]-->") for c in comments if c.startswith("<!--[if mso"))
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # A tag that does not end inside the comment stays as it is; after it, links count.
+        (
+            '<!--[if mso]><a href="https://cut.example" --><a href="https://after.example">',
+            '<!--[if mso]><a href="https://cut.example" --><a href="T:https://after.example">',
+        ),
+        # Raw text does not run past the comment either.
+        (
+            '<!--[if mso]><style>a{} --><a href="https://after.example">',
+            '<!--[if mso]><style>a{} --><a href="T:https://after.example">',
+        ),
+        # Comment-like text that is no condition (a blank before "[if") stays a comment.
+        (
+            '<!-- [if mso]><a href="https://no.example"><![endif]-->',
+            '<!-- [if mso]><a href="https://no.example"><![endif]-->',
+        ),
+        # Downlevel-revealed content is ordinary HTML, rewritten once.
+        (
+            '<!--[if !mso]><!--><a href="https://all.example">x</a><!--<![endif]-->',
+            '<!--[if !mso]><!--><a href="T:https://all.example">x</a><!--<![endif]-->',
+        ),
+        (
+            "<!--[IF GTE MSO 9]><v:oval href=https://oval.example/ /><![ENDIF]-->",
+            '<!--[IF GTE MSO 9]><v:oval href="T:https://oval.example/" /><![ENDIF]-->',
+        ),
+        (
+            '<!--[if mso]><a href="https://open.example">',
+            '<!--[if mso]><a href="https://open.example">',
+        ),
+    ],
+    ids=["cut-tag", "cut-style", "not-a-condition", "revealed", "upper-case", "unclosed"],
+)
+def test_conditional_comments_keep_their_bounds(source: str, expected: str) -> None:
+    assert tracking.rewrite_links(source, numbered) == expected
 
 
 def test_html_without_links_is_returned_as_is() -> None:
@@ -259,6 +379,33 @@ def test_an_author_placed_unsubscribe_link_is_used_and_not_tracked() -> None:
     url = links.unsubscribe_url(SECRET, 5, "12:promo:0", PUBLIC)
     assert email.html.startswith(f'<p>x</p><a href="{url}">leave</a><img src="{PUBLIC}/t/o/')
     assert email.html.count("/unsubscribe/") == 1
+
+
+def test_send_email_tracks_a_bulletproof_button_for_outlook_and_keeps_the_unsubscribe_link() -> (
+    None
+):
+    button = (
+        '<!--[if mso]><v:roundrect xmlns:v="urn:schemas-microsoft-com:vml" arcsize="10%"'
+        ' href="{{ event.properties.url }}" style="height:40px;width:200px" fillcolor="#0b6e4f">'
+        "<w:anchorlock/><center>Buy</center></v:roundrect>"
+        '<a href="{{ unsubscribe_url }}">Unsubscribe (Outlook)</a><![endif]-->'
+        '<!--[if !mso]><!-- --><a href="{{ event.properties.url }}">Buy</a>'
+        '<a href="{{ unsubscribe_url }}">Unsubscribe</a><!--<![endif]-->'
+    )
+    params = PROMO.model_copy(update={"html": f"<html><body>{button}</body></html>"})
+
+    email = run_step(params)
+
+    unsubscribe = links.unsubscribe_url(SECRET, 5, "12:promo:0", PUBLIC)
+    tracked = re.findall(rf'href="({re.escape(PUBLIC)}/t/c/[^"]*)"', email.html)
+    assert len(tracked) == 2 and tracked[0] == tracked[1]  # the VML shape and the link
+    assert links.verify_link(SECRET, tracked[0].rpartition("/")[2]) == (
+        5,
+        "12:promo:0",
+        "https://shop.example/p?id=1&ref=mail",
+    )
+    assert email.html.count(f'href="{unsubscribe}"') == 2  # as placed: no footer either
+    assert "<v:roundrect " in email.html and email.html.count("<![endif]-->") == 2
 
 
 def test_track_false_keeps_links_and_adds_no_pixel_but_still_the_unsubscribe_link() -> None:

@@ -5,9 +5,11 @@ it, POST unsubscribes: the page's button and RFC 8058 one-click alike).
 Every token is signed (journeyman.links): one that does not verify gets a 404, records
 nothing and redirects nowhere, so no one can forge an event or use the server as an open
 redirect. A valid one records ``email_opened``, ``email_clicked`` (with ``url``) or
-``email_unsubscribed`` through ``App.record_events`` (source ``tracking``), so workflows start
-and conditions count as with any event; the properties name the message (``message_key``,
-its ``workflow`` key and ``step``) for ``{message: {activity: ...}}`` and the entry points.
+``email_unsubscribed`` (source ``tracking``), queued for the triggers like any event, so
+workflows start and wake and conditions count as with any event; the properties name the
+message (``message_key``, its ``workflow`` key and ``step``) for ``{message: {activity: ...}}``
+and the entry points. Every pixel load is an open; a click on a message without an open yet
+records the open first (``via: click``): the reader opened it with images blocked.
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 
 from journeyman import links
 from journeyman.api.wire import Journeyman
-from journeyman.app import App, EventInput
-from journeyman.store import read_transaction, transaction
+from journeyman.app import App
 from journeyman.store import tracking as store
+from journeyman.store import transaction
 
 router = APIRouter(tags=["tracking"])
 
-SOURCE = "tracking"
 # The smallest transparent GIF (43 bytes).
 PIXEL = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"
@@ -47,23 +48,14 @@ def _secret(app: App) -> bytes:
 
 
 def _record(
-    app: App, name: str, contact_id: int, message_key: str, **extra: str
-) -> store.TrackedMessage | None:
-    """The event about the message, for its contact; nothing when the contact is gone."""
-    with read_transaction(app.engine) as connection:
-        found = store.tracked_message_txn(connection, contact_id, message_key)
-    if found is None or found.email is None:
-        return found
-    properties: dict[str, Any] = {"message_key": message_key}
-    if found.workflow is not None:
-        properties["workflow"] = found.workflow
-    if found.step is not None:
-        properties["step"] = found.step
-    properties.update(extra)
-    app.record_events(
-        [EventInput(name=name, email=found.email, properties=properties, source=SOURCE)]
-    )
-    return found
+    app: App, name: str, contact_id: int, message_key: str, *, opens: bool = False, **extra: str
+) -> None:
+    """The event about the message, for its contact, in one write transaction (nothing when
+    the contact is gone); ``opens``: a click, which counts as an open too."""
+    with transaction(app.engine) as connection:
+        store.record_txn(
+            connection, name, contact_id, message_key, app.clock.now(), extra=extra, opens=opens
+        )
 
 
 def _not_found() -> PlainTextResponse:
@@ -76,7 +68,8 @@ def _not_found() -> PlainTextResponse:
     responses={200: {"content": {"image/gif": {}}, "description": "a 1x1 GIF"}, **NOT_FOUND},
 )
 def open_pixel(token: str, app: Journeyman) -> Response:
-    """The open pixel: records ``email_opened`` (every time: each is a real open)."""
+    """The open pixel: records ``email_opened`` (every time: each is a real open; the
+    statistics count the messages opened at least once)."""
     found = links.verify(_secret(app), links.OPEN, token)
     if found is None:
         return _not_found()
@@ -91,13 +84,14 @@ def open_pixel(token: str, app: Journeyman) -> Response:
     responses={302: {"description": "to the link's address"}, **NOT_FOUND},
 )
 def tracked_link(token: str, app: Journeyman) -> Response:
-    """A tracked link: records ``email_clicked`` with ``url`` and redirects there (only to
-    the address signed into the token, which was in that email)."""
+    """A tracked link: records ``email_clicked`` with ``url`` (and ``email_opened`` first
+    when the message has no open yet) and redirects there (only to the address signed into
+    the token, which was in that email)."""
     found = links.verify_link(_secret(app), token)
     if found is None or not found[2].lower().startswith(("http://", "https://")):
         return _not_found()
     contact_id, message_key, url = found
-    _record(app, "email_clicked", contact_id, message_key, url=url)
+    _record(app, "email_clicked", contact_id, message_key, opens=True, url=url)
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
@@ -158,8 +152,8 @@ def unsubscribe(token: str, app: Journeyman) -> HTMLResponse:
     if found is None:
         return _invalid_link()
     contact_id, message_key = found
-    with transaction(app.engine) as connection:
-        changed = store.unsubscribe_txn(connection, contact_id, app.clock.now())
-    if changed:
-        _record(app, "email_unsubscribed", contact_id, message_key)
+    now = app.clock.now()
+    with transaction(app.engine) as connection:  # the flag and its event, or neither
+        if store.unsubscribe_txn(connection, contact_id, now):
+            store.record_txn(connection, "email_unsubscribed", contact_id, message_key, now)
     return _page("You are unsubscribed", "<p>You will no longer receive these emails.</p>")

@@ -1,15 +1,22 @@
 """Reads and writes of the tracking routes (open pixel, tracked links, unsubscribe): which
-contact and message a valid token names, and the unsubscribe itself."""
+contact and message a valid token names, the events about the message, and the unsubscribe
+itself."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from journeyman.store.schema import contacts, messages, workflows
+from journeyman.store import events as store_events
+from journeyman.store.schema import contacts, events, messages, workflows
+
+SOURCE = "tracking"
+OPENED = "email_opened"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,10 +30,12 @@ class TrackedMessage:
 
 
 def tracked_message_txn(
-    connection: Connection, contact_id: int, message_key: str
+    connection: Connection, contact_id: int, message_key: str, *, lock: bool = False
 ) -> TrackedMessage | None:
     """None when the contact no longer exists. One query: the contact, its message (by
-    idempotency key, and only if it was sent to that contact) and the workflow."""
+    idempotency key, and only if it was sent to that contact) and the workflow. ``lock``
+    holds the contact's row until the transaction ends (PostgreSQL; a SQLite write
+    transaction holds the whole database already)."""
     message = sa.and_(
         messages.c.idempotency_key == message_key, messages.c.contact_id == contacts.c.id
     )
@@ -39,10 +48,69 @@ def tracked_message_txn(
         )
         .where(contacts.c.id == contact_id)
     )
+    if lock:
+        # NO KEY UPDATE: events inserted for the contact meanwhile (their foreign key takes
+        # KEY SHARE) do not wait; only another click's transaction does.
+        statement = statement.with_for_update(of=contacts, key_share=True)
     row = connection.execute(statement).first()
     if row is None:
         return None
     return TrackedMessage(email=row[0], workflow=row[1], step=row[2])
+
+
+def record_txn(
+    connection: Connection,
+    name: str,
+    contact_id: int,
+    message_key: str,
+    now: dt.datetime,
+    *,
+    extra: Mapping[str, str] | None = None,
+    opens: bool = False,
+) -> TrackedMessage | None:
+    """Record the event ``name`` about the message for its contact (source ``tracking``,
+    queued for the triggers like any event); nothing when the contact is gone.
+
+    With ``opens`` (a click), a message with no ``email_opened`` yet gets one first, with
+    ``via: click``: the click proves the open that a blocked pixel did not report (as Brevo,
+    Mailchimp and Klaviyo count it). The contact's row is locked before the check, so two
+    clicks at once record one open."""
+    found = tracked_message_txn(connection, contact_id, message_key, lock=opens)
+    if found is None or found.email is None:
+        return found
+    properties: dict[str, Any] = {"message_key": message_key}
+    if found.workflow is not None:
+        properties["workflow"] = found.workflow
+    if found.step is not None:
+        properties["step"] = found.step
+    new = [_event(name, contact_id, now, {**properties, **(extra or {})})]
+    if opens and not _opened_txn(connection, contact_id, message_key):
+        new.insert(0, _event(OPENED, contact_id, now, {**properties, "via": "click"}))
+    store_events.record_events_txn(connection, new, now)
+    return found
+
+
+def _event(
+    name: str, contact_id: int, now: dt.datetime, properties: dict[str, Any]
+) -> store_events.NewEvent:
+    return store_events.NewEvent(
+        name=name, contact_id=contact_id, occurred_at=now, properties=properties, source=SOURCE
+    )
+
+
+def _opened_txn(connection: Connection, contact_id: int, message_key: str) -> bool:
+    """Has the message an ``email_opened`` event (the (contact, name, time) index finds
+    the contact's opens)."""
+    statement = (
+        sa.select(events.c.id)
+        .where(
+            events.c.contact_id == contact_id,
+            events.c.name == OPENED,
+            events.c.properties["message_key"].as_string() == message_key,
+        )
+        .limit(1)
+    )
+    return connection.execute(statement).first() is not None
 
 
 def unsubscribe_txn(connection: Connection, contact_id: int, now: dt.datetime) -> bool:
