@@ -60,12 +60,7 @@ def define_attribute_txn(connection: Connection, definition: AttributeDefinition
 
 
 def ids_by_email_txn(connection: Connection, emails: Iterable[str]) -> dict[str, int]:
-    rows = connection.execute(
-        sa.select(contacts.c.email, contacts.c.id).where(
-            one_of(connection, contacts.c.email, emails)
-        )
-    )
-    return {r.email: r.id for r in rows}
+    return dict(fast.rows_matching(connection, "contacts", ("email", "id"), "email", emails))
 
 
 def upsert_contacts_txn(
@@ -95,15 +90,45 @@ def upsert_contacts_txn(
 def ensure_contacts_txn(
     connection: Connection, emails: Iterable[str], now: dt.datetime
 ) -> dict[str, int]:
-    """Ids for these emails, creating the contacts that do not exist yet."""
+    """Ids for these emails, creating the contacts that do not exist yet (in email order)."""
     wanted = set(emails)
     found = ids_by_email_txn(connection, wanted)
     missing = sorted(wanted - found.keys())
     if missing:
-        connection.execute(sa.insert(contacts), [_row(ContactInput(email=e), now) for e in missing])
-        found.update(ids_by_email_txn(connection, missing))
-        system_events.contacts_created_txn(connection, [found[e] for e in missing], now)
+        created = _create_txn(connection, missing, now)
+        found.update(created)
+        if len(created) < len(missing):  # PostgreSQL: inserted meanwhile by another writer
+            found.update(ids_by_email_txn(connection, [e for e in missing if e not in created]))
+        system_events.contacts_created_txn(connection, created.values(), now)
     return found
+
+
+def _create_txn(connection: Connection, emails: list[str], now: dt.datetime) -> dict[str, int]:
+    """Insert contacts with just an email: email -> id of those this transaction inserted.
+
+    SQLite: the transaction holds the write lock, so none of them can appear meanwhile.
+    PostgreSQL: a concurrent transaction may insert the same email; ``ON CONFLICT`` waits
+    for it and skips the row if it commits (a unique violation otherwise), and the emails
+    go in sorted order, so two such inserts cannot deadlock on each other.
+    """
+    bulk = Bulk(connection)
+    at, empty = bulk.time(now), bulk.json({})
+    if bulk.postgres:
+        with bulk.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO contacts (email, attributes, created_at, modified_at) "
+                "SELECT e, %s::jsonb, %s, %s FROM unnest(%s::text[]) AS e "
+                "ON CONFLICT (email) DO NOTHING RETURNING email, id",
+                (empty, at, at, emails),
+            )
+            return dict(cursor.fetchall())
+    ids = bulk.allocate_ids(contacts, len(emails))
+    bulk.insert(
+        contacts,
+        ("id", "email", "attributes", "created_at", "modified_at"),
+        [(i, e, empty, at, at) for i, e in zip(ids, emails, strict=True)],
+    )
+    return dict(zip(emails, ids, strict=True))
 
 
 def load_contacts_txn(connection: Connection, ids: Iterable[int]) -> dict[int, ContactView]:
