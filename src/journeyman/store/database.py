@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
+import psycopg
 import sqlalchemy as sa
 from psycopg.types.json import set_json_loads
 from sqlalchemy.engine import Connection, Engine
@@ -81,6 +83,11 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# Raised by statements run on the driver's own cursor (``bulk``, ``fast``), which SQLAlchemy
+# does not wrap in its DBAPIError.
+_DRIVER_ERRORS = (sqlite3.Error, psycopg.Error)
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction; driver errors leave as StoreError (the cause chained)."""
@@ -89,6 +96,8 @@ def transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
     except sa.exc.DBAPIError as exc:
         raise StoreError(f"database error: {exc.orig}") from exc
+    except _DRIVER_ERRORS as exc:
+        raise StoreError(f"database error: {exc}") from exc
 
 
 @contextmanager
@@ -101,3 +110,5 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
                 yield connection
     except sa.exc.DBAPIError as exc:
         raise StoreError(f"database error: {exc.orig}") from exc
+    except _DRIVER_ERRORS as exc:
+        raise StoreError(f"database error: {exc}") from exc
