@@ -122,10 +122,10 @@ def upserted_txn(
     listened = listened_txn(connection) if merged else set()
     created = [email for email in merged if email not in existing]
     if created and CONTACT_CREATED in listened:
-        rows = connection.execute(
-            sa.select(contacts.c.id).where(one_of(connection, contacts.c.email, created))
+        ids = sorted(
+            r[0] for r in fast.rows_matching(connection, "contacts", ("id",), "email", created)
         )
-        record_txn(connection, [(CONTACT_CREATED, r.id, {}) for r in rows], now)
+        record_txn(connection, [(CONTACT_CREATED, i, {}) for i in ids], now)
     if ATTRIBUTE_CHANGED not in listened:
         return
     changes: list[Change] = []
@@ -313,12 +313,7 @@ def enrol_manually_txn(
         raise InvalidInput(f"workflow {key!r} does not exist")
     if status != "active":
         raise InvalidInput(f"workflow {key!r} is {status}: only an active workflow takes contacts")
-    found = connection.execute(
-        sa.select(contacts.c.email, contacts.c.id).where(
-            one_of(connection, contacts.c.email, emails)
-        )
-    )
-    ids = {r.email: r.id for r in found} if emails else {}
+    ids = dict(fast.rows_matching(connection, "contacts", ("email", "id"), "email", emails))
     problems = [f"no contact with email {e!r}" for e in emails if e not in ids]
     known = {r.name: r.id for r in connection.execute(sa.select(lists.c.name, lists.c.id))}
     problems += [f"list {n!r} does not exist" for n in list_names if n not in known]
