@@ -1,9 +1,11 @@
-"""Reads on the engine's hot path, executed through the driver.
+"""Reads on the hot paths (the engine's passes, event ingestion), executed through the driver.
 
 SQLAlchemy builds the SQL; the driver runs it and returns plain tuples. That skips the
 per-row result machinery (Row objects, result processors), which cost several times the
 database's own work for the engine's per-batch reads. Only for statements whose bound
 values need no conversion (ids, names, JSON text): values go to the driver as they are.
+The few reads run once per ingestion transaction are written by hand (``rows_matching``,
+``driver_rows``): there, compiling a statement cost more than running it.
 """
 
 from __future__ import annotations
