@@ -9,6 +9,7 @@ from journeyman import App, EventInput
 from journeyman.errors import InvalidContact, StoreError
 from journeyman.model.contacts import AttributeDefinition, AttributeType
 from journeyman.store import schema, transaction
+from journeyman.store.bulk import Bulk
 from journeyman.store.contacts import ContactInput
 
 from .support import count, rows
@@ -84,6 +85,26 @@ def test_the_database_refuses_a_second_contact_with_the_same_email(app: App) -> 
             sa.insert(schema.contacts).values(
                 email="jane@example.com", attributes={}, created_at=now, modified_at=now
             )
+        )
+
+    assert count(app, "contacts") == 1
+
+
+def test_a_driver_error_of_a_bulk_write_leaves_as_a_store_error(app: App) -> None:
+    """Writes through the driver's cursor bypass SQLAlchemy's error wrapping."""
+    app.upsert_contacts([ContactInput(email="jane@example.com")])
+    now = app.clock.now()
+
+    with (
+        pytest.raises(StoreError, match=r"uq_contacts_email|UNIQUE"),
+        transaction(app.engine) as connection,
+    ):
+        bulk = Bulk(connection)
+        at = bulk.time(now)
+        bulk.insert(
+            schema.contacts,
+            ("email", "attributes", "created_at", "modified_at"),
+            [("jane@example.com", "{}", at, at)],
         )
 
     assert count(app, "contacts") == 1

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from journeyman import App, EventInput
+from journeyman.errors import InvalidEvent
+from journeyman.store import events, transaction
+from journeyman.store.contacts import ContactInput
 
 from .support import contact_id, count, rows, tick_until_idle, workflow
+
+UPSERTED, AMY, ZED = "upserted@example.com", "amy@example.com", "zed@example.com"
 
 
 def test_events_are_stored_with_their_properties_and_queued(app: App) -> None:
@@ -132,3 +139,64 @@ def test_the_engine_takes_events_out_of_the_queue_even_when_nothing_matches(app:
     assert sum(r.events for r in reports) == 1
     assert count(app, "event_queue") == 0
     assert count(app, "events") == 1
+
+
+def test_contacts_created_by_events_are_stored_as_an_upsert_stores_them(app: App) -> None:
+    """Events write contacts and events through the driver: the rows must read back as the
+    ones SQLAlchemy writes (JSON, times, defaults)."""
+    app.upsert_contacts([ContactInput(email="upserted@example.com")])
+    app.record_events(
+        [
+            EventInput(name="visit", email="zed@example.com"),
+            EventInput(name="visit", email="Amy@Example.com"),
+            EventInput(name="visit", email="zed@example.com"),
+        ]
+    )
+
+    upserted, amy, zed = (rows(app, "contacts", email=e)[0] for e in (UPSERTED, AMY, ZED))
+    for created in (amy, zed):
+        assert {k: v for k, v in created.items() if k not in ("id", "email")} == {
+            k: v for k, v in upserted.items() if k not in ("id", "email")
+        }
+    assert created["attributes"] == {} and created["email_blocklisted"] is False
+    assert created["created_at"] == app.clock.now()
+    assert amy["id"] < zed["id"]  # new contacts are created in email order
+
+
+def test_ids_come_back_in_input_order_across_contacts_and_kinds(app: App) -> None:
+    app.record_events([EventInput(name="visit", email="old@example.com")])
+    inputs = [
+        EventInput(name="b", email="new@example.com", historical=True),
+        EventInput(name="a", email="old@example.com", properties={"n": 1}),
+        EventInput(name="c", email="new@example.com", properties={"nested": {"x": [1, None]}}),
+    ]
+
+    report = app.record_events(inputs)
+
+    stored = {e["id"]: e for e in rows(app, "events")}
+    assert [stored[i]["name"] for i in report.ids] == ["b", "a", "c"]
+    assert list(report.ids) == sorted(report.ids)
+    assert stored[report.ids[2]]["properties"] == {"nested": {"x": [1, None]}}
+    assert [stored[i]["historical"] for i in report.ids] == [True, False, False]
+    queued = [r["event_id"] for r in rows(app, "event_queue")]
+    assert queued[-2:] == list(report.ids[1:])
+
+
+def test_properties_json_cannot_hold_refuse_the_call_and_store_nothing(app: App) -> None:
+    with pytest.raises(InvalidEvent, match="cannot be stored as JSON"):
+        app.record_events(
+            [
+                EventInput(name="ok", email="jane@example.com"),
+                EventInput(name="big", email="jane@example.com", properties={"n": 2**70}),
+            ]
+        )
+
+    assert count(app, "events") == 0 and count(app, "contacts") == 0
+
+
+def test_the_store_refuses_a_naive_time(app: App) -> None:
+    naive = dt.datetime(2027, 1, 1, 12, 0)
+    with pytest.raises(ValueError, match="naive"), transaction(app.engine) as connection:
+        events.record_events_txn(
+            connection, [events.NewEvent(name="x", contact_id=1, occurred_at=naive)], naive
+        )

@@ -30,11 +30,18 @@ class Bulk:
         self._times: dict[dt.datetime, str] = {}
 
     def time(self, value: dt.datetime | None) -> Any:
-        """A UTC time as the column type stores it (SQLite: the text form SQLAlchemy uses)."""
-        if value is None or self.postgres:
+        """A UTC time as the column type stores it (SQLite: the text form SQLAlchemy uses);
+        a naive time is refused, as ``schema.UtcDateTime`` refuses it."""
+        if value is None:
+            return value
+        if self.postgres:
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r}: Journeyman stores aware UTC times")
             return value
         text = self._times.get(value)  # most rows of a batch share the same few times
         if text is None:
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r}: Journeyman stores aware UTC times")
             v = value.astimezone(dt.UTC)
             text = (
                 f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
@@ -55,14 +62,15 @@ class Bulk:
         """
         if count == 0:
             return []
-        if self.postgres:
-            rows = self._connection.exec_driver_sql(
-                f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
-                f"FROM generate_series(1, {int(count)})"
-            )
-            return [r[0] for r in rows]
-        top = self._connection.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar()
-        start = int(top or 0) + 1
+        with self._cursor() as cursor:
+            if self.postgres:
+                cursor.execute(
+                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                    f"FROM generate_series(1, {int(count)})"
+                )
+                return [r[0] for r in cursor.fetchall()]
+            cursor.execute(f"SELECT max(id) FROM {table.name}")
+            start = int(cursor.fetchone()[0] or 0) + 1
         return list(range(start, start + count))
 
     def insert(

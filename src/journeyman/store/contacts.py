@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -60,12 +60,7 @@ def define_attribute_txn(connection: Connection, definition: AttributeDefinition
 
 
 def ids_by_email_txn(connection: Connection, emails: Iterable[str]) -> dict[str, int]:
-    rows = connection.execute(
-        sa.select(contacts.c.email, contacts.c.id).where(
-            one_of(connection, contacts.c.email, emails)
-        )
-    )
-    return {r.email: r.id for r in rows}
+    return dict(fast.rows_matching(connection, "contacts", ("email", "id"), "email", emails))
 
 
 def upsert_contacts_txn(
@@ -79,15 +74,21 @@ def upsert_contacts_txn(
             item = _merge(before, item)
         merged[item.email] = item
     existing = _load_by_email(connection, list(merged))
-    new = [_row(i, now) for e, i in merged.items() if e not in existing]
-    if new:
-        connection.execute(sa.insert(contacts), new)
-    updates = [_update_row(existing[e], i, now) for e, i in merged.items() if e in existing]
-    if updates:
-        connection.execute(
-            sa.update(contacts).where(contacts.c.id == sa.bindparam("b_id")),
-            updates,
-        )
+    bulk = Bulk(connection)
+    at = bulk.time(now)
+    new = [i for e, i in merged.items() if e not in existing]
+    ids = bulk.allocate_ids(contacts, len(new))
+    bulk.insert(
+        contacts,
+        ("id", "email", *_CHANGED, "created_at", "modified_at"),
+        [(i, item.email, *_new_values(item), at, at) for i, item in zip(ids, new, strict=True)],
+    )
+    updates = [
+        (*_updated_values(existing[e], i), at, existing[e].id)
+        for e, i in merged.items()
+        if e in existing
+    ]
+    bulk.update(contacts, (*_CHANGED, "modified_at"), updates)
     system_events.upserted_txn(connection, merged, existing, now)
     return len(new), len(updates)
 
@@ -95,15 +96,45 @@ def upsert_contacts_txn(
 def ensure_contacts_txn(
     connection: Connection, emails: Iterable[str], now: dt.datetime
 ) -> dict[str, int]:
-    """Ids for these emails, creating the contacts that do not exist yet."""
+    """Ids for these emails, creating the contacts that do not exist yet (in email order)."""
     wanted = set(emails)
     found = ids_by_email_txn(connection, wanted)
     missing = sorted(wanted - found.keys())
     if missing:
-        connection.execute(sa.insert(contacts), [_row(ContactInput(email=e), now) for e in missing])
-        found.update(ids_by_email_txn(connection, missing))
-        system_events.contacts_created_txn(connection, [found[e] for e in missing], now)
+        created = _create_txn(connection, missing, now)
+        found.update(created)
+        if len(created) < len(missing):  # PostgreSQL: inserted meanwhile by another writer
+            found.update(ids_by_email_txn(connection, [e for e in missing if e not in created]))
+        system_events.contacts_created_txn(connection, created.values(), now)
     return found
+
+
+def _create_txn(connection: Connection, emails: list[str], now: dt.datetime) -> dict[str, int]:
+    """Insert contacts with just an email: email -> id of those this transaction inserted.
+
+    SQLite: the transaction holds the write lock, so none of them can appear meanwhile.
+    PostgreSQL: a concurrent transaction may insert the same email; ``ON CONFLICT`` waits
+    for it and skips the row if it commits (a unique violation otherwise), and the emails
+    go in sorted order, so two such inserts cannot deadlock on each other.
+    """
+    bulk = Bulk(connection)
+    at, empty = bulk.time(now), bulk.json({})
+    if bulk.postgres:
+        with bulk.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO contacts (email, attributes, created_at, modified_at) "
+                "SELECT e, %s::jsonb, %s, %s FROM unnest(%s::text[]) AS e "
+                "ON CONFLICT (email) DO NOTHING RETURNING email, id",
+                (empty, at, at, emails),
+            )
+            return dict(cursor.fetchall())
+    ids = bulk.allocate_ids(contacts, len(emails))
+    bulk.insert(
+        contacts,
+        ("id", "email", "attributes", "created_at", "modified_at"),
+        [(i, e, empty, at, at) for i, e in zip(ids, emails, strict=True)],
+    )
+    return dict(zip(emails, ids, strict=True))
 
 
 def load_contacts_txn(connection: Connection, ids: Iterable[int]) -> dict[int, ContactView]:
@@ -171,42 +202,45 @@ def _merge(before: ContactInput, after: ContactInput) -> ContactInput:
     )
 
 
-def _load_by_email(connection: Connection, emails: list[str]) -> dict[str, Any]:
-    rows = connection.execute(
-        sa.select(contacts).where(one_of(connection, contacts.c.email, emails))
-    )
-    return {r.email: r for r in rows}
+class _Stored(NamedTuple):
+    """What an upsert reads of an existing contact."""
+
+    id: int
+    email: str
+    attributes: dict[str, Any]
+    sms: str | None
+    whatsapp: str | None
+    ext_id: str | None
+    timezone: str | None
 
 
-def _row(item: ContactInput, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "email": item.email,
-        "attributes": {k: v for k, v in item.attributes.items() if v is not None},
-        "sms": item.sms,
-        "whatsapp": item.whatsapp,
-        "ext_id": item.ext_id,
-        "timezone": item.timezone,
-        "created_at": now,
-        "modified_at": now,
-    }
+_CHANGED = ("attributes", "sms", "whatsapp", "ext_id", "timezone")  # what an upsert writes
 
 
-def _update_row(row: Any, item: ContactInput, now: dt.datetime) -> dict[str, Any]:
-    attributes = dict(row.attributes or {})
+def _load_by_email(connection: Connection, emails: list[str]) -> dict[str, _Stored]:
+    found = fast.rows_matching(connection, "contacts", _Stored._fields, "email", emails)
+    return {r[1]: _Stored(r[0], r[1], fast.json_value(r[2]) or {}, *r[3:]) for r in found}
+
+
+def _new_values(item: ContactInput) -> tuple[Any, ...]:
+    attributes = {k: v for k, v in item.attributes.items() if v is not None}
+    return (Bulk.json(attributes), item.sms, item.whatsapp, item.ext_id, item.timezone)
+
+
+def _updated_values(row: _Stored, item: ContactInput) -> tuple[Any, ...]:
+    attributes = dict(row.attributes)
     for key, value in item.attributes.items():
         if value is None:
             attributes.pop(key, None)
         else:
             attributes[key] = value
-    return {
-        "b_id": row.id,
-        "attributes": attributes,
-        "sms": item.sms or row.sms,
-        "whatsapp": item.whatsapp or row.whatsapp,
-        "ext_id": item.ext_id or row.ext_id,
-        "timezone": item.timezone or row.timezone,
-        "modified_at": now,
-    }
+    return (
+        Bulk.json(attributes),
+        item.sms or row.sms,
+        item.whatsapp or row.whatsapp,
+        item.ext_id or row.ext_id,
+        item.timezone or row.timezone,
+    )
 
 
 def change_attributes_txn(

@@ -1,14 +1,17 @@
-"""Reads on the engine's hot path, executed through the driver.
+"""Reads on the hot paths (the engine's passes, event ingestion), executed through the driver.
 
 SQLAlchemy builds the SQL; the driver runs it and returns plain tuples. That skips the
 per-row result machinery (Row objects, result processors), which cost several times the
 database's own work for the engine's per-batch reads. Only for statements whose bound
 values need no conversion (ids, names, JSON text): values go to the driver as they are.
+The few reads run once per ingestion transaction are written by hand (``rows_matching``,
+``driver_rows``): there, compiling a statement cost more than running it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -24,6 +27,47 @@ def rows(connection: Connection, statement: sa.Select[Any]) -> list[tuple[Any, .
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(str(compiled), params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def rows_matching(
+    connection: Connection,
+    table: str,
+    columns: Sequence[str],
+    key: str,
+    values: Iterable[str] | Iterable[int],
+) -> list[tuple[Any, ...]]:
+    """``columns`` of the rows of ``table`` whose ``key`` (an indexed column) is one of
+    ``values``, which go as ONE parameter (as in ``dialects.one_of``).
+
+    Hand-written rather than compiled by SQLAlchemy: compiling costs more than the query on
+    a per-event path. PostgreSQL looks each value up in the index (a lateral join): psycopg
+    prepares a statement run often, and the generic plan of ``key = ANY($1)`` compares every
+    row of the table with every value (no hashing of a parameter array), which took 0.2 s
+    for 500 emails among 20,000 contacts.
+    """
+    items = list(values)
+    if not items:
+        return []
+    selected = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        kind = "text" if isinstance(items[0], str) else "bigint"
+        sql = (
+            f"SELECT {', '.join(f't.{c}' for c in columns)} FROM unnest(%s::{kind}[]) AS v(value), "
+            f"LATERAL (SELECT {selected} FROM {table} WHERE {key} = v.value OFFSET 0) AS t"
+        )
+        return driver_rows(connection, sql, (items,))
+    sql = f"SELECT {selected} FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))"
+    return driver_rows(connection, sql, (orjson.dumps(items).decode(),))
+
+
+def driver_rows(connection: Connection, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    """The rows of SQL written for the connection's dialect (its driver's placeholders)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
         return list(cursor.fetchall())
     finally:
         cursor.close()
