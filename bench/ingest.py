@@ -370,7 +370,7 @@ def one_line(result: dict[str, Any]) -> str:
         return f"ingestion, {name}: FAILED ({result.get('error', 'no result')})"
     floor, single, batch = result["floor"], result["single"], result["batch"]
     own, latency = result["in_process"], result["latency"]
-    verdict = "ok" if result["ok"] else "NOT OK"
+    verdict = "ok" if result["ok"] else f"NOT OK ({'; '.join(why_not(result)) or 'see --json'})"
     one, many = single["events_per_second"], batch["events_per_second"]
     return "\n".join(
         [
@@ -398,6 +398,23 @@ def one_line(result: dict[str, Any]) -> str:
             f"  machine before measuring: {_settled(result.get('settled', []))}",
         ]
     )
+
+
+def why_not(result: dict[str, Any]) -> list[str]:
+    """What made a run not ok, for the one-line report."""
+    found = [
+        f"{result[name]:,} {name} for {result['accepted']:,} accepted events"
+        for name in ("emails", "stored")
+        if result.get(name) != result.get("accepted")
+    ]
+    if result.get("server_exit") != 0:
+        found.append(f"the server exited with {result.get('server_exit')}")
+    for phase in PHASES:
+        measured = result.get(phase)
+        errors = measured.get("errors") if isinstance(measured, dict) else None
+        if errors:
+            found.append(f"{phase}: {errors[0]}")
+    return found
 
 
 def _settled(waits: list[dict[str, Any]]) -> str:
