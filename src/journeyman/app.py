@@ -258,12 +258,14 @@ class App:
             except InvalidInput as exc:
                 rejected.append((index, str(exc)))
         now = self.clock.now()
-        with transaction(self.engine) as connection:
-            if contacts_first:
-                normalized = [replace(i, email=normalize_email(i.email)) for i in contacts_first]
-                contacts.upsert_contacts_txn(connection, normalized, now)
-            ids = contacts.ensure_contacts_txn(connection, {email for _, _, email in valid}, now)
-            stored = events.record_events_txn(
+        first = [replace(i, email=normalize_email(i.email)) for i in contacts_first]
+        news = [(item, email) for _, item, email in valid]
+
+        def store(connection: Connection) -> list[int]:
+            if first:
+                contacts.upsert_contacts_txn(connection, first, now)
+            ids = contacts.ensure_contacts_txn(connection, {email for _, email in news}, now)
+            return events.record_events_txn(
                 connection,
                 [
                     NewEvent(
@@ -274,10 +276,12 @@ class App:
                         source=item.source,
                         historical=item.historical,
                     )
-                    for _, item, email in valid
+                    for item, email in news
                 ],
                 now,
             )
+
+        stored = write(self.engine, store)  # run again if it lost a race to another writer
         return EventReport(ids=tuple(stored), rejected=tuple(rejected))
 
     def enrol(

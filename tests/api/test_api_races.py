@@ -77,3 +77,44 @@ def test_racing_imports_naming_one_new_email_make_one_contact(backend_server: Se
 
         assert set(statuses) == {202}, statuses
         assert contacts_named(backend_server, email) == 1
+
+
+def test_racing_event_batches_creating_the_same_contacts_store_every_event_once(
+    backend_server: Server,
+) -> None:
+    """Batches that create the same two new contacts in crossed roles (one changes the first
+    contact's attributes and names the second, the other the reverse): on PostgreSQL the
+    server's two writers wait for each other or deadlock, and the loser is run again."""
+    for round_ in range(ROUNDS):
+        first, second = (f"race-batch-{round_}-{n}@example.com" for n in (1, 2))
+
+        def batch(changed: str, named: str, n: int) -> dict[str, Any]:
+            return {
+                "events": [
+                    {
+                        "event_name": "race_batch",
+                        "identifiers": {"email_id": changed},
+                        "contact_properties": {"FIRSTNAME": f"B{n}"},
+                    },
+                    {"event_name": "race_batch", "identifiers": {"email_id": named}},
+                ]
+            }
+
+        bodies = [
+            batch(first, second, n) if n % 2 else batch(second, first, n) for n in range(RACERS)
+        ]
+        statuses = race(backend_server, "/v3/events/batch", bodies)
+
+        assert set(statuses) == {202}, statuses
+        assert contacts_named(backend_server, first) == contacts_named(backend_server, second) == 1
+        reader = Reader(backend_server.db_url)
+        try:
+            stored = reader.value(
+                "SELECT count(*) FROM events e JOIN contacts c ON c.id = e.contact_id"
+                " WHERE e.name = 'race_batch' AND c.email IN (:a, :b)",
+                a=first,
+                b=second,
+            )
+        finally:
+            reader.close()
+        assert stored == 2 * RACERS

@@ -45,7 +45,10 @@ def create_app(
     owned = journeyman is None
     journeyman = journeyman or App.open(settings, clock=clock)
 
-    writer = EventWriter(journeyman)
+    # PostgreSQL takes two transactions at a time; SQLite one (its single write lock).
+    writer = EventWriter(
+        journeyman, writers=2 if journeyman.engine.dialect.name == "postgresql" else 1
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

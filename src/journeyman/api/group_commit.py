@@ -8,6 +8,13 @@ and waits; the writer takes everything waiting, stores it with one ``App.record_
 transaction has committed: a 204 still means "stored". While it commits, new requests queue
 for the next transaction, so the batches grow with the load and cost nothing when idle.
 
+On PostgreSQL two writers commit side by side (``writers=2``): while one waits for the
+database, the other prepares its rows, and the server's backends work in parallel. Requests
+in flight together have no order between them, so neither do their transactions; a request
+sent after another was answered is stored after it. Two writers creating the same new
+contacts wait for each other or deadlock; ``store.write`` runs the loser again. SQLite has
+one write lock: one writer.
+
 A request's events are refused for its own reasons only: the events ``App.record_events``
 rejects are reported to the request they came from, and a transaction that fails as a whole
 (a contact change refused by the store, say) is retried one request at a time, so that only
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,14 +57,18 @@ class _Waiting:
 
 
 class EventWriter:
-    """The one writer of API events for a server; create it in the server's event loop."""
+    """The writer of API events for a server (``writers`` transactions at a time); create
+    it in the server's event loop."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, writers: int = 1) -> None:
         self._app = app
         self._waiting: list[_Waiting] = []
         self._wake = asyncio.Event()
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-writer")
+        self._free = asyncio.Semaphore(writers)
+        self._threads = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="event-writer")
         self._task: asyncio.Task[None] | None = None
+        self._committing: set[asyncio.Task[None]] = set()
+        self._count = threading.Lock()
         self.commits = 0  # transactions committed (for tests and the benchmark)
 
     async def record(self, submission: Submission) -> list[tuple[int, str]]:
@@ -70,37 +82,47 @@ class EventWriter:
         return await answer
 
     async def close(self) -> None:
-        """Stop the writer after the transaction in progress; fail requests still waiting."""
+        """Stop the writer after the transactions in progress (their requests are answered);
+        fail requests still waiting."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._committing:
+            await asyncio.wait(self._committing)
         for waiting in self._waiting:
             if not waiting.answer.done():
                 waiting.answer.set_exception(RuntimeError("the server is stopping"))
         self._waiting.clear()
-        self._thread.shutdown(wait=True)
+        self._threads.shutdown(wait=True)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._waiting:
-                group = self._take()
-                try:
-                    outcomes = await loop.run_in_executor(self._thread, self._store, group)
-                except asyncio.CancelledError:
-                    self._waiting[:0] = group  # close() fails them
-                    raise
-                self._app.note_events_stored()
-                for waiting, outcome in zip(group, outcomes, strict=True):
-                    if waiting.answer.done():  # the client went away
-                        continue
-                    if isinstance(outcome, BaseException):
-                        waiting.answer.set_exception(outcome)
-                    else:
-                        waiting.answer.set_result(outcome)
+                await self._free.acquire()  # a writer is free (only this loop takes requests)
+                task = asyncio.create_task(self._commit(self._take()))
+                self._committing.add(task)
+                task.add_done_callback(self._committing.discard)
+
+    async def _commit(self, group: list[_Waiting]) -> None:
+        outcomes: list[list[tuple[int, str]] | Exception]
+        loop = asyncio.get_running_loop()
+        try:
+            outcomes = await loop.run_in_executor(self._threads, self._store, group)
+        except Exception as exc:  # the pool shut down: _store returns its own failures
+            outcomes = [exc] * len(group)
+        finally:
+            self._free.release()
+        self._app.note_events_stored()
+        for waiting, outcome in zip(group, outcomes, strict=True):
+            if waiting.answer.done():  # the client went away
+                continue
+            if isinstance(outcome, BaseException):
+                waiting.answer.set_exception(outcome)
+            else:
+                waiting.answer.set_result(outcome)
 
     def _take(self) -> list[_Waiting]:
         """The oldest waiting requests, up to MAX_EVENTS_PER_COMMIT events (at least one)."""
@@ -136,7 +158,8 @@ class EventWriter:
         events = [e for s in submissions for e in s.events]
         contacts = [c for s in submissions for c in s.contacts]
         report = self._app.record_events(events, contacts_first=contacts)
-        self.commits += 1
+        with self._count:
+            self.commits += 1
         refused: list[list[tuple[int, str]] | Exception] = [[] for _ in submissions]
         owner: list[tuple[int, int]] = [  # event index in ``events`` -> (submission, index)
             (n, i) for n, s in enumerate(submissions) for i in range(len(s.events))

@@ -86,7 +86,8 @@ def _sqlite_engine(url: str) -> Engine:
 # Raised by statements run on the driver's own cursor (``bulk``, ``fast``), which SQLAlchemy
 # does not wrap in its DBAPIError.
 _DRIVER_ERRORS = (sqlite3.Error, psycopg.Error)
-UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATEs
+DEADLOCK_DETECTED = "40P01"
 T = TypeVar("T")
 
 
@@ -103,12 +104,15 @@ def transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def write(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:
-    """``work(connection)`` in one transaction, run again if it lost a race for a unique key.
+    """``work(connection)`` in one transaction, run again if it lost a race for a unique key
+    or a deadlock.
 
     On PostgreSQL two transactions can both find a key (a new contact's email) absent and
     both insert it; the later one fails on the unique index once the earlier commits. Run
     again, it finds the row and takes the path it would have taken a moment later (update,
-    or refuse a duplicate). SQLite cannot lose that race: writers take the lock up front.
+    or refuse a duplicate). Two transactions that each create a contact the other then
+    needs wait for each other; the server aborts one, which run again finds both. SQLite
+    cannot lose these races: writers take the lock up front.
     ``work`` must only touch the database (it may run more than once).
     """
     for attempt in range(1, attempts + 1):
@@ -116,15 +120,15 @@ def write(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3)
             with transaction(engine) as connection:
                 return work(connection)
         except StoreError as exc:
-            if attempt == attempts or not _lost_unique_race(exc):
+            if attempt == attempts or not _lost_race(exc):
                 raise
     raise AssertionError("unreachable")
 
 
-def _lost_unique_race(exc: StoreError) -> bool:
+def _lost_race(exc: StoreError) -> bool:
     cause = exc.__cause__  # SQLAlchemy's wrapper, or the driver's own error (store.bulk)
     orig = cause.orig if isinstance(cause, sa.exc.DBAPIError) else cause
-    return getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION
+    return getattr(orig, "sqlstate", None) in (UNIQUE_VIOLATION, DEADLOCK_DETECTED)
 
 
 @contextmanager
