@@ -5,6 +5,8 @@ fails is stored again one submission at a time, so that only the one at fault fa
 from __future__ import annotations
 
 import asyncio
+import threading
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -103,3 +105,33 @@ def test_a_large_queue_is_split_into_bounded_transactions(
     assert answers == [[]] * 5
     assert writer.commits == 5  # 2 events each: a second one would pass 3
     assert len(stored(app)) == 10
+
+
+def test_two_writers_commit_side_by_side(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``writers=2`` a submission arriving while a transaction is in progress goes into
+    a second one at once: each transaction waits at a barrier for the other, which only two
+    writers at a time can pass (one writer would leave the first waiting until the timeout)."""
+    both = threading.Barrier(2, timeout=10)
+    record_events = app.record_events
+
+    def meeting(*args: Any, **kwargs: Any) -> Any:
+        both.wait()
+        return record_events(*args, **kwargs)
+
+    monkeypatch.setattr(app, "record_events", meeting)
+    writer = EventWriter(app, writers=2)
+
+    async def one_after_the_other() -> list[object]:
+        first = asyncio.ensure_future(writer.record(Submission(events=[event("x@example.com")])))
+        await asyncio.sleep(0.2)  # the first transaction is under way (at the barrier)
+        second = writer.record(Submission(events=[event("y@example.com")]))
+        try:
+            return await asyncio.gather(first, second, return_exceptions=True)
+        finally:
+            await writer.close()
+
+    answers = asyncio.run(one_after_the_other())
+
+    assert answers == [[], []]
+    assert writer.commits == 2
+    assert stored(app) == [("x@example.com", "signed_up"), ("y@example.com", "signed_up")]
