@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 
 OPEN = "open"
 CLICK = "click"
@@ -62,14 +63,20 @@ def _mac(secret: bytes, purpose: str, payload: str) -> str:
     return base64.urlsafe_b64encode(digest[:18]).decode()
 
 
+@lru_cache(maxsize=256)
+def _unsubscribe_token(secret: bytes, contact_id: int, message_key: str) -> str:
+    """(Remembered: an email's link, its footer and its headers name the same token.)"""
+    return sign(secret, UNSUBSCRIBE, contact_id, message_key)
+
+
 def unsubscribe_url(secret: bytes, contact_id: int, message_key: str, public_url: str) -> str:
     """The unsubscribe page of this message (GET shows it, POST unsubscribes: RFC 8058)."""
-    token = sign(secret, UNSUBSCRIBE, contact_id, message_key)
+    token = _unsubscribe_token(secret, contact_id, message_key)
     return f"{public_url.rstrip('/')}/unsubscribe/{token}"
 
 
 def unsubscribe_mailto(secret: bytes, contact_id: int, message_key: str, sender: str) -> str:
-    token = sign(secret, UNSUBSCRIBE, contact_id, message_key)
+    token = _unsubscribe_token(secret, contact_id, message_key)
     domain = sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else "journeyman.invalid"
     return f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{token}"
 
