@@ -32,7 +32,16 @@ from journeyman.api.errors import (
 )
 from journeyman.api.group_commit import EventWriter, Submission
 from journeyman.api.limits import ContactId
-from journeyman.api.wire import Body, Email, Journeyman, Offset, Part, parse_time, time_text
+from journeyman.api.wire import (
+    Body,
+    Email,
+    Journeyman,
+    JsonRoute,
+    Offset,
+    Part,
+    parse_time,
+    time_text,
+)
 from journeyman.app import App, EventInput
 from journeyman.errors import InvalidInput
 from journeyman.model.contacts import normalize_email
@@ -44,6 +53,7 @@ router = APIRouter(
     tags=["events"],
     dependencies=[Depends(require_api_key)],
     responses=ERROR_RESPONSES,
+    route_class=JsonRoute,
 )
 
 MAX_BATCH = 1000

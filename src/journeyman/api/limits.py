@@ -57,25 +57,26 @@ _Found = tuple[list[str | int], str]  # the path, innermost part first; the reas
 
 
 def _unstorable(value: Any, depth: int) -> _Found | None:
-    if isinstance(value, str):
-        return ([], TEXT_RULE) if _UNSTORABLE_TEXT.search(value) else None
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        if -MAX_BIGINT - 1 <= value <= MAX_BIGINT:
-            return None
-        return [], f"{value} is outside the 64-bit integer range"
-    if isinstance(value, float):
-        return None if math.isfinite(value) else ([], "numbers must be finite")
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):  # dict first: a check against Mapping is slower
         if depth >= MAX_DEPTH:
             return [], f"nested deeper than {MAX_DEPTH} levels"
         for key, item in value.items():
-            name = str(key)
-            if _UNSTORABLE_TEXT.search(name):
+            name = key if type(key) is str else str(key)
+            if not _fits(name):
                 return [name], TEXT_RULE
-            if isinstance(item, str) and not _UNSTORABLE_TEXT.search(item):
-                continue  # the common case, without a call
+            # The common values without a call (most of a batch of events is such values).
+            kind = type(item)
+            if kind is str:
+                if _fits(item):
+                    continue
+            elif kind is float:
+                if math.isfinite(item):
+                    continue
+            elif kind is int:
+                if -MAX_BIGINT - 1 <= item <= MAX_BIGINT:
+                    continue
+            elif kind is bool or item is None:
+                continue
             found = _unstorable(item, depth + 1)
             if found is not None:
                 found[0].append(name)
@@ -88,7 +89,23 @@ def _unstorable(value: Any, depth: int) -> _Found | None:
             if found is not None:
                 found[0].append(index)
                 return found
+    elif isinstance(value, str):
+        return None if _fits(value) else ([], TEXT_RULE)
+    elif isinstance(value, bool) or value is None:
+        return None
+    elif isinstance(value, int):
+        if -MAX_BIGINT - 1 <= value <= MAX_BIGINT:
+            return None
+        return [], f"{value} is outside the 64-bit integer range"
+    elif isinstance(value, float):
+        return None if math.isfinite(value) else ([], "numbers must be finite")
     return None
+
+
+def _fits(text: str) -> bool:
+    """No NUL character and no unpaired surrogate; ``isascii`` is a flag of the string in
+    CPython (no scan), and an ASCII string holds no surrogate."""
+    return "\x00" not in text if text.isascii() else _UNSTORABLE_TEXT.search(text) is None
 
 
 async def refuse_unstorable_parameters(request: Request) -> None:

@@ -6,9 +6,13 @@ Field names are Brevo's (camelCase where Brevo uses it), so the models need no a
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+import orjson
+from fastapi import Depends, Query, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -36,6 +40,49 @@ class Body(Part):
         if found is not None:
             raise PydanticCustomError("unstorable", "{problem}", {"problem": found})
         return data
+
+
+# Digits to "0", everything else to " ": a run of 19 digits is then one ``in`` away.
+_DIGITS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_NUMBER = b"0" * 19  # 2**63 has 19 digits
+
+
+def parse_json(body: bytes) -> Any:
+    """``body`` as ``json.loads`` reads it, by orjson (2.5 times faster) where the two agree.
+
+    They do not on what orjson refuses (NaN, Infinity, unpaired surrogates, a byte order
+    mark, UTF-16, nesting past 1024), which ``json`` then reads or refuses as before, and on
+    integers past 64 bits, which orjson reads as floats: a body with 19 digits in a row is
+    left to ``json``. So a value the database cannot hold reaches :mod:`limits` unchanged
+    and is refused with the same message, and a body ``json`` refuses gets the same error."""
+    if _LONG_NUMBER not in body.translate(_DIGITS):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
+
+
+class JsonRequest(Request):
+    """A request whose JSON body is read by :func:`parse_json`."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+class JsonRoute(APIRoute):
+    """A route whose JSON body is read by :func:`parse_json` (FastAPI reads the body with
+    ``Request.json``): an ``APIRouter``'s ``route_class`` for large bodies."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_json(request: Request) -> Response:
+            return await handle(JsonRequest(request.scope, request.receive))
+
+        return handle_json
 
 
 # Documented for clients and fuzzers; checked with Journeyman's own messages (which name the
