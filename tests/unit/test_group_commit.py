@@ -109,8 +109,9 @@ def test_a_large_queue_is_split_into_bounded_transactions(
 
 def test_two_writers_commit_side_by_side(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     """With ``writers=2`` a submission arriving while a transaction is in progress goes into
-    a second one at once: each transaction waits at a barrier for the other, which only two
-    writers at a time can pass (one writer would leave the first waiting until the timeout)."""
+    a second one at once (given enough events: here one): each transaction waits at a
+    barrier for the other, which only two writers at a time can pass (one writer would leave
+    the first waiting until the timeout)."""
     both = threading.Barrier(2, timeout=10)
     record_events = app.record_events
 
@@ -119,6 +120,7 @@ def test_two_writers_commit_side_by_side(app: App, monkeypatch: pytest.MonkeyPat
         return record_events(*args, **kwargs)
 
     monkeypatch.setattr(app, "record_events", meeting)
+    monkeypatch.setattr("journeyman.api.group_commit.SECOND_WRITER_EVENTS", 1)
     writer = EventWriter(app, writers=2)
 
     async def one_after_the_other() -> list[object]:

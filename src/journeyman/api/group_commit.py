@@ -36,6 +36,9 @@ from journeyman.store.contacts import ContactInput
 # Events in one transaction at most: a bound on how long one commit holds the write lock
 # (the engine needs it too). A request is never split; a batch request alone may pass this.
 MAX_EVENTS_PER_COMMIT = 5000
+# A second writer starts only for this many waiting events: fewer (single events) wait for
+# the busy one and join its next, larger, transaction (one commit for more of them).
+SECOND_WRITER_EVENTS = 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +67,8 @@ class EventWriter:
         self._app = app
         self._waiting: list[_Waiting] = []
         self._wake = asyncio.Event()
-        self._free = asyncio.Semaphore(writers)
+        self._writers = writers
+        self._busy = 0  # transactions in progress
         self._threads = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="event-writer")
         self._task: asyncio.Task[None] | None = None
         self._committing: set[asyncio.Task[None]] = set()
@@ -98,13 +102,21 @@ class EventWriter:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
+            await self._wake.wait()  # a request arrived, or a transaction ended
             self._wake.clear()
-            while self._waiting:
-                await self._free.acquire()  # a writer is free (only this loop takes requests)
+            while self._waiting and self._may_start():
+                self._busy += 1
                 task = asyncio.create_task(self._commit(self._take()))
                 self._committing.add(task)
                 task.add_done_callback(self._committing.discard)
+
+    def _may_start(self) -> bool:
+        if self._busy == 0:
+            return True
+        return (
+            self._busy < self._writers
+            and sum(w.size for w in self._waiting) >= SECOND_WRITER_EVENTS
+        )
 
     async def _commit(self, group: list[_Waiting]) -> None:
         outcomes: list[list[tuple[int, str]] | Exception]
@@ -114,7 +126,8 @@ class EventWriter:
         except Exception as exc:  # the pool shut down: _store returns its own failures
             outcomes = [exc] * len(group)
         finally:
-            self._free.release()
+            self._busy -= 1
+            self._wake.set()
         self._app.note_events_stored()
         for waiting, outcome in zip(group, outcomes, strict=True):
             if waiting.answer.done():  # the client went away

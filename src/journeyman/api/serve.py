@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import multiprocessing
 import os
@@ -63,12 +64,14 @@ def serve(
 ) -> None:
     if engine == "in-process":
         journeyman = App.open(settings)
+        tune_garbage_collector()
         try:
             asyncio.run(_serve(journeyman, transport, host=host, port=port))
         finally:
             journeyman.close()
         return
     App.open(settings).close()  # migrated once, here, before the child opens it
+    tune_garbage_collector()  # before the fork: the engine child inherits it
     child, wake_fd = _start_engine_child(settings, transport)
     try:
         journeyman = App.open(settings, upgrade=False)
@@ -83,7 +86,26 @@ def serve(
             child.join()
 
 
+# Objects allocated before the collector's youngest generation is collected: CPython's 700
+# made a batch of 500 events (each parsed, validated, prepared and stored: thousands of
+# short-lived objects) trigger dozens of collections that walk everything still alive.
+# Measured on PostgreSQL, batches of 500 with the engine running: 18,800 -> 24,300 events/s,
+# server CPU (API and engine) 57 -> 39 us per event.
+GC_YOUNGEST_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """For a long-running server: what was loaded at start-up (modules, the app) is moved
+    out of the collector's sight for good, and the youngest generation is collected less
+    often. Objects are freed by reference counting as before; only cycles wait longer."""
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNGEST_THRESHOLD, older, oldest)
+
+
 def work(settings: Settings, transport: EmailTransport, *, parent_fd: int | None = None) -> None:
+    if parent_fd is None:  # journeyman worker (the engine child was tuned before the fork)
+        tune_garbage_collector()
     journeyman = App.open(settings, upgrade=parent_fd is None)
     try:
         asyncio.run(_work(journeyman, transport, parent_fd=parent_fd))
