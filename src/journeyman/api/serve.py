@@ -43,6 +43,7 @@ from typing import Literal
 import uvicorn
 
 from journeyman.api.app import create_app
+from journeyman.api.hot_path import HotEvents
 from journeyman.app import App
 from journeyman.config import Settings
 from journeyman.engine.dispatch import EmailTransport
@@ -146,7 +147,8 @@ async def _serve(journeyman: App, transport: EmailTransport, *, host: str, port:
 
 def _server(journeyman: App, *, host: str, port: int) -> uvicorn.Server:
     api = create_app(journeyman.settings, journeyman=journeyman)
-    config = uvicorn.Config(api, host=host, port=port, access_log=False, lifespan="on")
+    hot = HotEvents(api, checker=api.state.key_checker, writer=api.state.event_writer)
+    config = uvicorn.Config(hot, host=host, port=port, access_log=False, lifespan="on")
     return uvicorn.Server(config)
 
 
