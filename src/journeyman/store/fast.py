@@ -16,12 +16,31 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Compiled, Connection
+
+
+# Compiled statements by (dialect, SQLAlchemy's cache key of the statement): the engine's
+# passes build the same few statements again and again, and compiling one (about 120 us)
+# cost ten times working out its key. Emptied when full: the shapes in use come back at once.
+_COMPILED: dict[tuple[str, Any], Compiled] = {}
+MAX_COMPILED = 500
 
 
 def rows(connection: Connection, statement: sa.Select[Any]) -> list[tuple[Any, ...]]:
-    compiled = statement.compile(dialect=connection.dialect)
-    params: Any = compiled.params
+    dialect = connection.dialect
+    key = statement._generate_cache_key()  # what SQLAlchemy's own statement cache keys on
+    if key is None:  # a construct that cannot be cached: compiled each time
+        compiled = statement.compile(dialect=dialect)
+        params: Any = compiled.params
+    else:
+        compiled = _COMPILED.get((dialect.name, key.key))  # type: ignore[assignment]
+        if compiled is None:
+            if len(_COMPILED) >= MAX_COMPILED:
+                _COMPILED.clear()
+            compiled = statement.compile(dialect=dialect, cache_key=key)
+            _COMPILED[(dialect.name, key.key)] = compiled
+        # This statement's own values, put where the cached compilation has its parameters.
+        params = compiled.construct_params(extracted_parameters=key.bindparams)
     if compiled.positiontup is not None:  # qmark (SQLite): values in order
         params = tuple(params[name] for name in compiled.positiontup)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
