@@ -36,6 +36,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from multiprocessing.process import BaseProcess
 from typing import Literal
@@ -66,6 +67,7 @@ def serve(
     if engine == "in-process":
         journeyman = App.open(settings)
         tune_garbage_collector()
+        tune_thread_switching(journeyman.engine.dialect.name)
         try:
             asyncio.run(_serve(journeyman, transport, host=host, port=port))
         finally:
@@ -76,6 +78,7 @@ def serve(
     child, wake_fd = _start_engine_child(settings, transport)
     try:
         journeyman = App.open(settings, upgrade=False)
+        tune_thread_switching(journeyman.engine.dialect.name)  # in this process, after the fork
         try:
             asyncio.run(_serve_beside(journeyman, child, wake_fd, host=host, port=port))
         finally:
@@ -102,6 +105,22 @@ def tune_garbage_collector() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNGEST_THRESHOLD, older, oldest)
+
+
+# How long a thread may hold the GIL while another asks for it: CPython's 5 ms, then 1 ms for
+# a server on PostgreSQL. There the API's event writers wait for the database at every
+# statement of a transaction (about eight), and each time one came back it waited for the GIL
+# until the thread holding it (one validating a batch, say) reached the interval. Measured,
+# the full phases alternated twice, 2 cores, engine running: PostgreSQL batches 14,100 and
+# 15,000 -> 15,950 and 19,650 events/s, single events 2,688 and 2,594 -> 3,846 and 3,634.
+# On SQLite, whose writer waits for no server, batches were 6 % slower: it keeps CPython's.
+POSTGRES_SWITCH_INTERVAL = 0.001  # seconds
+
+
+def tune_thread_switching(dialect: str) -> None:
+    """For the API's process: a shorter GIL switch interval on PostgreSQL (above)."""
+    if dialect == "postgresql":
+        sys.setswitchinterval(POSTGRES_SWITCH_INTERVAL)
 
 
 def work(settings: Settings, transport: EmailTransport, *, parent_fd: int | None = None) -> None:

@@ -18,7 +18,6 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Compiled, Connection
 
-
 # Compiled statements by (dialect, SQLAlchemy's cache key of the statement): the engine's
 # passes build the same few statements again and again, and compiling one (about 120 us)
 # cost ten times working out its key. Emptied when full: the shapes in use come back at once.
