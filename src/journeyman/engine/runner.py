@@ -47,6 +47,10 @@ async def run(
             busy = True
         if dispatcher is not None:
             while sent := await dispatcher.dispatch_once():
+                # A transport that answers at once (capture) never suspends the loop: without
+                # this the API (same loop) waited, and a cancelled engine went on until the
+                # outbox was empty (300,000 emails took longer than serve's stop timeout).
+                await asyncio.sleep(0)
                 summary.messages += sent
                 busy = True
         if not busy:
