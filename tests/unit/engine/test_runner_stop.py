@@ -8,9 +8,9 @@ import asyncio
 from journeyman import App
 from journeyman.app import EventInput
 from journeyman.channels.capture import CaptureTransport
+from journeyman.engine.dispatch import Dispatcher, DispatchSettings
 from journeyman.engine.runner import run
 from journeyman.store import read_transaction
-from journeyman.engine.dispatch import Dispatcher, DispatchSettings
 from journeyman.store.outbox import message_counts_txn
 
 WORKFLOW = {
