@@ -201,9 +201,15 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error(request.url.path, exc)
+
+
+def unexpected_error(path: str, exc: Exception) -> JSONResponse:
+    """An error nobody expected, logged with its traceback; the client learns only that the
+    server failed."""
     logger.error(
         "request failed",
         exc_info=exc,
-        extra={"action": "api_request_failed", "path": request.url.path},
+        extra={"action": "api_request_failed", "path": path},
     )
     return error_response("internal_error", "the server failed; see its log")

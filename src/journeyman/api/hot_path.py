@@ -17,19 +17,17 @@ the endpoint; this is a shortcut through it for requests it would accept.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journeyman.api import events
 from journeyman.api.auth import KeyChecker
-from journeyman.api.errors import error_response
+from journeyman.api.errors import error_response, unexpected_error
 from journeyman.api.group_commit import EventWriter
 from journeyman.api.wire import parse_json
-
-logger = logging.getLogger(__name__)
 
 PATH = "/v3/events"
 MAX_BODY = 64 * 1024  # bytes: a larger body (or a longer one than announced) goes to the app
@@ -63,15 +61,8 @@ class HotEvents:
             return
         try:
             refused = await events._record(self.writer, [ready])
-        except Exception as exc:  # what the app's handler for unexpected errors does
-            logger.error(
-                "request failed",
-                exc_info=exc,
-                extra={"action": "api_request_failed", "path": PATH},
-            )
-            await error_response("internal_error", "the server failed; see its log")(
-                scope, receive, send
-            )
+        except Exception as exc:  # answered as the app's handler for unexpected errors does
+            await unexpected_error(PATH, exc)(scope, receive, send)
             return
         if refused:
             await error_response("invalid_parameter", refused[0][1])(scope, receive, send)
@@ -105,8 +96,10 @@ def _key(headers: dict[bytes, bytes]) -> str | None:
     key = headers.get(b"api-key")
     if key:
         return key.decode("latin-1")
-    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    scheme, token = get_authorization_scheme_param(
+        headers.get(b"authorization", b"").decode("latin-1")
+    )
+    return token or None if scheme.lower() == "bearer" else None
 
 
 async def _read_body(
