@@ -66,7 +66,13 @@ def delete_contact_txn(connection: Connection, contact_id: int) -> None:
     messages stay in the outbox as history; the ones still queued are suppressed. CRM records
     and conversions stay, without the contact.
 
-    Spelled out table by table: SQLite does not enforce the foreign keys' cascades here."""
+    Spelled out table by table: SQLite does not enforce the foreign keys' cascades here.
+    The contact is locked first (PostgreSQL), so a transaction storing events for it (which
+    holds it ``FOR KEY SHARE``, ``contacts.ensure_contacts_txn``) has committed before its
+    events are deleted below, or waits and then finds the contact gone."""
+    connection.execute(
+        sa.select(contacts.c.id).where(contacts.c.id == contact_id).with_for_update()
+    )
     own_runs = sa.select(runs.c.id).where(runs.c.contact_id == contact_id)
     connection.execute(
         sa.update(messages)

@@ -59,8 +59,13 @@ def define_attribute_txn(connection: Connection, definition: AttributeDefinition
         )
 
 
-def ids_by_email_txn(connection: Connection, emails: Iterable[str]) -> dict[str, int]:
-    return dict(fast.rows_matching(connection, "contacts", ("email", "id"), "email", emails))
+def ids_by_email_txn(
+    connection: Connection, emails: Iterable[str], *, key_share: bool = False
+) -> dict[str, int]:
+    rows = fast.rows_matching(
+        connection, "contacts", ("email", "id"), "email", emails, key_share=key_share
+    )
+    return dict(rows)
 
 
 def upsert_contacts_txn(
@@ -96,15 +101,21 @@ def upsert_contacts_txn(
 def ensure_contacts_txn(
     connection: Connection, emails: Iterable[str], now: dt.datetime
 ) -> dict[str, int]:
-    """Ids for these emails, creating the contacts that do not exist yet (in email order)."""
+    """Ids for these emails, creating the contacts that do not exist yet (in email order).
+
+    The contacts found stay locked ``FOR KEY SHARE`` until the transaction ends, so rows
+    written for them (events: no foreign key, migration 0011) cannot outlive a deletion:
+    ``api_writes.delete_contact_txn`` locks the contact first and so waits for this
+    transaction, or this lookup waits for the deletion and then creates the contact anew."""
     wanted = set(emails)
-    found = ids_by_email_txn(connection, wanted)
+    found = ids_by_email_txn(connection, wanted, key_share=True)
     missing = sorted(wanted - found.keys())
     if missing:
         created = _create_txn(connection, missing, now)
         found.update(created)
         if len(created) < len(missing):  # PostgreSQL: inserted meanwhile by another writer
-            found.update(ids_by_email_txn(connection, [e for e in missing if e not in created]))
+            others = [e for e in missing if e not in created]
+            found.update(ids_by_email_txn(connection, others, key_share=True))
         system_events.contacts_created_txn(connection, created.values(), now)
     return found
 

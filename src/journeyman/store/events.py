@@ -16,7 +16,7 @@ from journeyman.model.events import Event
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import event_queue, events
+from journeyman.store.schema import contacts, event_queue, events
 
 
 class NewEvent(NamedTuple):
@@ -93,7 +93,10 @@ def claim_queued_events_txn(
     """Take up to ``limit`` queued events out of the queue, oldest first.
 
     The rows stay locked (PostgreSQL) or the database stays write-locked (SQLite) until the
-    caller's transaction ends, and the queue entries are gone only if it commits.
+    caller's transaction ends, and the queue entries are gone only if it commits. An entry
+    whose event is gone is dropped; so is one whose contact is gone, with its event (events
+    have no foreign key to contacts: one stored for a contact id that a deletion removed
+    meanwhile, a click on an old email of a deleted contact, say, is left to this).
     """
     index, count = shard
     picked = sa.select(event_queue.c.event_id)
@@ -110,7 +113,16 @@ def claim_queued_events_txn(
     connection.execute(
         sa.delete(event_queue).where(one_of(connection, event_queue.c.event_id, ids))
     )
-    rows = fast.rows(connection, sa.select(*columns).where(one_of(connection, events.c.id, ids)))
+    statement = (
+        sa.select(*columns)
+        .join(contacts, contacts.c.id == events.c.contact_id)
+        .where(one_of(connection, events.c.id, ids))
+    )
+    rows = fast.rows(connection, statement)
+    if len(rows) < len(ids):
+        stored = {r[0] for r in rows}
+        orphans = [i for i in ids if i not in stored]
+        connection.execute(sa.delete(events).where(one_of(connection, events.c.id, orphans)))
     found.extend(
         Event(
             id=r[0],

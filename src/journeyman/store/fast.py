@@ -56,9 +56,13 @@ def rows_matching(
     columns: Sequence[str],
     key: str,
     values: Iterable[str] | Iterable[int],
+    *,
+    key_share: bool = False,
 ) -> list[tuple[Any, ...]]:
     """``columns`` of the rows of ``table`` whose ``key`` (an indexed column) is one of
-    ``values``, which go as ONE parameter (as in ``dialects.one_of``).
+    ``values``, which go as ONE parameter (as in ``dialects.one_of``). With ``key_share``
+    the rows found are locked ``FOR KEY SHARE`` until the transaction ends (PostgreSQL; an
+    SQLite writer holds the whole database): what a foreign key check would lock.
 
     Hand-written rather than compiled by SQLAlchemy: compiling costs more than the query on
     a per-event path. PostgreSQL looks each value up in the index (a lateral join): psycopg
@@ -74,7 +78,8 @@ def rows_matching(
         kind = "text" if isinstance(items[0], str) else "bigint"
         sql = (
             f"SELECT {', '.join(f't.{c}' for c in columns)} FROM unnest(%s::{kind}[]) AS v(value), "
-            f"LATERAL (SELECT {selected} FROM {table} WHERE {key} = v.value OFFSET 0) AS t"
+            f"LATERAL (SELECT {selected} FROM {table} WHERE {key} = v.value OFFSET 0"
+            f"{' FOR KEY SHARE' if key_share else ''}) AS t"
         )
         return driver_rows(connection, sql, (items,))
     sql = f"SELECT {selected} FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))"

@@ -1,0 +1,118 @@
+"""Events of deleted contacts. Events have no foreign key to contacts (migration 0011): the
+engine drops a queued event whose contact is gone, and on PostgreSQL a deletion and a
+transaction storing events for the same contact wait for each other, so no event outlives
+its contact."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from journeyman import App, EventInput
+from journeyman.config import Settings
+from journeyman.store import api_writes, contacts, events, transaction
+
+from .support import contact_id, count, execute, members, rows, tick_until_idle, workflow
+
+JANE, MAX = "jane@example.com", "max@example.com"
+
+
+def test_a_queued_event_whose_contact_is_gone_is_dropped_with_its_event(app: App) -> None:
+    app.apply_workflow(
+        workflow({"id": "tag", "add_to_list": {"lists": "Buyers"}}, event="purchase")
+    )
+    app.record_events([EventInput(name="purchase", email=JANE)])
+    app.record_events([EventInput(name="purchase", email=MAX)])
+    gone = contact_id(app, JANE)
+    execute(app, "DELETE FROM contacts WHERE id = :id", id=gone)  # as a deletion racing it would
+
+    tick_until_idle(app)
+
+    assert count(app, "event_queue") == 0
+    assert [r["contact_id"] for r in rows(app, "events")] == [contact_id(app, MAX)]
+    assert [r["contact_id"] for r in rows(app, "runs")] == [contact_id(app, MAX)]
+    assert members(app, "Buyers") == [MAX]
+
+
+def test_deleting_a_contact_deletes_its_events(app: App) -> None:
+    app.record_events([EventInput(name="purchase", email=JANE), EventInput(name="x", email=MAX)])
+    jane = contact_id(app, JANE)
+    with transaction(app.engine) as connection:
+        api_writes.delete_contact_txn(connection, jane)
+    assert [r["name"] for r in rows(app, "events")] == ["x"]
+    assert count(app, "event_queue") == 1
+
+
+def _in_thread(work: object) -> tuple[threading.Thread, list[object]]:
+    done: list[object] = []
+
+    def run() -> None:
+        try:
+            done.append(work())  # type: ignore[operator]
+        except Exception as exc:  # the test reads it
+            done.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, done
+
+
+def _waits(thread: threading.Thread) -> bool:
+    thread.join(0.5)
+    return thread.is_alive()
+
+
+@pytest.mark.postgres
+def test_a_deletion_waits_for_a_writer_storing_events_then_deletes_them(pg_db_url: str) -> None:
+    app = App.open(Settings(database_url=pg_db_url))
+    try:
+        app.record_events([EventInput(name="signup", email=JANE)])
+        jane = contact_id(app, JANE)
+        now = app.clock.now()
+        with transaction(app.engine) as writer:
+            ids = contacts.ensure_contacts_txn(writer, [JANE], now)
+            assert ids == {JANE: jane}
+            events.record_events_txn(
+                writer, [events.NewEvent(name="purchase", contact_id=jane, occurred_at=now)], now
+            )
+
+            def delete() -> None:
+                with transaction(app.engine) as connection:
+                    api_writes.delete_contact_txn(connection, jane)
+
+            deletion, done = _in_thread(delete)
+            assert _waits(deletion), "the deletion did not wait for the writer"
+        deletion.join(10)
+        assert done == [None]
+        assert count(app, "contacts") == 0
+        assert count(app, "events") == 0 and count(app, "event_queue") == 0
+    finally:
+        app.close()
+
+
+@pytest.mark.postgres
+def test_a_writer_waits_for_a_deletion_then_creates_the_contact_anew(pg_db_url: str) -> None:
+    app = App.open(Settings(database_url=pg_db_url))
+    try:
+        app.record_events([EventInput(name="signup", email=JANE)])
+        jane = contact_id(app, JANE)
+        now = app.clock.now()
+        with transaction(app.engine) as deleting:
+            api_writes.delete_contact_txn(deleting, jane)
+
+            def store() -> dict[str, int]:
+                with transaction(app.engine) as writer:
+                    return contacts.ensure_contacts_txn(writer, [JANE], now)
+
+            writer, done = _in_thread(store)
+            assert _waits(writer), "the writer did not wait for the deletion"
+        writer.join(10)
+        (found,) = done
+        assert isinstance(found, dict) and found[JANE] != jane
+        with app.engine.connect() as connection:
+            ids = connection.execute(sa.text("SELECT id FROM contacts")).scalars().all()
+        assert ids == [found[JANE]]
+    finally:
+        app.close()
