@@ -16,7 +16,7 @@ from journeyman.model.events import Event
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import contacts, event_queue, events
+from journeyman.store.schema import event_queue, events
 
 
 class NewEvent(NamedTuple):
@@ -113,15 +113,14 @@ def claim_queued_events_txn(
     connection.execute(
         sa.delete(event_queue).where(one_of(connection, event_queue.c.event_id, ids))
     )
-    statement = (
-        sa.select(*columns)
-        .join(contacts, contacts.c.id == events.c.contact_id)
-        .where(one_of(connection, events.c.id, ids))
-    )
-    rows = fast.rows(connection, statement)
-    if len(rows) < len(ids):
-        stored = {r[0] for r in rows}
-        orphans = [i for i in ids if i not in stored]
+    rows = fast.rows(connection, sa.select(*columns).where(one_of(connection, events.c.id, ids)))
+    # Looked up by index, contact by contact: a join let PostgreSQL's generic plan hash the
+    # whole contacts table on every claim (the engine fell to ~50 events/s at 370,000).
+    wanted = {r[2] for r in rows}
+    alive = {r[0] for r in fast.rows_matching(connection, "contacts", ("id",), "id", wanted)}
+    if len(alive) < len(wanted):
+        orphans = [r[0] for r in rows if r[2] not in alive]
+        rows = [r for r in rows if r[2] in alive]
         connection.execute(sa.delete(events).where(one_of(connection, events.c.id, orphans)))
     found.extend(
         Event(
