@@ -15,6 +15,7 @@ from journeyman.store.bulk import Bulk, _copy_plan
 pytestmark = pytest.mark.postgres
 
 POSTGRES = postgresql.dialect()  # type: ignore[no-untyped-call]
+EVENT_COLUMNS = tuple(schema.events.c.keys())
 AT = dt.datetime(2026, 12, 2, 10, 30, 15, 123456, tzinfo=dt.UTC)
 
 
@@ -51,16 +52,7 @@ def test_rows_read_back_as_written(pg_db_url: str) -> None:
             event_ids = bulk.allocate_ids(schema.events, 1)
             bulk.insert(
                 schema.events,
-                (
-                    "id",
-                    "name",
-                    "contact_id",
-                    "occurred_at",
-                    "properties",
-                    "source",
-                    "historical",
-                    "received_at",
-                ),
+                EVENT_COLUMNS,
                 [
                     (
                         event_ids[0],
@@ -135,16 +127,7 @@ def test_a_string_too_long_for_its_column_is_refused(pg_db_url: str) -> None:
         with pytest.raises(Exception, match="too long"), transaction(engine) as connection:
             Bulk(connection).insert(
                 schema.events,
-                (
-                    "id",
-                    "name",
-                    "contact_id",
-                    "occurred_at",
-                    "properties",
-                    "source",
-                    "historical",
-                    "received_at",
-                ),
+                EVENT_COLUMNS,
                 [(1, "x" * 201, 1, AT, "{}", "api", False, AT)],
             )
     finally:

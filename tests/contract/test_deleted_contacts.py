@@ -6,6 +6,7 @@ its contact."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -64,55 +65,56 @@ def _waits(thread: threading.Thread) -> bool:
     return thread.is_alive()
 
 
-@pytest.mark.postgres
-def test_a_deletion_waits_for_a_writer_storing_events_then_deletes_them(pg_db_url: str) -> None:
+@pytest.fixture
+def pg_app(pg_db_url: str) -> Iterator[App]:
+    """An app on PostgreSQL (real time: the tests wait for row locks) with JANE stored."""
     app = App.open(Settings(database_url=pg_db_url))
     try:
         app.record_events([EventInput(name="signup", email=JANE)])
-        jane = contact_id(app, JANE)
-        now = app.clock.now()
-        with transaction(app.engine) as writer:
-            ids = contacts.ensure_contacts_txn(writer, [JANE], now)
-            assert ids == {JANE: jane}
-            events.record_events_txn(
-                writer, [events.NewEvent(name="purchase", contact_id=jane, occurred_at=now)], now
-            )
-
-            def delete() -> None:
-                with transaction(app.engine) as connection:
-                    api_writes.delete_contact_txn(connection, jane)
-
-            deletion, done = _in_thread(delete)
-            assert _waits(deletion), "the deletion did not wait for the writer"
-        deletion.join(10)
-        assert done == [None]
-        assert count(app, "contacts") == 0
-        assert count(app, "events") == 0 and count(app, "event_queue") == 0
+        yield app
     finally:
         app.close()
 
 
 @pytest.mark.postgres
-def test_a_writer_waits_for_a_deletion_then_creates_the_contact_anew(pg_db_url: str) -> None:
-    app = App.open(Settings(database_url=pg_db_url))
-    try:
-        app.record_events([EventInput(name="signup", email=JANE)])
-        jane = contact_id(app, JANE)
-        now = app.clock.now()
-        with transaction(app.engine) as deleting:
-            api_writes.delete_contact_txn(deleting, jane)
+def test_a_deletion_waits_for_a_writer_storing_events_then_deletes_them(pg_app: App) -> None:
+    app, jane = pg_app, contact_id(pg_app, JANE)
+    now = app.clock.now()
+    with transaction(app.engine) as writer:
+        ids = contacts.ensure_contacts_txn(writer, [JANE], now)
+        assert ids == {JANE: jane}
+        events.record_events_txn(
+            writer, [events.NewEvent(name="purchase", contact_id=jane, occurred_at=now)], now
+        )
 
-            def store() -> dict[str, int]:
-                with transaction(app.engine) as writer:
-                    return contacts.ensure_contacts_txn(writer, [JANE], now)
+        def delete() -> None:
+            with transaction(app.engine) as connection:
+                api_writes.delete_contact_txn(connection, jane)
 
-            writer, done = _in_thread(store)
-            assert _waits(writer), "the writer did not wait for the deletion"
-        writer.join(10)
-        (found,) = done
-        assert isinstance(found, dict) and found[JANE] != jane
-        with app.engine.connect() as connection:
-            ids = connection.execute(sa.text("SELECT id FROM contacts")).scalars().all()
-        assert ids == [found[JANE]]
-    finally:
-        app.close()
+        deletion, done = _in_thread(delete)
+        assert _waits(deletion), "the deletion did not wait for the writer"
+    deletion.join(10)
+    assert done == [None]
+    assert count(app, "contacts") == 0
+    assert count(app, "events") == 0 and count(app, "event_queue") == 0
+
+
+@pytest.mark.postgres
+def test_a_writer_waits_for_a_deletion_then_creates_the_contact_anew(pg_app: App) -> None:
+    app, jane = pg_app, contact_id(pg_app, JANE)
+    now = app.clock.now()
+    with transaction(app.engine) as deleting:
+        api_writes.delete_contact_txn(deleting, jane)
+
+        def store() -> dict[str, int]:
+            with transaction(app.engine) as writer:
+                return contacts.ensure_contacts_txn(writer, [JANE], now)
+
+        writer, done = _in_thread(store)
+        assert _waits(writer), "the writer did not wait for the deletion"
+    writer.join(10)
+    (found,) = done
+    assert isinstance(found, dict) and found[JANE] != jane
+    with app.engine.connect() as connection:
+        ids = connection.execute(sa.text("SELECT id FROM contacts")).scalars().all()
+    assert ids == [found[JANE]]
