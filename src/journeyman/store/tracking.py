@@ -49,8 +49,8 @@ def tracked_message_txn(
         .where(contacts.c.id == contact_id)
     )
     if lock:
-        # NO KEY UPDATE: events inserted for the contact meanwhile (their foreign key takes
-        # KEY SHARE) do not wait; only another click's transaction does.
+        # NO KEY UPDATE: events stored for the contact meanwhile (their writer holds it
+        # KEY SHARE, contacts.ensure_contacts_txn) do not wait; only another click's does.
         statement = statement.with_for_update(of=contacts, key_share=True)
     row = connection.execute(statement).first()
     if row is None:
