@@ -13,9 +13,18 @@ import sqlalchemy as sa
 
 from journeyman import App, EventInput
 from journeyman.config import Settings
-from journeyman.store import api_writes, contacts, events, transaction
+from journeyman.store import api_writes, contacts, events, tracking, transaction
 
-from .support import contact_id, count, execute, members, rows, tick_until_idle, workflow
+from .support import (
+    contact_id,
+    count,
+    email_step,
+    execute,
+    members,
+    rows,
+    tick_until_idle,
+    workflow,
+)
 
 JANE, MAX = "jane@example.com", "max@example.com"
 
@@ -118,3 +127,29 @@ def test_a_writer_waits_for_a_deletion_then_creates_the_contact_anew(pg_app: App
     with app.engine.connect() as connection:
         ids = connection.execute(sa.text("SELECT id FROM contacts")).scalars().all()
     assert ids == [found[JANE]]
+
+
+def test_ids_of_a_deleted_contact_are_not_given_to_the_next_one(app: App) -> None:
+    """The newest contact deleted: the next one gets new ids (contact, run, so its message's
+    key too) and its email, and the old email's links name nobody."""
+    app.apply_workflow(workflow(email_step()))
+    app.record_events([EventInput(name="signup", email=JANE)])
+    tick_until_idle(app)
+    app.record_events([EventInput(name="signup", email=JANE)])  # refused: she is inside
+    tick_until_idle(app)
+    jane = contact_id(app, JANE)
+    assert count(app, "entry_refusals", contact_id=jane) == 1
+    (jane_run,) = [r["id"] for r in rows(app, "runs")]
+    with transaction(app.engine) as connection:
+        api_writes.delete_contact_txn(connection, jane)
+
+    app.record_events([EventInput(name="signup", email=MAX)])
+    tick_until_idle(app)
+
+    assert contact_id(app, MAX) > jane
+    (max_run,) = [r["id"] for r in rows(app, "runs")]
+    assert max_run > jane_run
+    assert [m["recipient"] for m in rows(app, "messages")] == [JANE, MAX]
+    assert count(app, "entry_refusals", contact_id=jane) == 0
+    with transaction(app.engine) as connection:  # what Jane's old open pixel would name
+        assert tracking.tracked_message_txn(connection, jane, f"{jane_run}:mail:0") is None

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 
 from journeyman import App, Settings
 from journeyman.store import make_engine, migrate, schema
+from journeyman.store.bulk import Bulk
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -47,5 +48,58 @@ def test_the_migrations_build_exactly_the_schema_the_code_declares(empty_url: st
         with engine.connect() as connection:
             drift = compare_metadata(MigrationContext.configure(connection), schema.metadata)
         assert drift == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_ids_deleted_before_the_upgrade_to_0012_are_not_given_out_again(
+    tmp_path: Path,
+) -> None:
+    """Rows are kept through the rebuild, and the next ids pass those that only the kept
+    messages and CRM records still name: contact 5, run 9 (deleted before the upgrade)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    at = "2026-01-01 00:00:00"
+    try:
+        migrate.upgrade(engine, "0011")
+        with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO contacts (id, email, attributes, created_at, modified_at)"
+                f" VALUES (1, 'a@example.com', '{{}}', '{at}', '{at}'),"
+                f" (2, 'b@example.com', '{{}}', '{at}', '{at}')",
+                "INSERT INTO runs (id, workflow_id, version_id, contact_id, status, seq,"
+                " context, entered_at, updated_at)"
+                f" VALUES (3, 1, 1, 2, 'completed', 1, '{{}}', '{at}', '{at}')",
+                "INSERT INTO messages (idempotency_key, contact_id, channel, sender, subject,"
+                " html, status, created_at)"
+                f" VALUES ('7:mail:0', 5, 'email', 's', '', '', 'sent', '{at}')",
+                "INSERT INTO deals (name, pipeline, stage, status, source_key, created_at)"
+                f" VALUES ('d', 'p', 's', 'open', '9:deal:2', '{at}')",
+            ):
+                connection.execute(sa.text(sql))
+
+        migrate.upgrade(engine)
+
+        with engine.begin() as connection:
+            emails = connection.execute(sa.text("SELECT email FROM contacts ORDER BY id"))
+            assert emails.scalars().all() == ["a@example.com", "b@example.com"]
+            assert connection.execute(sa.text("SELECT contact_id FROM runs")).scalar() == 2
+            sql = connection.execute(
+                sa.text("SELECT sql FROM sqlite_master WHERE name = 'contacts'")
+            ).scalar()
+            assert "AUTOINCREMENT" in sql
+            bulk = Bulk(connection)
+            assert bulk.allocate_ids(schema.contacts, 2) == [6, 7]
+            assert bulk.allocate_ids(schema.runs, 1) == [10]
+            assert bulk.allocate_ids(schema.events, 1) == [1]
+            connection.execute(
+                sa.text("INSERT INTO lists (name, created_at) VALUES ('x', :at), ('y', :at)"),
+                {"at": at},
+            )
+            connection.execute(sa.text("DELETE FROM lists WHERE name = 'y'"))
+            connection.execute(
+                sa.text("INSERT INTO lists (name, created_at) VALUES ('z', :at)"), {"at": at}
+            )
+            ids = connection.execute(sa.text("SELECT id FROM lists ORDER BY id")).scalars()
+            assert ids.all() == [1, 3]
     finally:
         engine.dispose()

@@ -21,6 +21,7 @@ from journeyman.store.schema import (
     contacts,
     conversions,
     deals,
+    entry_refusals,
     event_queue,
     events,
     list_members,
@@ -62,9 +63,9 @@ def change_email_txn(connection: Connection, contact_id: int, email: str, now: d
 
 
 def delete_contact_txn(connection: Connection, contact_id: int) -> None:
-    """The contact and what belongs to it: events, runs and their logs, memberships. Its
-    messages stay in the outbox as history; the ones still queued are suppressed. CRM records
-    and conversions stay, without the contact.
+    """The contact and what belongs to it: events, runs and their logs, memberships, the
+    record of workflows it did not enter. Its messages stay in the outbox as history; the
+    ones still queued are suppressed. CRM records and conversions stay, without the contact.
 
     Spelled out table by table: SQLite does not enforce the foreign keys' cascades here.
     The contact is locked first (PostgreSQL), so a transaction storing events for it (which
@@ -86,7 +87,7 @@ def delete_contact_txn(connection: Connection, contact_id: int) -> None:
     connection.execute(sa.delete(runs).where(runs.c.contact_id == contact_id))
     connection.execute(sa.delete(event_queue).where(event_queue.c.contact_id == contact_id))
     connection.execute(sa.delete(events).where(events.c.contact_id == contact_id))
-    for table in (list_members, anniversary_marks):
+    for table in (list_members, anniversary_marks, entry_refusals):
         connection.execute(sa.delete(table).where(table.c.contact_id == contact_id))
     for table in (deals, tasks, conversions):
         connection.execute(

@@ -57,7 +57,8 @@ class Bulk:
     def allocate_ids(self, table: sa.Table, count: int) -> list[int]:
         """``count`` fresh primary keys for ``table``, before inserting its rows.
 
-        SQLite: the caller holds the write lock (BEGIN IMMEDIATE), so max(id) + 1... is ours.
+        SQLite: the caller holds the write lock (BEGIN IMMEDIATE), so the ids after the
+        highest one ever used are ours.
         PostgreSQL: drawn from the column's sequence.
         """
         if count == 0:
@@ -72,8 +73,14 @@ class Bulk:
                     f"CROSS JOIN generate_series(1, {int(count)})"
                 )
                 return [r[0] for r in cursor.fetchall()]
-            cursor.execute(f"SELECT max(id) FROM {table.name}")
-            start = int(cursor.fetchone()[0] or 0) + 1
+            # Past the highest id the table ever gave out (``sqlite_sequence``, kept by
+            # AUTOINCREMENT, migration 0012), not only past the rows there now: a deleted
+            # row's id is never given to another. Inserting them moves the sequence on.
+            cursor.execute(
+                f"SELECT max(coalesce((SELECT max(id) FROM {table.name}), 0), coalesce(("
+                f"SELECT seq FROM sqlite_sequence WHERE name = '{table.name}'), 0))"
+            )
+            start = int(cursor.fetchone()[0]) + 1
         return list(range(start, start + count))
 
     def insert(

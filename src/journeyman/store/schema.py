@@ -57,6 +57,10 @@ def _run_fk(ondelete: str) -> sa.ForeignKey:
     return sa.ForeignKey("runs.id", ondelete=ondelete, deferrable=True, initially="DEFERRED")
 
 
+# ``sqlite_autoincrement``: on the tables whose rows are deleted, so that SQLite gives no id
+# out twice (migration 0012): links in kept emails name contacts by id, kept messages and CRM
+# records are keyed by run id. PostgreSQL's sequences never reuse one.
+
 contacts = sa.Table(
     "contacts",
     metadata,
@@ -76,6 +80,7 @@ contacts = sa.Table(
     # (migration 0010); NULLs never conflicted anyway.
     sa.Index("uq_contacts_sms", "sms", unique=True, **_only_where("sms IS NOT NULL")),
     sa.Index("uq_contacts_ext_id", "ext_id", unique=True, **_only_where("ext_id IS NOT NULL")),
+    sqlite_autoincrement=True,
 )
 
 users = sa.Table(
@@ -102,6 +107,7 @@ lists = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("folder", sa.String(200)),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 list_members = sa.Table(
@@ -131,6 +137,7 @@ events = sa.Table(
     sa.Column("historical", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Index(None, "contact_id", "name", "occurred_at"),
+    sqlite_autoincrement=True,
 )
 
 # Events not yet turned into enrolments; a row is deleted in the transaction that enrols.
@@ -190,6 +197,7 @@ runs = sa.Table(
     sa.Index("ix_runs_claim", "claim", **_only_where("claim IS NOT NULL")),
     sa.Index(None, "workflow_id", "contact_id"),
     sa.Index(None, "contact_id"),
+    sqlite_autoincrement=True,
 )
 
 run_log = sa.Table(
