@@ -57,9 +57,10 @@ def _run_fk(ondelete: str) -> sa.ForeignKey:
     return sa.ForeignKey("runs.id", ondelete=ondelete, deferrable=True, initially="DEFERRED")
 
 
-# ``sqlite_autoincrement``: on the tables whose rows are deleted, so that SQLite gives no id
-# out twice (migration 0012): links in kept emails name contacts by id, kept messages and CRM
-# records are keyed by run id. PostgreSQL's sequences never reuse one.
+# ``sqlite_autoincrement``: on the tables whose deleted rows' ids other rows keep, so that
+# SQLite gives no id out twice (migration 0012): links in kept emails name contacts by id,
+# kept messages and CRM records are keyed by run id, API clients keep list ids.
+# PostgreSQL's sequences never reuse one.
 
 contacts = sa.Table(
     "contacts",
@@ -137,7 +138,6 @@ events = sa.Table(
     sa.Column("historical", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Index(None, "contact_id", "name", "occurred_at"),
-    sqlite_autoincrement=True,
 )
 
 # Events not yet turned into enrolments; a row is deleted in the transaction that enrols.
