@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
+from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
 from journeyman.api import changes
 from journeyman.api.auth import require_api_key
@@ -38,7 +39,6 @@ from journeyman.api.wire import (
     Journeyman,
     JsonRoute,
     Offset,
-    Part,
     parse_time,
     time_text,
 )
@@ -62,13 +62,16 @@ EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
 
 
-class Identifiers(Part):
-    contact_id: ContactId | None = None
-    email_id: Email | None = None
-    ext_id: str | None = None
-    phone_id: str | None = None
-    whatsapp_id: str | None = None
-    landline_number_id: str | None = None
+# A TypedDict, not a model: validating a nested model was a third of an event's validation
+# (3 of 9.5 µs). Unknown keys are ignored, as in a ``Part``. (No docstring: it would be the
+# schema's description in the OpenAPI document.)
+class Identifiers(TypedDict, total=False):
+    contact_id: ContactId | None
+    email_id: Email | None
+    ext_id: str | None
+    phone_id: str | None
+    whatsapp_id: str | None
+    landline_number_id: str | None
 
 
 EventName = Annotated[str, Field(json_schema_extra={"pattern": EVENT_NAME.pattern})]
@@ -117,10 +120,10 @@ class _Ready(NamedTuple):  # one per event of a batch: a NamedTuple is 3x cheape
 
 def _email_txn(connection: Connection, named: Identifiers) -> str:
     for kind in ("contact_id", "email_id", "ext_id", "phone_id", "whatsapp_id"):
-        value = getattr(named, kind)
+        value = named.get(kind)
         if value is None:
             continue
-        if kind == "email_id":
+        if isinstance(value, str) and kind == "email_id":
             return normalize_email(value)
         contact_id = changes.resolve_txn(connection, value, kind)
         record = api_reads.contact_records_txn(connection, [contact_id])[0]
@@ -195,13 +198,14 @@ def _by_email_only(body: EventBody, index: int = 0) -> _Ready | None:
     """The common event (a contact named by email, no contact properties) made ready
     without the store, in the event loop; None for the others."""
     named = body.identifiers
-    if body.contact_properties or named.contact_id is not None or named.email_id is None:
+    email = named.get("email_id")
+    if body.contact_properties or email is None or named.get("contact_id") is not None:
         return None
     if not EVENT_NAME.match(body.event_name):
         raise InvalidParameter(f"event_name {body.event_name!r} is invalid: {EVENT_NAME_RULE}")
     event = EventInput(
         name=body.event_name,
-        email=normalize_email(named.email_id),
+        email=normalize_email(email),
         occurred_at=parse_time(body.event_date, "event_date"),
         properties=body.event_properties or {},
         source="api",
