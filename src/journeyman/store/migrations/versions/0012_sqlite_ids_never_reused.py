@@ -13,8 +13,8 @@ events at a time, with their new contacts, became 8 % slower with it on both tab
 
 What was deleted before this upgrade is seeded where it left a trace: contact ids kept by
 messages, CRM records, conversions and entry refusals; run ids in the keys of messages, CRM
-records and conversions (``run:step:seq``). PostgreSQL's
-sequences never reuse an id: nothing to do there.
+records and conversions (``run:step:seq``). PostgreSQL's sequences never reuse an id:
+nothing to do there.
 
 Revision ID: 0012
 Revises: 0011
