@@ -38,10 +38,27 @@ def make_engine(url: str) -> Engine:
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             set_json_loads(orjson.loads, dbapi_connection)  # reads outside SQLAlchemy too
+            _plan_for_the_values(dbapi_connection)
 
         _ping_after_idle(engine)
         return engine
     raise StoreError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://...")
+
+
+def _plan_for_the_values(dbapi_connection: psycopg.Connection[Any]) -> None:
+    """Every statement is planned for the values it runs with (``force_custom_plan``).
+
+    psycopg prepares a statement run five times, and PostgreSQL then keeps a generic plan,
+    worked out once from the tables' sizes at that moment, for the connection's lifetime
+    unless an ANALYZE invalidates it. The engine's first passes run while its tables are
+    nearly empty, and the generic plan of ``id = ANY($1)`` on a wide table (contacts,
+    events) is then a sequential scan comparing every row with every value, kept while the
+    table grows: 0.7 s for 1,000 ids among 300,000 contacts. Planning each run costs tens of
+    microseconds (docs/architecture.md, "Store", has the figures). Committed: a SET in a
+    transaction that rolls back is undone, and the pool rolls back on every return.
+    """
+    dbapi_connection.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 # A pooled connection is pinged before use only when it lay idle this long (seconds): one the
