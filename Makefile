@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench check clean
+.PHONY: install browser demo test bench check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,16 @@ demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/journeyman demo --file demo.db --contacts $(or $(CONTACTS),1000)
 
-test: $(STAMP)
+# The web UI tests drive Debian's Chromium; installed here when missing (needs root and apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the web UI tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "chromium is missing: install it (apt-get install chromium) for tests/api/test_web_ui.py" >&2; fi; }
+
+test: $(STAMP) browser
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

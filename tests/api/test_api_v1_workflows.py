@@ -159,12 +159,32 @@ def test_a_body_that_does_not_parse_is_refused(client: httpx.Client) -> None:
     assert listed.status_code == 422 and "mapping" in listed.json()["problems"][0]["message"]
 
 
+def test_the_graph_places_the_current_versions_steps_and_ways_out(client: httpx.Client) -> None:
+    applied = client.post(
+        "/api/v1/workflows", content=YAML_DOCUMENT, headers={"content-type": "application/yaml"}
+    )
+    assert applied.status_code == 200, applied.text
+    graph = client.get("/api/v1/workflows/v1-yaml/graph").json()
+    assert graph["key"] == "v1-yaml" and graph["version"] == applied.json()["version"]
+    assert graph["entries"] == ["event: v1_yaml_signed_up"]
+    assert [(n["id"], n["kind"], n["layer"], n["column"]) for n in graph["nodes"]] == [
+        ("hello", "send_email", 0, 0),
+        ("tag", "add_to_list", 1, 0),
+        ("end", "end", 2, 0),
+    ]
+    assert graph["edges"] == [
+        {"source": "hello", "branch": "next", "target": "tag", "back": False},
+        {"source": "tag", "branch": "next", "target": "end", "back": False},
+    ]
+
+
 def test_unknown_workflows_answer_404(client: httpx.Client) -> None:
     for method, path in (
         ("GET", "/api/v1/workflows/v1-none"),
         ("POST", "/api/v1/workflows/v1-none/pause"),
         ("GET", "/api/v1/workflows/v1-none/stats"),
         ("GET", "/api/v1/workflows/v1-none/runs"),
+        ("GET", "/api/v1/workflows/v1-none/graph"),
     ):
         answer = client.request(method, path)
         assert answer.status_code == 404, (path, answer.text)
@@ -193,6 +213,7 @@ def test_every_v1_route_wants_a_key_and_is_in_the_openapi_document(api_server: S
         "/api/v1/workflows/{key}/stop",
         "/api/v1/workflows/{key}/stats",
         "/api/v1/workflows/{key}/runs",
+        "/api/v1/workflows/{key}/graph",
         "/api/v1/contacts/{identifier}/runs",
         "/api/v1/contacts/{identifier}/timeline",
         "/api/v1/messages",

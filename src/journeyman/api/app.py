@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from journeyman import __version__
+from journeyman import __version__, web
 from journeyman.api import (
     attributes,
     contacts,
@@ -76,4 +76,5 @@ def create_app(
         api.include_router(module.router)
     for router in v1.ROUTERS:
         api.include_router(router)
+    web.mount(api)
     return api

@@ -5,9 +5,16 @@ Same API keys as ``/v3``; errors are ``{"code", "message"}``, and a refused work
 answers 422 ``invalid_workflow`` with every problem as ``{step, field, message}``.
 """
 
-from journeyman.api.v1 import messages, reports, runs, stats, workflows
+from journeyman.api.v1 import graph, messages, reports, runs, stats, workflows
 
 # Fixed paths before parameterised ones: /workflows/validate before /workflows/{key}.
-ROUTERS = (workflows.router, stats.router, runs.router, messages.router, reports.router)
+ROUTERS = (
+    workflows.router,
+    stats.router,
+    graph.router,
+    runs.router,
+    messages.router,
+    reports.router,
+)
 
 __all__ = ["ROUTERS"]
