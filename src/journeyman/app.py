@@ -18,7 +18,7 @@ from journeyman.engine import triggers
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
-from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow
+from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow, NotFound
 from journeyman.imports import RowError, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, normalize_email
 from journeyman.model.references import KnownNames, lists_to_create, reference_problems
@@ -179,6 +179,14 @@ class App:
     def workflow_document(self, key: str, version: int) -> Mapping[str, Any]:
         with transaction(self.engine) as connection:
             return workflows.version_document_txn(connection, key, version)
+
+    def current_document(self, key: str) -> Mapping[str, Any]:
+        """The current version's document of workflow ``key``."""
+        with read_transaction(self.engine) as connection:
+            document = workflows.current_definition_txn(connection, key)
+        if document is None:
+            raise NotFound(f"no workflow with key {key!r}")
+        return document
 
     def rollback_workflow(self, key: str, version: int) -> ApplyReport:
         """Publish version ``version``'s document again, as the newest version."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import enum
 import json
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from journeyman import demo as demo_module
 from journeyman.app import App, EventInput
@@ -291,6 +293,113 @@ def workflow_diff(
         tofile=f"{key} v{new}",
     )
     sys.stdout.write("".join(diff))
+
+
+@workflow_app.command("simulate")
+def workflow_simulate(
+    ctx: typer.Context,
+    workflow: Annotated[str, typer.Argument(help="a workflow file, or the key of a stored one")],
+    email: Annotated[
+        str | None, typer.Option(help="a stored contact (copied with its history) or a new one")
+    ] = None,
+    event: Annotated[
+        str | None, typer.Option(help="the event that enters (default: the entry point's)")
+    ] = None,
+    prop: Annotated[list[str] | None, typer.Option(help="event property key=value")] = None,
+    attribute: Annotated[
+        list[str] | None, typer.Option(help="contact attribute NAME=value, set on top")
+    ] = None,
+    in_list: Annotated[
+        list[str] | None, typer.Option("--list", help="the contact is also in this list")
+    ] = None,
+    webhook_status: Annotated[int, typer.Option(help="what every webhook answers")] = 200,
+    webhook_json: Annotated[
+        str | None, typer.Option(help="the JSON every webhook answers with")
+    ] = None,
+    horizon_days: Annotated[int, typer.Option(min=1, max=3660, help="stop after")] = 400,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Dry run: the contact and the event through the workflow with time skipped, sending
+    nothing (webhooks are answered, not called); the path and the reason of every step."""
+    from journeyman import simulation
+
+    path = Path(workflow)
+    with _app(ctx) as journeyman:
+        if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
+            document = load_document(path)
+        else:
+            stored = journeyman.current_document(workflow)
+            document = dict(stored)
+        try:
+            answer = json.loads(webhook_json) if webhook_json is not None else None
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"--webhook-json is not JSON: {exc}") from None
+        scenario = simulation.Scenario(
+            email=email,
+            attributes=dict(parse_property(a) for a in attribute or []),
+            lists=tuple(in_list or ()),
+            event=event,
+            properties=dict(parse_property(p) for p in prop or []),
+            webhook_status=webhook_status,
+            webhook_json=answer,
+            horizon=dt.timedelta(days=horizon_days),
+        )
+        found = simulation.simulate(journeyman, document, scenario)
+    if as_json:
+        out.print_json(json.dumps(dataclasses.asdict(found), default=str))
+        return
+    _print_simulation(found)
+
+
+def _print_simulation(found: Any) -> None:
+    who = "stored contact" if found.stored_contact else "new contact"
+    out.print(
+        Text(f"{found.workflow}: {who} {found.email}, event {found.event} at {found.started_at}")
+    )
+    if not found.entered:
+        reasons = "; ".join(found.refusals) or "the event matches no entry point"
+        out.print(Text(f"did not enter: {reasons}"))
+    table = Table("after", "step", "kind", "result", "way out", "reason")
+    for step in found.steps:
+        table.add_row(
+            *(
+                Text(v)
+                for v in (
+                    _after(step.at - found.started_at),
+                    step.step_id,
+                    step.kind,
+                    step.result,
+                    step.branch or "",
+                    step.reason,
+                )
+            )
+        )
+    if found.steps:
+        out.print(table)
+    for message in found.messages:
+        if message.channel == "webhook":
+            continue  # the calls follow
+        line = f"{message.channel} to {message.recipient or '-'}: {message.subject or message.text}"
+        status = message.status + (f": {message.reason}" if message.reason else "")
+        out.print(Text(f"{_after(message.at - found.started_at)}  {line} ({status})"))
+    for call in found.webhooks:
+        out.print(Text(f"{_after(call.at - found.started_at)}  webhook {call.method} {call.url}"))
+    state = ", ".join(
+        f"{r['status']}" + (f" at {r['step_id']}" if r["step_id"] else "") for r in found.runs
+    )
+    end = "ended" if found.finished else "still inside at the horizon"
+    out.print(Text(f"{end} after {_after(found.ended_at - found.started_at)}: {state or 'no run'}"))
+
+
+def _after(delta: dt.timedelta) -> str:
+    """``+2d 3h 5m``; ``+0m`` for less than a minute."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m"]
+    if minutes == 0 and (days or hours):
+        parts.pop()
+    return "+" + " ".join(p for p in parts if p)
 
 
 @workflow_app.command("rollback")

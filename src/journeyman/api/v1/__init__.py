@@ -5,13 +5,14 @@ Same API keys as ``/v3``; errors are ``{"code", "message"}``, and a refused work
 answers 422 ``invalid_workflow`` with every problem as ``{step, field, message}``.
 """
 
-from journeyman.api.v1 import graph, messages, reports, runs, stats, workflows
+from journeyman.api.v1 import graph, messages, reports, runs, simulate, stats, workflows
 
 # Fixed paths before parameterised ones: /workflows/validate before /workflows/{key}.
 ROUTERS = (
     workflows.router,
     stats.router,
     graph.router,
+    simulate.router,
     runs.router,
     messages.router,
     reports.router,

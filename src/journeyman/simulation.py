@@ -1,0 +1,354 @@
+"""The dry-run simulator: a contact (a stored one, or a made-up one) and an event through one
+workflow, with time skipped and nothing sent; the path it took and the reason of every step.
+
+It runs the real engine, not a model of it, on a scratch SQLite database that lives for the
+call. Into it go the attribute definitions, the users, the contact with its attributes, lists,
+blocklist flags and its newest events (as history: they count for conditions, they start
+nothing), the workflows the document starts (as drafts: their runs are not simulated), and
+the document itself, active. Then the event is recorded, and the engine and the dispatcher run
+until idle; the clock jumps to the next thing due (a delay's end, a wait's timeout, a window, a
+retry) and they run again, until no run is inside or the horizon is reached. Emails and texts
+go to the capture transport; a webhook is not called but answered with the scenario's status
+and JSON, so the branch it takes and the data later steps read are the scenario's. The real
+store is only read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from journeyman.app import App, EventInput
+from journeyman.channels.capture import CaptureTransport
+from journeyman.channels.webhook import WebhookTransport
+from journeyman.clock import FakeClock
+from journeyman.engine.dispatch import Dispatcher, DispatchSettings
+from journeyman.engine.runner import run as run_engine
+from journeyman.errors import DeliveryError, InvalidInput
+from journeyman.model.contacts import coerce_attributes, normalize_email
+from journeyman.model.effects import Blocklist, JoinList
+from journeyman.model.messages import WebhookRequest, WebhookResponse
+from journeyman.model.workflow import Workflow, parse_workflow
+from journeyman.store import contacts as contact_store
+from journeyman.store import events as event_store
+from journeyman.store import lists as list_store
+from journeyman.store import read_transaction, reports, transaction
+from journeyman.store import simulation as simulation_store
+from journeyman.store import workflows as workflow_store
+from journeyman.store.contacts import ContactInput
+
+MADE_UP_EMAIL = "simulated.contact@example.com"
+HISTORY = 10_000  # the contact's newest events copied
+MAX_ROUNDS = 1_000  # engine runs, each after a jump of the clock
+DEFAULT_HORIZON = dt.timedelta(days=400)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """Who enters, on what, and what webhooks answer. ``email`` names a stored contact (copied
+    with its history) or a new one; ``attributes`` are set on top; ``event`` defaults to the
+    first the workflow's entry points listen to."""
+
+    email: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    lists: Sequence[str] = ()
+    event: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    webhook_status: int = 200
+    webhook_json: Any = None
+    horizon: dt.timedelta = DEFAULT_HORIZON
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatedStep:
+    at: dt.datetime
+    workflow: str | None
+    run_id: int
+    step_id: str
+    kind: str
+    result: str
+    branch: str | None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatedMessage:
+    at: dt.datetime
+    channel: str
+    step_id: str | None
+    recipient: str | None
+    subject: str
+    text: str | None
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookCall:
+    at: dt.datetime
+    method: str
+    url: str
+    body: Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Simulation:
+    workflow: str
+    email: str
+    stored_contact: bool  # copied from the store (with its history), else made up
+    event: str
+    started_at: dt.datetime
+    ended_at: dt.datetime  # the clock when the simulation stopped
+    entered: bool
+    finished: bool  # no run inside at the end (else: the horizon was reached)
+    runs: tuple[dict[str, Any], ...]  # status and step of each run at the end
+    steps: tuple[SimulatedStep, ...]
+    refusals: tuple[str, ...]  # why an entry was refused
+    messages: tuple[SimulatedMessage, ...]
+    webhooks: tuple[WebhookCall, ...]
+
+
+def simulate(app: App, document: Mapping[str, Any], scenario: Scenario) -> Simulation:
+    """Run ``scenario`` through ``document`` (validated here: an invalid one raises
+    :class:`InvalidWorkflow`) on a scratch copy of what it needs from ``app``'s store."""
+    workflow = parse_workflow(document)
+    event = scenario.event or _first_event(workflow)
+    now = app.clock.now()
+    with read_transaction(app.engine) as connection:
+        found = _Copied.read(connection, workflow, scenario)
+    with tempfile.TemporaryDirectory(prefix="journeyman-simulation-") as directory:
+        clock = FakeClock(now)
+        settings = replace(
+            app.settings, database_url=f"sqlite:///{Path(directory) / 'simulation.db'}"
+        )
+        scratch = App.open(settings, clock=clock)
+        try:
+            contact_id = found.furnish(scratch, workflow, now)
+            report = scratch.record_events(
+                [EventInput(name=event, email=found.email, properties=scenario.properties)]
+            )
+            if report.rejected:
+                raise InvalidInput(f"event {event!r}: {report.rejected[0][1]}")
+            calls: list[WebhookCall] = []
+            finished = asyncio.run(_run(scratch, clock, scenario, calls))
+            return _result(scratch, workflow, found, event, contact_id, now, finished, calls)
+        finally:
+            scratch.close()
+
+
+def _first_event(workflow: Workflow) -> str:
+    for entry in workflow.entry_points:
+        names = sorted(entry.event_names)
+        if names:
+            return names[0]
+    raise InvalidInput(f"workflow {workflow.key!r} listens to no event: name one")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Copied:
+    """What the scratch store gets from the real one."""
+
+    email: str
+    stored: bool
+    contact: ContactInput
+    blocklisted: tuple[bool, bool]  # email, sms
+    lists: frozenset[str]
+    history: list[dict[str, Any]]
+    definitions: dict[str, Any]
+    users: list[tuple[str, str]]
+    started: dict[str, Mapping[str, Any]]  # key -> current document of a workflow it starts
+
+    @classmethod
+    def read(cls, connection: Any, workflow: Workflow, scenario: Scenario) -> _Copied:
+        email = normalize_email(scenario.email or MADE_UP_EMAIL)
+        definitions = contact_store.attribute_definitions_txn(connection)
+        extra = coerce_attributes(definitions, scenario.attributes)
+        view = contact_store.contact_by_email_txn(connection, email)
+        started = {}
+        for key in workflow.references().get("workflows", {}):
+            if key != workflow.key and (
+                doc := workflow_store.current_definition_txn(connection, key)
+            ):
+                started[key] = doc
+        lists: frozenset[str] = frozenset(scenario.lists)
+        history: list[dict[str, Any]] = []
+        blocklisted = (False, False)
+        if view is None:
+            contact = ContactInput(email=email, attributes=extra)
+        else:
+            contact = ContactInput(
+                email=email,
+                attributes={**view.attributes, **extra},
+                sms=view.sms,
+                whatsapp=view.whatsapp,
+                timezone=view.timezone,
+            )
+            lists |= list_store.memberships_txn(connection, [view.id]).get(view.id, frozenset())
+            history = simulation_store.contact_events_txn(connection, view.id, HISTORY)
+            blocklisted = (view.email_blocklisted, view.sms_blocklisted)
+        return cls(
+            email=email,
+            stored=view is not None,
+            contact=contact,
+            blocklisted=blocklisted,
+            lists=lists,
+            history=history,
+            definitions=dict(definitions),
+            users=simulation_store.users_txn(connection),
+            started=started,
+        )
+
+    def furnish(self, scratch: App, workflow: Workflow, now: dt.datetime) -> int:
+        """Fill the scratch store; the contact's id there."""
+        for definition in self.definitions.values():
+            scratch.define_attribute(definition)
+        for name, email in self.users:
+            scratch.create_user(name, email)
+        with transaction(scratch.engine) as connection:
+            contact_store.upsert_contacts_txn(connection, [self.contact], now)
+            contact_id = contact_store.ids_by_email_txn(connection, [self.email])[self.email]
+            if self.lists:
+                list_store.ensure_lists_txn(connection, self.lists, now)
+                ids = list_store.list_ids_txn(connection)
+                list_store.join_lists_txn(
+                    connection,
+                    [JoinList(contact_id=contact_id, list_id=ids[n]) for n in sorted(self.lists)],
+                    now,
+                )
+            if any(self.blocklisted):
+                by_email, by_sms = self.blocklisted
+                contact_store.blocklist_txn(
+                    connection, [Blocklist(contact_id=contact_id, email=by_email, sms=by_sms)], now
+                )
+            event_store.record_events_txn(
+                connection,
+                [
+                    event_store.NewEvent(
+                        name=e["name"],
+                        contact_id=contact_id,
+                        occurred_at=e["occurred_at"],
+                        properties=e["properties"],
+                        source="simulation",
+                        historical=True,
+                    )
+                    for e in self.history
+                ],
+                now,
+            )
+        # The events above came before: the joins queued list events, which must start nothing.
+        scratch.run_until_idle(None)
+        for document in self.started.values():
+            scratch.apply_workflow(document, activate=False)
+        scratch.apply_workflow(workflow.document, activate=True)
+        return contact_id
+
+
+class _Answering(WebhookTransport):
+    """Calls nothing: every webhook gets the scenario's answer, and the call is noted."""
+
+    def __init__(self, scenario: Scenario, calls: list[WebhookCall], clock: FakeClock) -> None:
+        super().__init__(clock=clock)
+        self._scenario, self._calls, self._now = scenario, calls, clock.now
+
+    async def _call(self, request: WebhookRequest) -> WebhookResponse | DeliveryError:
+        self._calls.append(
+            WebhookCall(at=self._now(), method=request.method, url=request.url, body=request.body)
+        )
+        answer = self._scenario.webhook_json
+        return WebhookResponse(
+            status=self._scenario.webhook_status,
+            json=answer,
+            text="" if answer is None else json.dumps(answer),
+        )
+
+
+async def _run(
+    scratch: App, clock: FakeClock, scenario: Scenario, calls: list[WebhookCall]
+) -> bool:
+    """Engine and dispatcher until idle, then the clock to the next thing due, again; True
+    when nothing is left inside or due, False at the horizon or after MAX_ROUNDS."""
+    webhooks = _Answering(scenario, calls, clock)
+    settings = DispatchSettings(secret=str(scratch.settings.secret).encode())
+    dispatcher = Dispatcher(scratch.engine, CaptureTransport(), clock, settings, webhooks=webhooks)
+    stepper = scratch.stepper()
+    horizon = clock.now() + scenario.horizon
+    try:
+        for _ in range(MAX_ROUNDS):
+            await run_engine(stepper, dispatcher, until_idle=True)
+            with read_transaction(scratch.engine) as connection:
+                due = simulation_store.next_due_txn(connection)
+            if due is None:
+                return True
+            if due > horizon:
+                return False
+            clock.set(max(due, clock.now() + dt.timedelta(seconds=1)))
+        return False
+    finally:
+        await dispatcher.close_transports()
+
+
+def _result(
+    scratch: App,
+    workflow: Workflow,
+    found: _Copied,
+    event: str,
+    contact_id: int,
+    started_at: dt.datetime,
+    finished: bool,
+    calls: list[WebhookCall],
+) -> Simulation:
+    with read_transaction(scratch.engine) as connection:
+        journey = reports.journey_txn(connection, contact_id)
+        rows, _ = reports.messages_page_txn(
+            connection, reports.MessageFilter(contact_email=found.email), limit=1000, offset=0
+        )
+        texts = {r["id"]: reports.message_txn(connection, r["id"]).get("text") for r in rows}
+    mine = [r for r in journey.runs if r["workflow"] == workflow.key]
+    steps = [
+        SimulatedStep(
+            at=e["at"],
+            workflow=e["workflow"],
+            run_id=e["run_id"],
+            step_id=e["step_id"],
+            kind=e["kind"],
+            result=e["result"],
+            branch=e["branch"],
+            reason=e["reason"],
+        )
+        for e in journey.log
+    ]
+    steps.sort(key=lambda s: (s.at, s.run_id))
+    messages = [
+        SimulatedMessage(
+            at=r["created_at"],
+            channel=r["channel"],
+            step_id=r["step_id"],
+            recipient=r["recipient"],
+            subject=r["subject"],
+            text=texts[r["id"]],
+            status=r["status"],
+            reason=r["reason"],
+        )
+        for r in sorted(rows, key=lambda r: r["id"])
+    ]
+    return Simulation(
+        workflow=workflow.key,
+        email=found.email,
+        stored_contact=found.stored,
+        event=event,
+        started_at=started_at,
+        ended_at=scratch.clock.now(),
+        entered=bool(mine),
+        finished=finished,
+        runs=tuple({"status": r["status"], "step_id": r["step_id"]} for r in mine),
+        steps=tuple(steps),
+        refusals=tuple(r["reason"] for r in journey.refusals),
+        messages=tuple(messages),
+        webhooks=tuple(calls),
+    )
