@@ -166,7 +166,8 @@ def test_the_graph_shows_every_step_and_its_counts_change_while_the_page_is_open
         )
         thanks = page.locator('g.node[data-step="thanks"]')
         expect(thanks).to_contain_text(f"sent {sent} · opened 0 · clicked 0")
-        expect(page.locator("#view table")).to_contain_text(f"{PREFIX}-graph-b@example.com")
+        runs = page.locator("#view table").first
+        expect(runs).to_contain_text(f"{PREFIX}-graph-b@example.com")
 
 
 def test_pause_and_activate_change_the_workflow_on_the_server(page: Page, orders: Server) -> None:
@@ -279,3 +280,29 @@ def test_every_ui_file_carries_the_policy_and_needs_no_key(orders: Server) -> No
         script = anonymous.get("/ui/app.js").text
         assert "innerHTML" not in script.replace("never innerHTML", "")
         assert anonymous.get("/ui/missing.js").status_code == 404
+
+
+def test_a_dry_run_from_the_workflow_page_shows_the_path_and_sends_nothing(
+    page: Page, orders: Server
+) -> None:
+    address = f"{PREFIX}-dry-run@example.com"
+    signed_in(page, orders, f"/workflows/{KEY}")
+    expect(page.locator("#view table", has_text="Version")).to_contain_text("current")
+    page.fill("input[name=sim-email]", address)
+    page.fill("textarea[name=sim-properties]", '{"amount": 120, "order": "D1"}')
+    page.click(".simulator button[type=submit]")
+    result = page.locator(".simulation")
+    expect(result).to_contain_text(f"new contact {address}, event ui_ordered")
+    assert "null" not in result.inner_text()
+    steps = result.locator("table").first
+    expect(steps.locator("tr", has_text="big")).to_contain_text("then")
+    expect(steps.locator("tr", has_text="convert")).to_contain_text("record_conversion")
+    expect(result.locator("table").nth(1)).to_contain_text("Thanks for order D1")
+    expect(result.locator(".sim-end")).to_contain_text("ended after +0m: completed")
+    with orders.client() as http:
+        assert http.get("/api/v1/messages", params={"email": address}).json()["count"] == 0
+        assert http.get(f"/api/v1/contacts/{address}/runs").status_code == 404
+
+    page.fill("textarea[name=sim-properties]", "{not json")
+    page.click(".simulator button[type=submit]")
+    expect(result.locator(".error")).to_have_text("Event properties is not JSON")

@@ -164,6 +164,12 @@ async function workflowView(view, key) {
     el("div", { class: "graph" }, drawing.svg),
     el("h2", {}, "Latest runs ", updated),
     runs,
+    el("h2", {}, "Versions"),
+    table(
+      ["Version", "Created", "Runs", ""],
+      detail.versions.map((v) => [v.version, time(v.created_at), v.runs, v.current ? "current" : ""]),
+    ),
+    simulator(base),
   );
   const refresh = async () => {
     const [stats, page] = await Promise.all([
@@ -180,6 +186,74 @@ async function workflowView(view, key) {
   };
   await refresh();
   every(POLL_MS, refresh);
+}
+
+// The dry run: a form for the scenario, the path with the time of each step and its reason.
+function simulator(base) {
+  const field = (name, placeholder) => el("input", { name, placeholder });
+  const email = field("sim-email", "email (empty: a new contact)");
+  const properties = el("textarea", { name: "sim-properties", rows: 2, placeholder: '{"amount": 40}' });
+  const webhook = el("textarea", { name: "sim-webhook", rows: 2, placeholder: '{"score": 70}' });
+  const output = el("div", { class: "simulation" });
+  const json = (area, what) => {
+    if (!area.value.trim()) return undefined;
+    try { return JSON.parse(area.value); } catch (error) { throw new ApiError(`${what} is not JSON`); }
+  };
+  const submit = async (event) => {
+    event.preventDefault();
+    output.replaceChildren(el("p", { class: "meta" }, "Simulating…"));
+    try {
+      const body = { event_properties: json(properties, "Event properties") || {} };
+      if (email.value.trim()) body.email = email.value.trim();
+      const answer = json(webhook, "The webhook answer");
+      if (answer !== undefined) body.webhook = { status: 200, json: answer };
+      const found = await api(`${base}/simulate`, {
+        method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" },
+      });
+      output.replaceChildren(...simulation(found).filter(Boolean));
+    } catch (error) {
+      output.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
+    }
+  };
+  return el(
+    "section",
+    { class: "simulator" },
+    el("h2", {}, "Dry run"),
+    el("p", { class: "meta" }, "A contact and an event through the current version, time skipped, nothing sent; webhooks get the answer you give."),
+    el("form", { class: "search", onsubmit: submit }, email,
+      el("label", {}, "Event properties ", properties), el("label", {}, "Webhook answer ", webhook),
+      el("button", { type: "submit" }, "Simulate")),
+    output,
+  );
+}
+
+function after(start, at) {
+  let minutes = Math.floor((new Date(at) - new Date(start)) / 60000);
+  const days = Math.floor(minutes / 1440); minutes -= days * 1440;
+  const hours = Math.floor(minutes / 60); minutes -= hours * 60;
+  const parts = [days ? `${days}d` : "", hours ? `${hours}h` : "", minutes || (!days && !hours) ? `${minutes}m` : ""];
+  return "+" + parts.filter(Boolean).join(" ");
+}
+
+function simulation(found) {
+  const who = found.stored_contact ? "stored contact" : "new contact";
+  const end = found.finished ? "ended" : "still inside at the horizon";
+  const state = found.runs.map((r) => r.status + (r.step_id ? ` at ${r.step_id}` : "")).join(", ");
+  return [
+    el("p", { class: "meta" }, `${who} ${found.email}, event ${found.event}`),
+    found.entered ? null : el("p", { class: "error" }, `Did not enter: ${found.refusals.join("; ") || "the event matches no entry point"}`),
+    table(
+      ["After", "Step", "Kind", "Result", "Way out", "Why"],
+      found.steps.map((s) => [after(found.started_at, s.at), s.step_id, s.kind, s.result, s.branch || "", el("span", { class: "reason" }, s.reason)]),
+      "No step ran.",
+    ),
+    table(
+      ["After", "Channel", "To", "Subject", "Status"],
+      found.messages.filter((m) => m.channel !== "webhook").map((m) => [after(found.started_at, m.at), m.channel, m.recipient || "", m.subject || m.text || "", m.status + (m.reason ? `: ${m.reason}` : "")]),
+      "No message.",
+    ),
+    el("p", { class: "sim-end" }, `${end} after ${after(found.started_at, found.ended_at)}: ${state || "no run"}`),
+  ];
 }
 
 function runsTable(runs, link) {
