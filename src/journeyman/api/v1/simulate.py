@@ -5,7 +5,6 @@ nothing sent, webhooks answered as the request says."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -34,58 +33,8 @@ class ScenarioBody(Body):
     horizon_days: int = Field(default=400, ge=1, le=3660, description="stop after")
 
 
-class SimulatedStep(BaseModel):
-    at: dt.datetime
-    workflow: str | None
-    run_id: int
-    step_id: str
-    kind: str
-    result: str
-    branch: str | None
-    reason: str
-
-
-class SimulatedMessage(BaseModel):
-    at: dt.datetime
-    channel: str
-    step_id: str | None
-    recipient: str | None
-    subject: str
-    text: str | None
-    status: str
-    reason: str | None
-
-
-class WebhookCall(BaseModel):
-    at: dt.datetime
-    method: str
-    url: str
-    body: Any
-
-
-class SimulatedRun(BaseModel):
-    status: str
-    step_id: str | None
-
-
-class SimulationResult(BaseModel):
-    workflow: str
-    email: str
-    stored_contact: bool = Field(description="copied from the store with its history")
-    event: str
-    started_at: dt.datetime
-    ended_at: dt.datetime = Field(description="the simulated clock when it stopped")
-    entered: bool
-    finished: bool = Field(description="no run inside at the end (else: the horizon)")
-    runs: list[SimulatedRun]
-    steps: list[SimulatedStep]
-    refusals: list[str]
-    messages: list[SimulatedMessage]
-    webhooks: list[WebhookCall]
-
-
-@router.post("/workflows/{key}/simulate", response_model=SimulationResult, responses=V1_ERRORS)
-def simulate_workflow(key: str, body: ScenarioBody, app: Journeyman) -> SimulationResult:
+@router.post("/workflows/{key}/simulate", response_model=simulation.Simulation, responses=V1_ERRORS)
+def simulate_workflow(key: str, body: ScenarioBody, app: Journeyman) -> simulation.Simulation:
     """Dry run of the current version: the path, the reason of every step, the messages it
     would send and the webhooks it would call. The store is only read."""
     scenario = simulation.Scenario(
@@ -98,5 +47,4 @@ def simulate_workflow(key: str, body: ScenarioBody, app: Journeyman) -> Simulati
         webhook_json=body.webhook.json_body,
         horizon=dt.timedelta(days=body.horizon_days),
     )
-    found = simulation.simulate(app, app.current_document(key), scenario)
-    return SimulationResult.model_validate(asdict(found))
+    return simulation.simulate(app, app.current_document(key), scenario)
