@@ -180,6 +180,29 @@ class App:
         with transaction(self.engine) as connection:
             return workflows.version_document_txn(connection, key, version)
 
+    def workflow_diff(self, key: str, old: int, new: int | None = None) -> tuple[int, str]:
+        """A unified diff of the YAML of versions ``old`` and ``new`` (default: the current
+        one); the new version's number with it. Empty when they are equal."""
+        import difflib
+
+        import yaml
+
+        history = self.workflow_history(key)
+        if not history:
+            raise NotFound(f"no workflow with key {key!r}")
+        new = new or next(r["version"] for r in history if r["current"])
+        texts = [
+            yaml.safe_dump(dict(self.workflow_document(key, v)), sort_keys=False)
+            for v in (old, new)
+        ]
+        lines = difflib.unified_diff(
+            texts[0].splitlines(keepends=True),
+            texts[1].splitlines(keepends=True),
+            fromfile=f"{key} v{old}",
+            tofile=f"{key} v{new}",
+        )
+        return new, "".join(lines)
+
     def current_document(self, key: str) -> Mapping[str, Any]:
         """The current version's document of workflow ``key``."""
         with read_transaction(self.engine) as connection:

@@ -275,24 +275,9 @@ def workflow_diff(
     new: Annotated[int | None, typer.Argument(help="version (default: current)")] = None,
 ) -> None:
     """What changed between two versions (a unified diff of their YAML)."""
-    import difflib
-
-    import yaml
-
     with _app(ctx) as journeyman:
-        history = journeyman.workflow_history(key)
-        new = new or next(r["version"] for r in history if r["current"])
-        texts = [
-            yaml.safe_dump(dict(journeyman.workflow_document(key, v)), sort_keys=False)
-            for v in (old, new)
-        ]
-    diff = difflib.unified_diff(
-        texts[0].splitlines(keepends=True),
-        texts[1].splitlines(keepends=True),
-        fromfile=f"{key} v{old}",
-        tofile=f"{key} v{new}",
-    )
-    sys.stdout.write("".join(diff))
+        _, diff = journeyman.workflow_diff(key, old, new)
+    sys.stdout.write(diff)
 
 
 @workflow_app.command("simulate")

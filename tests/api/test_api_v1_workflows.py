@@ -178,6 +178,39 @@ def test_the_graph_places_the_current_versions_steps_and_ways_out(client: httpx.
     ]
 
 
+def test_a_version_its_diff_and_a_rollback(client: httpx.Client) -> None:
+    first = client.post("/api/v1/workflows", json=json_document("v1-roll", "First")).json()
+    second = client.post("/api/v1/workflows", json=json_document("v1-roll", "Second")).json()
+    assert (first["version"], second["version"]) == (1, 2)
+
+    one = client.get("/api/v1/workflows/v1-roll/versions/1").json()
+    assert (one["version"], one["current"], one["runs"]) == (1, False, 0)
+    assert one["document"]["steps"][0]["send_email"]["subject"] == "First"
+    diff = client.get("/api/v1/workflows/v1-roll/diff", params={"old": 1}).json()
+    assert (diff["old"], diff["new"]) == (1, 2)
+    assert "-    subject: First\n+    subject: Second\n" in diff["diff"]
+    same = client.get("/api/v1/workflows/v1-roll/diff", params={"old": 2, "new": 2}).json()
+    assert same["diff"] == ""
+
+    rolled = client.post("/api/v1/workflows/v1-roll/rollback", params={"version": 1})
+    assert rolled.status_code == 200, rolled.text
+    assert (rolled.json()["version"], rolled.json()["created"]) == (3, True)
+    detail = client.get("/api/v1/workflows/v1-roll").json()
+    assert detail["document"]["steps"][0]["send_email"]["subject"] == "First"
+    assert [v["current"] for v in detail["versions"]] == [False, False, True]
+    again = client.post("/api/v1/workflows/v1-roll/rollback", params={"version": 3}).json()
+    assert (again["version"], again["unchanged"]) == (3, True)
+
+    for path, params in (
+        ("/api/v1/workflows/v1-roll/versions/9", {}),
+        ("/api/v1/workflows/v1-roll/diff", {"old": 9}),
+    ):
+        missing = client.get(path, params=params)
+        assert missing.status_code == 404 and missing.json()["code"] == "document_not_found"
+    refused = client.post("/api/v1/workflows/v1-roll/rollback", params={"version": 0})
+    assert refused.status_code == 400, refused.text
+
+
 def test_unknown_workflows_answer_404(client: httpx.Client) -> None:
     for method, path in (
         ("GET", "/api/v1/workflows/v1-none"),
@@ -185,6 +218,9 @@ def test_unknown_workflows_answer_404(client: httpx.Client) -> None:
         ("GET", "/api/v1/workflows/v1-none/stats"),
         ("GET", "/api/v1/workflows/v1-none/runs"),
         ("GET", "/api/v1/workflows/v1-none/graph"),
+        ("GET", "/api/v1/workflows/v1-none/versions/1"),
+        ("GET", "/api/v1/workflows/v1-none/diff?old=1"),
+        ("POST", "/api/v1/workflows/v1-none/rollback?version=1"),
     ):
         answer = client.request(method, path)
         assert answer.status_code == 404, (path, answer.text)
@@ -198,7 +234,7 @@ def test_every_v1_route_wants_a_key_and_is_in_the_openapi_document(api_server: S
         for path in paths:
             for method in spec["paths"][path]:
                 concrete = path.replace("{key}", "x").replace("{identifier}", "1")
-                concrete = concrete.replace("{message_id}", "1")
+                concrete = concrete.replace("{message_id}", "1").replace("{version}", "1")
                 for http in (anonymous, wrong):
                     answer = http.request(method, concrete)
                     assert answer.status_code == 401, (method, path, answer.text)
@@ -214,6 +250,10 @@ def test_every_v1_route_wants_a_key_and_is_in_the_openapi_document(api_server: S
         "/api/v1/workflows/{key}/stats",
         "/api/v1/workflows/{key}/runs",
         "/api/v1/workflows/{key}/graph",
+        "/api/v1/workflows/{key}/simulate",
+        "/api/v1/workflows/{key}/versions/{version}",
+        "/api/v1/workflows/{key}/diff",
+        "/api/v1/workflows/{key}/rollback",
         "/api/v1/contacts/{identifier}/runs",
         "/api/v1/contacts/{identifier}/timeline",
         "/api/v1/messages",

@@ -306,3 +306,31 @@ def test_a_dry_run_from_the_workflow_page_shows_the_path_and_sends_nothing(
     page.fill("textarea[name=sim-properties]", "{not json")
     page.click(".simulator button[type=submit]")
     expect(result.locator(".error")).to_have_text("Event properties is not JSON")
+
+
+def test_versions_show_their_diff_and_roll_back_from_the_page(page: Page, orders: Server) -> None:
+    key = "ui-versions"
+    document = {
+        "key": key,
+        "name": "UI versions",
+        "entry_points": [{"event": "ui_versioned"}],
+        "steps": [{"id": "wait", "delay": {"days": 1}}],
+    }
+    with orders.client() as http:
+        assert http.post("/api/v1/workflows", json=document).status_code == 200
+        document["steps"] = [{"id": "wait", "delay": {"days": 2}}]
+        assert http.post("/api/v1/workflows", json=document).status_code == 200
+    signed_in(page, orders, f"/workflows/{key}")
+    expect(page.locator("#view .meta").first).to_contain_text("version 2 of 2")
+    page.click('button[data-version-diff="1"]')
+    output = page.locator("pre.version-output")
+    expect(output).to_contain_text("-      days: 1")
+    expect(output).to_contain_text("+      days: 2")
+    page.click('button[data-version-show="1"]')
+    expect(output).to_contain_text('"days": 1')
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click('button[data-version-rollback="1"]')
+    expect(page.locator("#view .meta").first).to_contain_text("version 3 of 3")
+    with orders.client() as http:
+        current = http.get(f"/api/v1/workflows/{key}").json()["document"]
+    assert current["steps"][0]["delay"]["days"] == 1

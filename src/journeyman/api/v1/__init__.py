@@ -5,7 +5,16 @@ Same API keys as ``/v3``; errors are ``{"code", "message"}``, and a refused work
 answers 422 ``invalid_workflow`` with every problem as ``{step, field, message}``.
 """
 
-from journeyman.api.v1 import graph, messages, reports, runs, simulate, stats, workflows
+from journeyman.api.v1 import (
+    graph,
+    messages,
+    reports,
+    runs,
+    simulate,
+    stats,
+    versions,
+    workflows,
+)
 
 # Fixed paths before parameterised ones: /workflows/validate before /workflows/{key}.
 ROUTERS = (
@@ -13,6 +22,7 @@ ROUTERS = (
     stats.router,
     graph.router,
     simulate.router,
+    versions.router,
     runs.router,
     messages.router,
     reports.router,

@@ -165,10 +165,7 @@ async function workflowView(view, key) {
     el("h2", {}, "Latest runs ", updated),
     runs,
     el("h2", {}, "Versions"),
-    table(
-      ["Version", "Created", "Runs", ""],
-      detail.versions.map((v) => [v.version, time(v.created_at), v.runs, v.current ? "current" : ""]),
-    ),
+    versionsTable(base, detail),
     simulator(base),
   );
   const refresh = async () => {
@@ -186,6 +183,36 @@ async function workflowView(view, key) {
   };
   await refresh();
   every(POLL_MS, refresh);
+}
+
+// Versions: each one's document, its diff with the current one, and a rollback to it.
+function versionsTable(base, detail) {
+  const output = el("pre", { class: "version-output", hidden: true });
+  const show = (text) => { output.textContent = text; output.hidden = false; };
+  const guarded = (work) => async () => {
+    try { await work(); } catch (error) { show(error.message); }
+  };
+  const rows = detail.versions.map((v) => [
+    v.version,
+    time(v.created_at),
+    v.runs,
+    v.current ? "current" : "",
+    el("span", { class: "actions" },
+      el("button", { type: "button", "data-version-show": v.version, onclick: guarded(async () => {
+        show(JSON.stringify((await api(`${base}/versions/${v.version}`)).document, null, 2));
+      }) }, "document"),
+      v.current ? null : el("button", { type: "button", "data-version-diff": v.version, onclick: guarded(async () => {
+        const found = await api(`${base}/diff?old=${v.version}`);
+        show(found.diff || `version ${v.version} equals version ${found.new}`);
+      }) }, "diff with current"),
+      v.current ? null : el("button", { type: "button", "data-version-rollback": v.version, onclick: guarded(async () => {
+        if (!confirm(`Publish version ${v.version} again as the newest version?`)) return;
+        await api(`${base}/rollback?version=${v.version}`, { method: "POST" });
+        route();
+      }) }, "roll back to this"),
+    ),
+  ]);
+  return el("div", {}, table(["Version", "Created", "Runs", "", ""], rows), output);
 }
 
 // The dry run: a form for the scenario, the path with the time of each step and its reason.
