@@ -94,3 +94,21 @@ def test_bad_scenarios_and_unknown_workflows_are_refused(client: httpx.Client) -
     assert "unknown attribute 'NO_SUCH'" in attribute.json()["message"]
     horizon = client.post("/api/v1/workflows/sim-api/simulate", json={"horizon_days": 0})
     assert horizon.status_code == 400 and "horizon_days" in horizon.json()["message"]
+
+
+def test_a_document_is_simulated_before_it_is_applied(client: httpx.Client) -> None:
+    document = {**DOCUMENT, "key": "sim-draft", "name": "Not applied"}
+    answer = client.post(
+        "/api/v1/workflows/simulate",
+        json={"document": document, "webhook": {"json": {"score": 99}}},
+    )
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert (found["workflow"], found["finished"]) == ("sim-draft", True)
+    assert [s["step_id"] for s in found["steps"]][-1] == "hello"
+    assert client.get("/api/v1/workflows/sim-draft").status_code == 404  # not stored
+
+    broken = {**document, "steps": [{"id": "x", "go_to": "nowhere"}]}
+    refused = client.post("/api/v1/workflows/simulate", json={"document": broken})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["problems"][0]["step"] == "x"

@@ -33,11 +33,14 @@ class ScenarioBody(Body):
     horizon_days: int = Field(default=400, ge=1, le=3660, description="stop after")
 
 
-@router.post("/workflows/{key}/simulate", response_model=simulation.Simulation, responses=V1_ERRORS)
-def simulate_workflow(key: str, body: ScenarioBody, app: Journeyman) -> simulation.Simulation:
-    """Dry run of the current version: the path, the reason of every step, the messages it
-    would send and the webhooks it would call. The store is only read."""
-    scenario = simulation.Scenario(
+class DocumentScenarioBody(ScenarioBody):
+    document: dict[str, Any] = Field(
+        description="a workflow document, as apply takes it; it is not stored"
+    )
+
+
+def _scenario(body: ScenarioBody) -> simulation.Scenario:
+    return simulation.Scenario(
         email=body.email,
         attributes=body.attributes,
         lists=tuple(body.lists),
@@ -47,4 +50,18 @@ def simulate_workflow(key: str, body: ScenarioBody, app: Journeyman) -> simulati
         webhook_json=body.webhook.json_body,
         horizon=dt.timedelta(days=body.horizon_days),
     )
-    return simulation.simulate(app, app.current_document(key), scenario)
+
+
+@router.post("/workflows/simulate", response_model=simulation.Simulation, responses=V1_ERRORS)
+def simulate_document(body: DocumentScenarioBody, app: Journeyman) -> simulation.Simulation:
+    """Dry run of a document before it is applied: validated as apply would (422 with every
+    problem), then simulated as ``/workflows/{key}/simulate`` does. Nothing is stored."""
+    app.validate_workflow(body.document)
+    return simulation.simulate(app, body.document, _scenario(body))
+
+
+@router.post("/workflows/{key}/simulate", response_model=simulation.Simulation, responses=V1_ERRORS)
+def simulate_workflow(key: str, body: ScenarioBody, app: Journeyman) -> simulation.Simulation:
+    """Dry run of the current version: the path, the reason of every step, the messages it
+    would send and the webhooks it would call. The store is only read."""
+    return simulation.simulate(app, app.current_document(key), _scenario(body))
