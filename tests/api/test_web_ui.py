@@ -191,6 +191,7 @@ def test_a_contacts_timeline_gives_the_reason_of_every_decision(page: Page, orde
     page.fill("input[name=identifier]", address)
     page.click("form.search button")
     expect(page.locator("#view h2").first).to_have_text(address)
+    expect(page.locator("#view .meta").first).to_contain_text("lists: UI small orders")
     timeline = page.locator("#view table").last
     expect(timeline).to_contain_text("entered on event ui_ordered")
     big = timeline.locator("tr", has_text="big (if)")

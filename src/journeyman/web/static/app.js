@@ -456,6 +456,12 @@ async function contactsView(view, identifier) {
     api(`/v3/contacts/${path}`),
     api(`/api/v1/contacts/${path}/timeline`),
   ]);
+  const ids = contact.listIds || [];
+  // names for the first 50 lists (one request each); ids beyond that
+  const named = await Promise.all(
+    ids.slice(0, 50).map((id) => api(`/v3/contacts/lists/${id}`).then((l) => l.name, () => `#${id}`)),
+  );
+  const listNames = [...named, ...ids.slice(50).map((id) => `#${id}`)];
   const attributes = Object.entries(contact.attributes || {}).map(([k, v]) => [k, String(v)]);
   const blocked = [
     contact.emailBlacklisted ? "email" : null,
@@ -466,7 +472,7 @@ async function contactsView(view, identifier) {
     el(
       "p",
       { class: "meta" },
-      `id ${contact.id} · lists ${(contact.listIds || []).join(", ") || "none"} · ` +
+      `id ${contact.id} · lists: ${listNames.join(", ") || "none"} · ` +
         `blocklisted: ${blocked.join(", ") || "no"}`,
     ),
     table(["Attribute", "Value"], attributes, "No attributes."),
