@@ -504,9 +504,18 @@ const PAGE = 50;
 
 async function messagesView(view, query) {
   const fields = ["status", "channel", "workflow", "email"];
-  const inputs = Object.fromEntries(
-    fields.map((f) => [f, el("input", { name: f, value: query.get(f) || "", placeholder: f })]),
-  );
+  const choices = {
+    status: ["queued", "sending", "sent", "failed", "suppressed"],
+    channel: ["email", "sms", "whatsapp", "webhook"],
+  };
+  const input = (f) => {
+    if (!choices[f]) return el("input", { name: f, value: query.get(f) || "", placeholder: f });
+    const options = ["", ...choices[f]].map((v) =>
+      el("option", { value: v, selected: v === (query.get(f) || "") }, v || `any ${f}`),
+    );
+    return el("select", { name: f }, options);
+  };
+  const inputs = Object.fromEntries(fields.map((f) => [f, input(f)]));
   const offset = Number(query.get("offset") || 0);
   const wanted = new URLSearchParams({ limit: PAGE, offset });
   for (const f of fields) if (query.get(f)) wanted.set(f, query.get(f));
