@@ -8,9 +8,10 @@ nothing), the workflows the document starts (as drafts: their runs are not simul
 the document itself, active. Then the event is recorded, and the engine and the dispatcher run
 until idle; the clock jumps to the next thing due (a delay's end, a wait's timeout, a window, a
 retry) and they run again, until no run is inside or the horizon is reached. Emails and texts
-go to the capture transport; a webhook is not called but answered with the scenario's status
-and JSON, so the branch it takes and the data later steps read are the scenario's. The real
-store is only read.
+go to the capture transport, with links signed by a secret of the simulation's own (they name
+scratch contacts, so they must never verify on the real server); a webhook is not called but
+answered with the scenario's status and JSON, so the branch it takes and the data later steps
+read are the scenario's. The real store is only read.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import secrets
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +30,7 @@ from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import FakeClock
+from journeyman.config import Secret
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings
 from journeyman.engine.runner import run as run_engine
 from journeyman.errors import DeliveryError, InvalidInput
@@ -124,8 +127,12 @@ def simulate(app: App, document: Mapping[str, Any], scenario: Scenario) -> Simul
         found = _Copied.read(connection, workflow, scenario)
     with tempfile.TemporaryDirectory(prefix="journeyman-simulation-") as directory:
         clock = FakeClock(now)
+        # A secret of its own: the tracking and unsubscribe links in the simulated messages
+        # name scratch contacts and keys, and must not verify on the real server.
         settings = replace(
-            app.settings, database_url=f"sqlite:///{Path(directory) / 'simulation.db'}"
+            app.settings,
+            database_url=f"sqlite:///{Path(directory) / 'simulation.db'}",
+            secret=Secret(secrets.token_hex(32)),
         )
         scratch = App.open(settings, clock=clock)
         try:

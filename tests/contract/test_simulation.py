@@ -5,6 +5,7 @@ horizon stops a long wait, bad input is refused, and the real store is never wri
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 import journeyman
+from journeyman import links
 from journeyman.app import App, EventInput
 from journeyman.clock import FakeClock
 from journeyman.documents import load_document
@@ -22,6 +24,7 @@ from journeyman.simulation import Scenario, simulate
 EXAMPLES = Path(journeyman.__file__).parent / "examples"
 COUPON = load_document(EXAMPLES / "first-purchase-coupon.yaml")
 CART = load_document(EXAMPLES / "abandoned-cart.yaml")
+SHOP = "https://shop.example.com"
 TABLES = ("contacts", "events", "event_queue", "runs", "run_log", "messages", "list_members")
 
 
@@ -177,3 +180,16 @@ def test_bad_input_is_refused_with_the_reason(app: App) -> None:
 def test_an_event_no_entry_point_takes_enters_nothing(app: App) -> None:
     found = simulate(app, COUPON, Scenario(event="newsletter_signup"))
     assert (found.entered, found.steps, found.runs) == (False, (), ())
+
+
+def test_links_in_simulated_emails_do_not_verify_on_the_real_server(
+    app: App, clock: FakeClock
+) -> None:
+    public = App(app.engine, clock=clock, settings=replace(app.settings, public_url=SHOP))
+    app.record_events([EventInput(name="visit", email="real@example.com", properties={})])
+    found = simulate(public, COUPON, Scenario(email="new@example.com"))
+    [email] = found.messages
+    assert email.text is not None
+    token = email.text.split(f"{SHOP}/unsubscribe/")[1].split()[0]
+    real = str(app.settings.secret).encode()
+    assert links.verify(real, links.UNSUBSCRIBE, token) is None  # not a real contact's link
