@@ -8,6 +8,7 @@ import datetime as dt
 import enum
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -302,6 +303,14 @@ def workflow_simulate(
         str | None, typer.Option(help="the JSON every webhook answers with")
     ] = None,
     horizon_days: Annotated[int, typer.Option(min=1, max=3660, help="stop after")] = 400,
+    then: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--then",
+            help="a later event of the contact: 'NAME@DELAY [key=value ...]', DELAY like "
+            "30m, 2h, 3d or 1d12h after the entering event",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Dry run: the contact and the event through the workflow with time skipped, sending
@@ -328,12 +337,34 @@ def workflow_simulate(
             webhook_status=webhook_status,
             webhook_json=answer,
             horizon=dt.timedelta(days=horizon_days),
+            later=tuple(parse_later_event(t) for t in then or []),
         )
         found = simulation.simulate(journeyman, document, scenario)
     if as_json:
         out.print_json(json.dumps(dataclasses.asdict(found), default=str))
         return
     _print_simulation(found)
+
+
+_DELAY_PART = re.compile(r"(\d{1,6})([mhd])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_later_event(text: str) -> Any:
+    """``order_created@30m cart_id=C1`` -> a LaterEvent (properties as in ``--prop``)."""
+    from journeyman.simulation import LaterEvent
+
+    head, *props = text.split()
+    name, sep, delay = head.partition("@")
+    parts = _DELAY_PART.findall(delay)
+    if not sep or not name or not parts or "".join(a + u for a, u in parts) != delay:
+        raise InvalidInput(
+            f"--then {text!r}: expected NAME@DELAY [key=value ...], DELAY like 30m, 2h or 1d12h"
+        )
+    after = dt.timedelta()
+    for amount, unit in parts:
+        after += dt.timedelta(**{_UNITS[unit]: int(amount)})
+    return LaterEvent(after=after, name=name, properties=dict(parse_property(p) for p in props))
 
 
 def _print_simulation(found: Any) -> None:

@@ -7,7 +7,8 @@ blocklist flags and its newest events (as history: they count for conditions, th
 nothing), the workflows the document starts (as drafts: their runs are not simulated), and
 the document itself, active. Then the event is recorded, and the engine and the dispatcher run
 until idle; the clock jumps to the next thing due (a delay's end, a wait's timeout, a window, a
-retry) and they run again, until no run is inside or the horizon is reached. Emails and texts
+retry, or one of the scenario's later events, recorded then) and they run again, until nothing
+is inside, due or to come, or the horizon is reached. Emails and texts
 go to the capture transport, with links signed by a secret of the simulation's own (they name
 scratch contacts, so they must never verify on the real server); a webhook is not called but
 answered with the scenario's status and JSON, so the branch it takes and the data later steps
@@ -53,6 +54,16 @@ DEFAULT_HORIZON = dt.timedelta(days=400)
 
 
 @dataclass(frozen=True, kw_only=True)
+class LaterEvent:
+    """An event of the same contact, ``after`` the one that enters (an order that arrives,
+    a cart that is deleted): what waits, exits, restarts and goals react to."""
+
+    after: dt.timedelta
+    name: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scenario:
     """Who enters, on what, and what webhooks answer. ``email`` names a stored contact (copied
     with its history) or a new one; ``attributes`` are set on top; ``event`` defaults to the
@@ -66,6 +77,7 @@ class Scenario:
     webhook_status: int = 200
     webhook_json: Any = None
     horizon: dt.timedelta = DEFAULT_HORIZON
+    later: Sequence[LaterEvent] = ()  # recorded when the clock reaches them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +155,7 @@ def simulate(app: App, document: Mapping[str, Any], scenario: Scenario) -> Simul
             if report.rejected:
                 raise InvalidInput(f"event {event!r}: {report.rejected[0][1]}")
             calls: list[WebhookCall] = []
-            finished = asyncio.run(_run(scratch, clock, scenario, calls))
+            finished = asyncio.run(_run(scratch, clock, scenario, calls, found.email))
             return _result(scratch, workflow, found, event, contact_id, now, finished, calls)
         finally:
             scratch.close()
@@ -276,28 +288,44 @@ class _Answering(WebhookTransport):
 
 
 async def _run(
-    scratch: App, clock: FakeClock, scenario: Scenario, calls: list[WebhookCall]
+    scratch: App, clock: FakeClock, scenario: Scenario, calls: list[WebhookCall], email: str
 ) -> bool:
-    """Engine and dispatcher until idle, then the clock to the next thing due, again; True
-    when nothing is left inside or due, False at the horizon or after MAX_ROUNDS."""
+    """Engine and dispatcher until idle, then the clock to the next thing due or the next
+    later event (recorded then), again; True when nothing is left inside, due or to come,
+    False at the horizon or after MAX_ROUNDS."""
     webhooks = _Answering(scenario, calls, clock)
     settings = DispatchSettings(secret=str(scratch.settings.secret).encode())
     dispatcher = Dispatcher(scratch.engine, CaptureTransport(), clock, settings, webhooks=webhooks)
     stepper = scratch.stepper()
-    horizon = clock.now() + scenario.horizon
+    start = clock.now()
+    horizon = start + scenario.horizon
+    later = sorted(scenario.later, key=lambda e: e.after)
     try:
         for _ in range(MAX_ROUNDS):
             await run_engine(stepper, dispatcher, until_idle=True)
             with read_transaction(scratch.engine) as connection:
                 due = simulation_store.next_due_txn(connection)
+            coming = start + later[0].after if later else None
+            if coming is not None and coming <= horizon and (due is None or coming <= due):
+                clock.set(max(coming, clock.now()))
+                _record(scratch, email, later.pop(0), clock.now())
+                continue
             if due is None:
-                return True
+                return not later
             if due > horizon:
                 return False
             clock.set(max(due, clock.now() + dt.timedelta(seconds=1)))
         return False
     finally:
         await dispatcher.close_transports()
+
+
+def _record(scratch: App, email: str, event: LaterEvent, at: dt.datetime) -> None:
+    report = scratch.record_events(
+        [EventInput(name=event.name, email=email, properties=event.properties, occurred_at=at)]
+    )
+    if report.rejected:
+        raise InvalidInput(f"later event {event.name!r}: {report.rejected[0][1]}")
 
 
 def _result(

@@ -62,6 +62,19 @@ def test_simulate_a_file_and_a_stored_workflow(cli: Cli, tmp_path: Path) -> None
     finally:
         reader.close()
 
+    # The contact signs up again a day later: re-entry is off, so that entry is refused.
+    again = json.loads(
+        cli(
+            "workflow", "simulate", "sim-cli", "--then", "signup@1d2h source=ad", "--json", db=db
+        ).out
+    )
+    assert [(s["step_id"], s["branch"]) for s in again["steps"] if s["kind"] == "if"] == [
+        ("known", "then"),
+    ]
+    assert again["refusals"] == ["re-entry is off and the contact already entered this workflow"]
+    bad_delay = cli("workflow", "simulate", "sim-cli", "--then", "signup@soon", db=db, expect=2)
+    assert "expected NAME@DELAY" in bad_delay.err
+
     refused = cli("workflow", "simulate", "sim-cli", "--webhook-json", "{not json", db=db, expect=2)
     assert "--webhook-json is not JSON" in refused.err
     missing = cli("workflow", "simulate", "sim-none", db=db, expect=1)

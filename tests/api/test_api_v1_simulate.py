@@ -112,3 +112,34 @@ def test_a_document_is_simulated_before_it_is_applied(client: httpx.Client) -> N
     refused = client.post("/api/v1/workflows/simulate", json={"document": broken})
     assert refused.status_code == 422, refused.text
     assert refused.json()["problems"][0]["step"] == "x"
+
+
+def test_a_later_event_is_part_of_the_scenario(client: httpx.Client) -> None:
+    document = {
+        "key": "sim-later",
+        "name": "Wait for a reply",
+        "entry_points": [{"event": "sim_asked"}],
+        "steps": [
+            {
+                "id": "reply",
+                "wait_for_event": {"event": "sim_replied", "timeout": {"days": 2}},
+                "then": "end",
+                "else": "end",
+            }
+        ],
+    }
+    answer = client.post(
+        "/api/v1/workflows/simulate",
+        json={
+            "document": document,
+            "then_events": [{"after_minutes": 90, "event_name": "sim_replied"}],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    steps = answer.json()["steps"]
+    assert [(s["step_id"], s["branch"]) for s in steps][-1] == ("reply", "then")
+    refused = client.post(
+        "/api/v1/workflows/simulate",
+        json={"document": document, "then_events": [{"after_minutes": -1, "event_name": "x"}]},
+    )
+    assert refused.status_code == 400, refused.text

@@ -19,7 +19,7 @@ from journeyman.clock import FakeClock
 from journeyman.documents import load_document
 from journeyman.errors import InvalidInput, InvalidWorkflow
 from journeyman.model.contacts import AttributeDefinition, AttributeType
-from journeyman.simulation import Scenario, simulate
+from journeyman.simulation import LaterEvent, Scenario, simulate
 
 EXAMPLES = Path(journeyman.__file__).parent / "examples"
 COUPON = load_document(EXAMPLES / "first-purchase-coupon.yaml")
@@ -193,3 +193,72 @@ def test_links_in_simulated_emails_do_not_verify_on_the_real_server(
     token = email.text.split(f"{SHOP}/unsubscribe/")[1].split()[0]
     real = str(app.settings.secret).encode()
     assert links.verify(real, links.UNSUBSCRIBE, token) is None  # not a real contact's link
+
+
+def test_later_events_end_a_wait_exit_a_run_and_enter_again(app: App, clock: FakeClock) -> None:
+    start = clock.now()
+    cart = {"cart_id": "C1", "total": 40}
+    ordered = simulate(
+        app,
+        CART,
+        Scenario(
+            properties=cart,
+            later=[
+                LaterEvent(after=dt.timedelta(minutes=30), name="order_created", properties=cart)
+            ],
+        ),
+    )
+    assert [(s.step_id, s.result, s.branch, s.at - start) for s in ordered.steps] == [
+        ("wait_for_order", "waiting", None, dt.timedelta(0)),
+        ("wait_for_order", "exited", None, dt.timedelta(minutes=30)),  # exit_when: the order
+    ]
+    assert "order_created" in ordered.steps[1].reason
+    assert ordered.messages == () and ordered.finished
+    assert [r["status"] for r in ordered.runs] == ["exited"]
+
+    other_cart = LaterEvent(
+        after=dt.timedelta(minutes=30), name="order_created", properties={"cart_id": "C2"}
+    )
+    deleted = LaterEvent(after=dt.timedelta(hours=3), name="cart_deleted", properties=cart)
+    exited = simulate(app, CART, Scenario(properties=cart, later=[deleted, other_cart]))
+    assert [m.subject for m in exited.messages] == ["Hello, your cart is waiting"]  # after 1 h
+    assert [r["status"] for r in exited.runs] == ["exited"]
+
+    again = LaterEvent(after=dt.timedelta(days=10), name="purchase")
+    twice = simulate(app, COUPON, Scenario(later=[again]))
+    assert [(s.step_id, s.branch) for s in twice.steps if s.kind == "if"] == [
+        ("is_first_purchase", "then"),
+        ("is_first_purchase", "else"),
+    ]
+    assert twice.steps[-1].at - start == dt.timedelta(days=10)
+    assert [r["status"] for r in twice.runs] == ["completed", "completed"]
+
+    beyond = LaterEvent(after=dt.timedelta(days=30), name="purchase")
+    cut = simulate(app, COUPON, Scenario(later=[beyond], horizon=dt.timedelta(days=7)))
+    assert len(cut.runs) == 1 and cut.finished is False
+    with pytest.raises(InvalidInput, match="later event 'bad name!'"):
+        simulate(app, COUPON, Scenario(later=[LaterEvent(after=dt.timedelta(0), name="bad name!")]))
+
+
+def test_a_later_event_in_time_takes_the_waits_then_way(app: App, clock: FakeClock) -> None:
+    document = {
+        "key": "sim-wait",
+        "name": "Wait for a reply",
+        "entry_points": [{"event": "asked"}],
+        "steps": [
+            {
+                "id": "reply",
+                "wait_for_event": {"event": "replied", "timeout": {"days": 2}},
+                "then": "thanked",
+                "else": "end",
+            },
+            {"id": "thanked", "add_to_list": {"lists": ["Replied"]}},
+        ],
+    }
+    late = LaterEvent(after=dt.timedelta(days=3), name="replied")
+    soon = LaterEvent(after=dt.timedelta(hours=5), name="replied")
+    timed_out = simulate(app, document, Scenario(later=[late]))
+    answered = simulate(app, document, Scenario(later=[soon]))
+    assert [(s.step_id, s.branch) for s in timed_out.steps][-1] == ("reply", "else")
+    assert [(s.step_id, s.result) for s in answered.steps][-1] == ("thanked", "changed")
+    assert answered.steps[-1].at - clock.now() == dt.timedelta(hours=5)

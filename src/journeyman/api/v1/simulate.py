@@ -21,6 +21,12 @@ class WebhookAnswer(BaseModel):
     json_body: Any = Field(default=None, alias="json", description="the JSON it answers with")
 
 
+class LaterEventBody(BaseModel):
+    after_minutes: int = Field(ge=0, le=5_270_400, description="after the entering event")
+    event_name: str
+    event_properties: dict[str, Any] = Field(default_factory=dict)
+
+
 class ScenarioBody(Body):
     email: str | None = Field(
         default=None, description="a stored contact (copied with its history) or a new one"
@@ -31,6 +37,11 @@ class ScenarioBody(Body):
     event_properties: dict[str, Any] = Field(default_factory=dict)
     webhook: WebhookAnswer = Field(default_factory=WebhookAnswer)
     horizon_days: int = Field(default=400, ge=1, le=3660, description="stop after")
+    then_events: list[LaterEventBody] = Field(
+        default_factory=list,
+        max_length=100,
+        description="later events of the contact: what waits, exits and goals react to",
+    )
 
 
 class DocumentScenarioBody(ScenarioBody):
@@ -49,6 +60,14 @@ def _scenario(body: ScenarioBody) -> simulation.Scenario:
         webhook_status=body.webhook.status,
         webhook_json=body.webhook.json_body,
         horizon=dt.timedelta(days=body.horizon_days),
+        later=tuple(
+            simulation.LaterEvent(
+                after=dt.timedelta(minutes=e.after_minutes),
+                name=e.event_name,
+                properties=e.event_properties,
+            )
+            for e in body.then_events
+        ),
     )
 
 
