@@ -310,6 +310,15 @@ def test_a_dry_run_from_the_workflow_page_shows_the_path_and_sends_nothing(
         assert http.get("/api/v1/messages", params={"email": address}).json()["count"] == 0
         assert http.get(f"/api/v1/contacts/{address}/runs").status_code == 404
 
+    # A second, small order two days later: its own run takes the else way.
+    page.fill(
+        "textarea[name=sim-later]",
+        '[{"after_minutes": 2880, "event_name": "ui_ordered", "event_properties": {"amount": 5}}]',
+    )
+    page.click(".simulator button[type=submit]")
+    expect(steps.locator("tr", has_text="small")).to_contain_text("+2d")
+    expect(result.locator(".sim-end")).to_contain_text("ended after +2d: completed, completed")
+
     page.fill("textarea[name=sim-properties]", "{not json")
     page.click(".simulator button[type=submit]")
     expect(result.locator(".error")).to_have_text("Event properties is not JSON")

@@ -221,6 +221,9 @@ function simulator(base) {
   const email = field("sim-email", "email (empty: a new contact)");
   const properties = el("textarea", { name: "sim-properties", rows: 2, placeholder: '{"amount": 40}' });
   const webhook = el("textarea", { name: "sim-webhook", rows: 2, placeholder: '{"score": 70}' });
+  const later = el("textarea", {
+    name: "sim-later", rows: 2, placeholder: '[{"after_minutes": 30, "event_name": "order_created"}]',
+  });
   const output = el("div", { class: "simulation" });
   const json = (area, what) => {
     if (!area.value.trim()) return undefined;
@@ -234,6 +237,8 @@ function simulator(base) {
       if (email.value.trim()) body.email = email.value.trim();
       const answer = json(webhook, "The webhook answer");
       if (answer !== undefined) body.webhook = { status: 200, json: answer };
+      const then = json(later, "The later events");
+      if (then !== undefined) body.then_events = then;
       const found = await api(`${base}/simulate`, {
         method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" },
       });
@@ -249,6 +254,7 @@ function simulator(base) {
     el("p", { class: "meta" }, "A contact and an event through the current version, time skipped, nothing sent; webhooks get the answer you give."),
     el("form", { class: "search", onsubmit: submit }, email,
       el("label", {}, "Event properties ", properties), el("label", {}, "Webhook answer ", webhook),
+      el("label", {}, "Later events ", later),
       el("button", { type: "submit" }, "Simulate")),
     output,
   );
