@@ -75,12 +75,4 @@ def rollback_workflow(
 ) -> Applied:
     """Publish an earlier version's document again as the newest version; runs in flight stay
     on theirs. Unchanged (nothing stored) when it equals the current one."""
-    report = app.rollback_workflow(key, version)
-    return Applied(
-        key=report.key,
-        version=report.version,
-        status=report.status,
-        created=report.created,
-        unchanged=not report.created,
-        lists_created=list(report.lists_created),
-    )
+    return Applied.of(app.rollback_workflow(key, version))

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from journeyman.api.v1.common import V1_ERRORS, v1_router
 from journeyman.api.wire import Journeyman
+from journeyman.app import ApplyReport
 from journeyman.errors import InvalidWorkflow, Problem
 from journeyman.store import read_transaction, reports
 from journeyman.store import workflows as workflow_store
@@ -65,6 +66,17 @@ class Applied(BaseModel):
     created: bool  # a new version was stored
     unchanged: bool  # the document equalled the current version: nothing stored
     lists_created: list[str]
+
+    @classmethod
+    def of(cls, report: ApplyReport) -> Applied:
+        return cls(
+            key=report.key,
+            version=report.version,
+            status=report.status,
+            created=report.created,
+            unchanged=not report.created,
+            lists_created=list(report.lists_created),
+        )
 
 
 class Valid(BaseModel):
@@ -136,15 +148,7 @@ def apply_workflow(
 ) -> Applied:
     """Store the document as the workflow's next version (``journeyman workflow apply``); an
     unchanged document stores nothing."""
-    report = app.apply_workflow(document, activate=not draft)
-    return Applied(
-        key=report.key,
-        version=report.version,
-        status=report.status,
-        created=report.created,
-        unchanged=not report.created,
-        lists_created=list(report.lists_created),
-    )
+    return Applied.of(app.apply_workflow(document, activate=not draft))
 
 
 @router.post(
