@@ -10,17 +10,19 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from journeyman import demo as demo_module
+from journeyman import simulation
 from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
 from journeyman.clock import FakeClock
@@ -315,15 +317,13 @@ def workflow_simulate(
 ) -> None:
     """Dry run: the contact and the event through the workflow with time skipped, sending
     nothing (webhooks are answered, not called); the path and the reason of every step."""
-    from journeyman import simulation
-
     path = Path(workflow)
     with _app(ctx) as journeyman:
-        if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
-            document = load_document(path)
-        else:
-            stored = journeyman.current_document(workflow)
-            document = dict(stored)
+        document: Mapping[str, Any] = (
+            load_document(path)
+            if path.suffix in (".yaml", ".yml", ".json") or path.is_file()
+            else journeyman.current_document(workflow)
+        )
         try:
             answer = json.loads(webhook_json) if webhook_json is not None else None
         except json.JSONDecodeError as exc:
@@ -350,11 +350,9 @@ _DELAY_PART = re.compile(r"(\d{1,6})([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
-def parse_later_event(text: str) -> Any:
+def parse_later_event(text: str) -> simulation.LaterEvent:
     """``order_created@30m cart_id=C1`` -> a LaterEvent (properties as in ``--prop``)."""
-    from journeyman.simulation import LaterEvent
-
-    head, *props = text.split()
+    head, *props = text.split() or [""]
     name, sep, delay = head.partition("@")
     parts = _DELAY_PART.findall(delay)
     if not sep or not name or not parts or "".join(a + u for a, u in parts) != delay:
@@ -364,10 +362,11 @@ def parse_later_event(text: str) -> Any:
     after = dt.timedelta()
     for amount, unit in parts:
         after += dt.timedelta(**{_UNITS[unit]: int(amount)})
-    return LaterEvent(after=after, name=name, properties=dict(parse_property(p) for p in props))
+    properties = dict(parse_property(p) for p in props)
+    return simulation.LaterEvent(after=after, name=name, properties=properties)
 
 
-def _print_simulation(found: Any) -> None:
+def _print_simulation(found: simulation.Simulation) -> None:
     who = "stored contact" if found.stored_contact else "new contact"
     out.print(
         Text(f"{found.workflow}: {who} {found.email}, event {found.event} at {found.started_at}")
@@ -826,12 +825,13 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def main() -> None:
     try:
         app()
+    # Messages are escaped: one may hold brackets ("[key=value ...]") that are not markup.
     except InvalidWorkflow as exc:
-        err.print(f"[red]{exc}[/]", markup=True, highlight=False)
+        err.print(f"[red]{escape(str(exc))}[/]", markup=True, highlight=False)
         raise SystemExit(2) from None
     except InvalidInput as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise SystemExit(2) from None
     except JourneymanError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise SystemExit(1) from None

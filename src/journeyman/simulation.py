@@ -121,7 +121,7 @@ class Simulation:
     started_at: dt.datetime
     ended_at: dt.datetime  # the clock when the simulation stopped
     entered: bool
-    finished: bool  # no run inside at the end (else: the horizon was reached)
+    finished: bool  # nothing inside, due or to come at the end (else: the horizon was reached)
     runs: tuple[dict[str, Any], ...]  # status and step of each run at the end
     steps: tuple[SimulatedStep, ...]
     refusals: tuple[str, ...]  # why an entry was refused
@@ -149,11 +149,8 @@ def simulate(app: App, document: Mapping[str, Any], scenario: Scenario) -> Simul
         scratch = App.open(settings, clock=clock)
         try:
             contact_id = found.furnish(scratch, workflow, now)
-            report = scratch.record_events(
-                [EventInput(name=event, email=found.email, properties=scenario.properties)]
-            )
-            if report.rejected:
-                raise InvalidInput(f"event {event!r}: {report.rejected[0][1]}")
+            entering = LaterEvent(after=dt.timedelta(0), name=event, properties=scenario.properties)
+            _record(scratch, found.email, entering, now, what="event")
             calls: list[WebhookCall] = []
             finished = asyncio.run(_run(scratch, clock, scenario, calls, found.email))
             return _result(scratch, workflow, found, event, contact_id, now, finished, calls)
@@ -308,7 +305,7 @@ async def _run(
             coming = start + later[0].after if later else None
             if coming is not None and coming <= horizon and (due is None or coming <= due):
                 clock.set(max(coming, clock.now()))
-                _record(scratch, email, later.pop(0), clock.now())
+                _record(scratch, email, later.pop(0), clock.now(), what="later event")
                 continue
             if due is None:
                 return not later
@@ -320,12 +317,12 @@ async def _run(
         await dispatcher.close_transports()
 
 
-def _record(scratch: App, email: str, event: LaterEvent, at: dt.datetime) -> None:
+def _record(scratch: App, email: str, event: LaterEvent, at: dt.datetime, *, what: str) -> None:
     report = scratch.record_events(
         [EventInput(name=event.name, email=email, properties=event.properties, occurred_at=at)]
     )
     if report.rejected:
-        raise InvalidInput(f"later event {event.name!r}: {report.rejected[0][1]}")
+        raise InvalidInput(f"{what} {event.name!r}: {report.rejected[0][1]}")
 
 
 def _result(

@@ -73,7 +73,7 @@ def test_simulate_a_file_and_a_stored_workflow(cli: Cli, tmp_path: Path) -> None
     ]
     assert again["refusals"] == ["re-entry is off and the contact already entered this workflow"]
     bad_delay = cli("workflow", "simulate", "sim-cli", "--then", "signup@soon", db=db, expect=2)
-    assert "expected NAME@DELAY" in bad_delay.err
+    assert "expected NAME@DELAY [key=value ...]" in bad_delay.err  # brackets kept, not markup
 
     refused = cli("workflow", "simulate", "sim-cli", "--webhook-json", "{not json", db=db, expect=2)
     assert "--webhook-json is not JSON" in refused.err
