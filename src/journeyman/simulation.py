@@ -3,16 +3,16 @@ workflow, with time skipped and nothing sent; the path it took and the reason of
 
 It runs the real engine, not a model of it, on a scratch SQLite database that lives for the
 call. Into it go the attribute definitions, the users, the contact with its attributes, lists,
-blocklist flags and its newest events (as history: they count for conditions, they start
-nothing), the workflows the document starts (as drafts: their runs are not simulated), and
-the document itself, active. Then the event is recorded, and the engine and the dispatcher run
-until idle; the clock jumps to the next thing due (a delay's end, a wait's timeout, a window, a
-retry, or one of the scenario's later events, recorded then) and they run again, until nothing
-is inside, due or to come, or the horizon is reached. Emails and texts
-go to the capture transport, with links signed by a secret of the simulation's own (they name
-scratch contacts, so they must never verify on the real server); a webhook is not called but
-answered with the scenario's status and JSON, so the branch it takes and the data later steps
-read are the scenario's. The real store is only read.
+blocklist flags and the events it received last (as history, in the order received: they count
+for conditions, they start nothing), the workflows the document starts (as drafts: their runs
+are not simulated), and the document itself, active. Then the event is recorded, and the engine
+and the dispatcher run until idle; the clock jumps to the next thing due (a delay's end, a
+wait's timeout, a window, a retry, or one of the scenario's later events, recorded then) and
+they run again, until nothing is inside, due or to come, or the horizon is reached. Emails and
+texts go to the capture transport, with links signed by a secret of the simulation's own (they
+name scratch contacts, so they must never verify on the real server); a webhook is not called
+but answered with the scenario's status and JSON, so the branch it takes and the data later
+steps read are the scenario's. The real store is only read.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from journeyman.store import workflows as workflow_store
 from journeyman.store.contacts import ContactInput
 
 MADE_UP_EMAIL = "simulated.contact@example.com"
-HISTORY = 10_000  # the contact's newest events copied
+HISTORY = 10_000  # the contact's events received last, copied
 MAX_ROUNDS = 1_000  # engine runs, each after a jump of the clock
 DEFAULT_HORIZON = dt.timedelta(days=400)
 

@@ -271,6 +271,37 @@ def test_event_history_of_runs_without_a_trigger_ends_now(app: App) -> None:
     ]
 
 
+def test_history_up_to_a_trigger_is_what_was_received_before_it(app: App) -> None:
+    """Received before the trigger counts whatever its time (within a window: by time);
+    received after it never does, even dated earlier. Up to now goes by time."""
+    now = clock_of(app).now()
+    ids = send(
+        app,
+        event("purchase", JANE, now + DAY, amount=1),  # received first, dated after
+        event("purchase", JANE, now - 40 * DAY, amount=10),
+        event("purchase", JANE, now, amount=100),  # the trigger
+        event("purchase", JANE, now - DAY, amount=1000),  # arrived late
+    )
+    rules = {
+        "all": {"event_count": {"event": "purchase", "at_least": 0}},
+        "30_days": {"event_count": {"event": "purchase", "within_days": 30, "at_least": 0}},
+        "late_one": {"did_event": {"event": "purchase", "where": {"amount": {"gte": 1000}}}},
+        "up_to_now": {"event_count": {"event": "purchase", "until": "now", "at_least": 0}},
+    }
+    spent = {"orders": {"total_spent": {"gte": 0}}}
+    condition = _condition({"all": [*rules.values(), spent]})
+    keys = {name: next(iter(needs_of(_condition(r)).event_counts)).key for name, r in rules.items()}
+    (spent_key,) = (q.key for q in needs_of(_condition(spent)).event_counts)
+    with read_transaction(app.engine) as connection:
+        (item,) = load_items_txn(
+            connection, needs_of(condition), [_run(1, contact_id(app, JANE), trigger=ids[2])], now
+        )
+
+    counts = {name: item.facts.event_counts[key] for name, key in keys.items()}
+    assert counts == {"all": 3, "30_days": 2, "late_one": 0, "up_to_now": 3}
+    assert item.facts.orders[spent_key].total == 111
+
+
 def test_orders_count_total_spent_and_products(app: App) -> None:
     now = clock_of(app).now()
     send(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -112,16 +113,71 @@ def test_the_answer_does_not_depend_on_when_the_engine_runs(shop: App, batch_siz
     ]
 
 
-def test_the_first_purchase_is_the_first_by_occurrence_not_by_arrival(shop: App) -> None:
-    now = shop.clock.now()
-    shop.record_events([purchase("jane@example.com", 99, at=now)])
-    shop.record_events([purchase("jane@example.com", 15, at=now - dt.timedelta(hours=1))])  # late
+def test_a_purchase_arriving_late_with_an_earlier_time_is_not_a_first_purchase(
+    shop: App,
+) -> None:
+    """The first purchase was decided; a later one dated before it changes nothing."""
+    ten = shop.clock.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    shop.record_events([purchase("jane@example.com", 99, at=ten)])
+    tick_until_idle(shop)
+    clock_of(shop).advance(dt.timedelta(hours=2))
 
+    shop.record_events([purchase("jane@example.com", 15, at=ten - dt.timedelta(hours=1))])
     tick_until_idle(shop)
 
     (email,) = messages_to(shop, "jane@example.com")
-    assert "of 15 EUR" in email["html"]  # the coupon thanks for the earlier order
+    assert "of 99 EUR" in email["html"]
     assert members(shop, "Loyal customers") == ["jane@example.com"]
+    assert _decisions(shop, "jane@example.com") == [
+        "purchase count = 1, expected exactly 1",
+        "purchase count = 2, expected exactly 1",
+    ]
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_the_first_purchase_is_the_first_received_whatever_its_time(
+    shop: App, batch_size: int
+) -> None:
+    """Both stored before the engine runs, the second dated earlier: the same answer as
+    when the engine took each at once (one coupon, for the first received)."""
+    now = shop.clock.now()
+    shop.record_events([purchase("jane@example.com", 99, at=now)])
+    shop.record_events([purchase("jane@example.com", 15, at=now - dt.timedelta(hours=1))])
+
+    tick_until_idle(shop, batch_size=batch_size)
+
+    (email,) = messages_to(shop, "jane@example.com")
+    assert "of 99 EUR" in email["html"]
+    assert members(shop, "Loyal customers") == ["jane@example.com"]
+
+
+def test_imported_old_orders_count_for_later_purchases_only(shop: App) -> None:
+    """Last year's orders imported after a purchase leave its decision as it was and make
+    the next purchase a repeat one; a contact whose import came first gets no coupon."""
+    now = shop.clock.now()
+    last_year = now - dt.timedelta(days=365)
+    shop.record_events([purchase("jane@example.com", 30)])
+    tick_until_idle(shop)
+    old = [purchase(e, 80, at=last_year) for e in ("jane@example.com", "max@example.com")]
+    shop.record_events([replace(o, historical=True) for o in old])
+    shop.record_events([purchase("max@example.com", 40)])
+    tick_until_idle(shop)
+
+    assert [m["recipient"] for m in rows(shop, "messages")] == ["jane@example.com"]
+    assert members(shop, "Loyal customers") == ["max@example.com"]
+    assert _decisions(shop, "max@example.com") == ["purchase count = 2, expected exactly 1"]
+
+    shop.record_events([purchase("jane@example.com", 50)])
+    tick_until_idle(shop)
+    assert len(rows(shop, "messages")) == 1
+    assert _decisions(shop, "jane@example.com") == [
+        "purchase count = 1, expected exactly 1",
+        "purchase count = 3, expected exactly 1",
+    ]
+
+
+def _decisions(app: App, email: str) -> list[str]:
+    return [r["reason"] for r in log_of(app, email) if r["step_id"] == "is_first_purchase"]
 
 
 def test_a_cohort_of_contacts(app: App) -> None:

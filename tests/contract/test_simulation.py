@@ -77,6 +77,23 @@ def test_a_stored_contacts_history_decides_and_a_new_contact_takes_the_other_way
     assert emails == ["ann@example.com"]
 
 
+def test_a_purchase_received_before_counts_whatever_its_time_as_in_the_engine(
+    app: App, clock: FakeClock
+) -> None:
+    """An order stored with a time after now (a shop's clock ahead) was received before the
+    simulated purchase: the simulation says "repeat buyer", as the engine would."""
+    app.apply_workflow(COUPON)
+    ahead = clock.now() + dt.timedelta(hours=2)
+    app.record_events(
+        [EventInput(name="purchase", email="ann@example.com", occurred_at=ahead, historical=True)]
+    )
+
+    found = simulate(app, COUPON, Scenario(email="ann@example.com"))
+
+    assert path(found)[0] == ("is_first_purchase", "no", "else")
+    assert "purchase count = 2, expected exactly 1" in found.steps[0].reason
+
+
 def test_time_is_skipped_through_a_wait_and_a_delay(app: App, clock: FakeClock) -> None:
     found = simulate(app, CART, Scenario(properties={"cart_id": "C1", "total": 40}))
     start = clock.now()

@@ -6,9 +6,14 @@
 {orders: {count: {gte: 2}, total_spent: {gt: 100}, product: SKU-1, within_days: 365}}
 {message: {activity: opened, step: welcome_mail, within_days: 7}}
 
-Event history is counted up to and including the run's trigger event, so the answer does not
-depend on how late the engine gets to the run (``until: now`` counts up to now instead); a
-window covers the ``within_days`` days before that end. Message activity looks back from now.
+Event history is counted up to and including the run's trigger event in the order the events
+were *received*, whatever their occurrence times, so the answer depends neither on how late
+the engine gets to the run nor on events that arrive late with an earlier time: a purchase
+received after the first one is never "the first purchase" again, and an imported old order
+counts for the runs that come after the import (``until: now`` counts the events that
+occurred up to now instead). A window covers the events that occurred in the
+``within_days`` days before the trigger's occurrence time (or now). Message activity looks
+back from now.
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ class EventFilter(_Frozen):
     )
     until: Literal["trigger", "now"] = Field(
         default="trigger",
-        description="count up to the run's trigger event (default) or up to now",
+        description="count the events received up to the run's trigger event (default) "
+        "or the events that occurred up to now",
     )
 
     def query(self) -> EventQuery:

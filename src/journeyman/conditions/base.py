@@ -88,9 +88,10 @@ class Verdict:
 
 @dataclass(frozen=True, kw_only=True)
 class EventQuery:
-    """Events of ``names`` the contact did: all of them up to the run's trigger event (or up
-    to now without one, or with ``until_now``), within the ``within_days`` days before that
-    end. ``where`` filters on properties; ``orders`` asks for order stats, not a count.
+    """Events of ``names`` the contact did: those received up to and including the run's
+    trigger event (or those that occurred up to now without one, or with ``until_now``) that
+    occurred within the ``within_days`` days before the trigger's time (or now).
+    ``where`` filters on properties; ``orders`` asks for order stats, not a count.
 
     Equal by ``key`` alone (the other fields follow from it)."""
 

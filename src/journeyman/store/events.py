@@ -1,4 +1,4 @@
-"""Events: ingestion, the queue of events still to trigger workflows, history counts."""
+"""Events: ingestion, the queue of events still to trigger workflows."""
 
 from __future__ import annotations
 
@@ -137,46 +137,6 @@ def claim_queued_events_txn(
 
 def queued_events_count_txn(connection: Connection) -> int:
     return int(connection.execute(sa.select(sa.func.count()).select_from(event_queue)).scalar_one())
-
-
-def counts_up_to_events_txn(
-    connection: Connection, name: str, trigger_ids: Iterable[int]
-) -> dict[int, int]:
-    """For each trigger event: how many ``name`` events its contact had up to and including it
-    (ordered by occurrence time, then by id)."""
-    trigger, other = events.alias("t"), events.alias("e")
-    up_to_trigger = sa.or_(
-        other.c.occurred_at < trigger.c.occurred_at,
-        sa.and_(other.c.occurred_at == trigger.c.occurred_at, other.c.id <= trigger.c.id),
-    )
-    statement = (
-        sa.select(trigger.c.id, sa.func.count(other.c.id))
-        .select_from(
-            trigger.join(
-                other,
-                sa.and_(
-                    other.c.contact_id == trigger.c.contact_id,
-                    other.c.name == name,
-                    up_to_trigger,
-                ),
-            )
-        )
-        .group_by(trigger.c.id)
-    )
-    rows = fast.rows(connection, statement.where(one_of(connection, trigger.c.id, trigger_ids)))
-    return {r[0]: r[1] for r in rows}
-
-
-def counts_by_contact_txn(
-    connection: Connection, name: str, contact_ids: Iterable[int], until: dt.datetime
-) -> dict[int, int]:
-    statement = (
-        sa.select(events.c.contact_id, sa.func.count())
-        .where(events.c.name == name, events.c.occurred_at <= until)
-        .group_by(events.c.contact_id)
-    )
-    rows = connection.execute(statement.where(one_of(connection, events.c.contact_id, contact_ids)))
-    return {r[0]: r[1] for r in rows}
 
 
 def count_events_txn(connection: Connection, name: str | None = None) -> int:

@@ -2,9 +2,12 @@
 owners. Each verb is ONE query for the whole group, whatever its size (ids as one parameter,
 ``dialects.one_of``; rows through ``fast.rows``).
 
-Event history has an *anchor* per run: the run's trigger event, counted up to and including
-it (ordered by occurrence time, then id), or, for runs without one, ``now``. A window of N
-days ends at the anchor.
+Event history has an *anchor* per run: the run's trigger event, or, for runs without one,
+``now``. Up to a trigger means the events the store *received* up to and including it, in
+reception order (ids: see ``_up_to_triggers``), whatever their occurrence times, so neither
+an event that arrives late with an earlier time nor the engine's lag changes an answer once
+given. Up to now means the events that occurred by now. A window of N days covers the
+events that occurred in the N days before the anchor's time (the trigger's occurrence time).
 """
 
 from __future__ import annotations
@@ -106,14 +109,16 @@ def _up_to_triggers(
     *,
     rows: bool,
 ) -> sa.Select[Any]:
+    """The events received up to each trigger. Ids are the reception order: SQLite's come
+    from one writer at a time, past the highest ever given (``Bulk.allocate_ids``);
+    PostgreSQL's from a sequence, drawn as a transaction stores its events, so only two
+    transactions storing events of the same contact at once can commit against their ids'
+    order (docs/architecture.md, "First purchase")."""
     trigger, other = events.alias("t"), events.alias("e")
     on = [
         other.c.contact_id == trigger.c.contact_id,
         _named(other.c.name, names),
-        sa.or_(
-            other.c.occurred_at < trigger.c.occurred_at,
-            sa.and_(other.c.occurred_at == trigger.c.occurred_at, other.c.id <= trigger.c.id),
-        ),
+        other.c.id <= trigger.c.id,
     ]
     if within_days:
         start = _days_before(connection, trigger.c.occurred_at, within_days)

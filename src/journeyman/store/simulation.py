@@ -22,11 +22,12 @@ def users_txn(connection: Connection) -> list[tuple[str, str]]:
 
 
 def contact_events_txn(connection: Connection, contact_id: int, limit: int) -> list[dict[str, Any]]:
-    """The contact's ``limit`` newest events (name, occurred_at, properties), oldest first."""
+    """The contact's ``limit`` events received last (name, occurred_at, properties), in the
+    order received: copied in that order, they count for conditions as they do here."""
     statement = (
         sa.select(events.c.name, events.c.occurred_at, events.c.properties)
         .where(events.c.contact_id == contact_id)
-        .order_by(events.c.occurred_at.desc(), events.c.id.desc())
+        .order_by(events.c.id.desc())
         .limit(limit)
     )
     found = [dict(r._mapping) for r in connection.execute(statement)]
