@@ -10,6 +10,7 @@ import pytest
 
 from journeyman import App, EventInput
 from journeyman.channels.capture import CaptureTransport
+from journeyman.store import contacts, events
 
 from .support import (
     clock_of,
@@ -174,6 +175,25 @@ def test_imported_old_orders_count_for_later_purchases_only(shop: App) -> None:
         "purchase count = 1, expected exactly 1",
         "purchase count = 3, expected exactly 1",
     ]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: PostgreSQL ids follow the sequence, not commit order (architecture.md)",
+)
+def test_two_writers_of_one_contact_committing_against_their_ids_order(shop: App) -> None:
+    """A transaction draws the lower id but commits after another one's purchase of the
+    same contact, which the engine took in between: both are "first" today."""
+    now = shop.clock.now()
+    with shop.engine.begin() as slow:
+        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
+        events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+        send(shop, ("purchase", "jane@example.com"))
+        tick_until_idle(shop)
+    tick_until_idle(shop)
+
+    assert len(messages_to(shop, "jane@example.com")) == 1
 
 
 def _decisions(app: App, email: str) -> list[str]:
