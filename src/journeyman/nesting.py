@@ -27,8 +27,9 @@ class TooDeep(ValueError):
 
 
 def json_depth(text: bytes | str, limit: int) -> int:
-    """The deepest nesting of arrays and objects in the JSON ``text``, counting up to
-    ``limit + 1`` at most (enough to refuse it). Malformed text is measured as far as it
+    """The deepest nesting of arrays and objects in the JSON ``text``, counted up to
+    ``limit + 1`` at most (enough to refuse it); 0 when the text has too few brackets to be
+    nested deeper than ``limit`` (not scanned). Malformed text is measured as far as it
     goes; its parser reports what is wrong with it."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     if data.count(b"[") + data.count(b"{") <= limit:  # the common case, in C
