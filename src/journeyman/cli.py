@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import enum
+import io
 import json
 import os
 import re
@@ -17,12 +18,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from journeyman import demo as demo_module
-from journeyman import simulation
+from journeyman import nesting, simulation
 from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
 from journeyman.clock import FakeClock
@@ -66,8 +66,11 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-out = Console()
-err = Console(stderr=True)
+# User data (step ids, names, messages) is printed as it is: Rich would read "[b]" as markup,
+# ":a:" as an emoji and colour numbers and URLs. Styles are given as Text where wanted.
+# Soft wrap: a line longer than the terminal is not broken (an error stays one line).
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -244,7 +247,11 @@ def workflow_enrol(
     if segment:
         import yaml
 
-        condition = yaml.safe_load(segment)
+        try:
+            condition = nesting.load_yaml(segment, MAX_VALUE_DEPTH)
+        except (yaml.YAMLError, nesting.TooDeep) as exc:
+            reason = _reason(exc)
+            raise InvalidInput(f"--segment {segment!r:.100} is not YAML/JSON: {reason}") from None
         if not isinstance(condition, dict):
             raise InvalidInput(f"--segment {segment!r} is not a condition (a mapping)")
     with _app(ctx) as journeyman:
@@ -325,7 +332,9 @@ def workflow_simulate(
             else journeyman.current_document(workflow)
         )
         try:
-            answer = json.loads(webhook_json) if webhook_json is not None else None
+            answer = (
+                _json_value(webhook_json, "--webhook-json") if webhook_json is not None else None
+            )
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"--webhook-json is not JSON: {exc}") from None
         scenario = simulation.Scenario(
@@ -450,15 +459,31 @@ def workflow_migrate(
 
 
 @contacts_app.command("import")
-def contacts_import(ctx: typer.Context, file: Path) -> None:
+def contacts_import(
+    ctx: typer.Context,
+    file: Path,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="the file's encoding (default: UTF-8, else cp1252, else latin-1)"),
+    ] = None,
+) -> None:
     """Import FILE (CSV: a header row with EMAIL and attribute names)."""
-    with _app(ctx) as journeyman, file.open(newline="", encoding="utf-8-sig") as lines:
-        report = journeyman.import_contacts_csv(lines)
+    from journeyman.imports import decode_csv
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
+    text, used = decode_csv(data, encoding)
+    if encoding is None and not used.startswith("utf-8"):
+        err.print(f"{file}: not UTF-8, read as {used} (name another with --encoding)")
+    with _app(ctx) as journeyman:
+        report = journeyman.import_contacts_csv(io.StringIO(text, newline=""))
     out.print(f"imported: {report.created} created, {report.updated} updated")
     for error in report.errors:
-        err.print(f"[yellow]skipped {error}[/]")
+        err.print(Text(f"skipped {error}", style="yellow"))
     if report.errors:
-        err.print(f"[yellow]{len(report.errors)} row(s) skipped[/]")
+        err.print(Text(f"{len(report.errors)} row(s) skipped", style="yellow"))
 
 
 @contacts_app.command("show")
@@ -469,7 +494,8 @@ def contacts_show(ctx: typer.Context, email: str) -> None:
         if contact is None:
             raise JourneymanError(f"no contact with email {email!r}")
         journey = reports.journey_txn(connection, contact.id)
-    out.print(f"contact {contact.id} {contact.email} {json.dumps(dict(contact.attributes))}")
+    attributes = json.dumps(dict(contact.attributes), ensure_ascii=False)
+    out.print(f"contact {contact.id} {contact.email} {attributes}")
     _table(journey.log, ["run_id", "seq", "step_id", "kind", "result", "branch", "reason"])
     if journey.refusals:
         out.print("did not enter:")
@@ -556,15 +582,50 @@ def tasks_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 
 # events
 
 
+MAX_VALUE_DEPTH = 32  # levels of a JSON value on the command line (the API's limits.MAX_DEPTH)
+
+
 def parse_property(item: str) -> tuple[str, Any]:
     """``key=value``: the value as JSON when it parses (numbers, true, null), else text."""
     key, sep, raw = item.partition("=")
     if not sep or not key:
         raise InvalidInput(f"property {item!r}: expected key=value")
     try:
-        return key, json.loads(raw)
+        return key, _json_value(raw, f"property {key}")
     except json.JSONDecodeError:
         return key, raw
+
+
+def _json_value(text: str, what: str) -> Any:
+    """``json.loads(text)``, refusing a value nested deeper than :data:`MAX_VALUE_DEPTH`
+    before ``json`` recurses into it."""
+    if nesting.json_depth(text, MAX_VALUE_DEPTH) > MAX_VALUE_DEPTH:
+        raise InvalidInput(f"{what}: nested deeper than {MAX_VALUE_DEPTH} levels")
+    return json.loads(text)
+
+
+def _reason(exc: Exception) -> str:
+    """A YAML error on one line: what is wrong, and where (PyYAML's own text quotes the
+    line with a caret under it, on several)."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        where = f" (column {mark.column + 1})" if mark is not None else ""
+        return f"{exc.problem}{where}"
+    return str(exc)
+
+
+def _event_time(text: str) -> dt.datetime:
+    """``--time``: an ISO 8601 date or date-time; one without an offset is UTC (as over the
+    API)."""
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"--time {text!r} is not an ISO 8601 date and time, e.g. 2027-01-15T09:00:00+01:00"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 @event_app.command("send")
@@ -578,7 +639,7 @@ def event_send(
 ) -> None:
     """Record event NAME for a contact; workflows pick it up on the next engine run."""
     properties = dict(parse_property(p) for p in prop or [])
-    occurred = dt.datetime.fromisoformat(time) if time else None
+    occurred = _event_time(time) if time else None
     with _app(ctx) as journeyman:
         report = journeyman.record_events(
             [
@@ -745,8 +806,14 @@ def _demo_summary(result: demo_module.DemoResult, file: Path) -> None:
         f"engine: {result.seconds_engine:.2f} s for {result.purchases} purchases "
         f"({rate:,.0f}/s); loading took {result.seconds_loading:.2f} s"
     )
-    verdict = "[green]as expected[/]" if result.as_expected else "[red]NOT as expected[/]"
-    out.print(f"{verdict}. Read the emails: journeyman --db sqlite:///{file} outbox list")
+    verdict = (
+        Text("as expected", style="green")
+        if result.as_expected
+        else Text("NOT as expected", style="red")
+    )
+    out.print(
+        Text.assemble(verdict, f". Read the emails: journeyman --db sqlite:///{file} outbox list")
+    )
 
 
 # reports
@@ -807,12 +874,12 @@ def outbox_show(ctx: typer.Context, message_id: int) -> None:
         "attempts",
         "provider_id",
     ):
-        out.print(f"[bold]{key}[/]: {row[key]}", highlight=False)
+        out.print(Text.assemble((key, "bold"), f": {row[key]}"))
     if row["text"]:
-        out.print("\n[bold]text[/]:")
-        out.print(row["text"], markup=False, highlight=False)
-    out.print("\n[bold]html[/]:")
-    out.print(row["html"], markup=False, highlight=False)
+        out.print(Text.assemble("\n", ("text", "bold"), ":"))
+        out.print(row["text"])
+    out.print(Text.assemble("\n", ("html", "bold"), ":"))
+    out.print(row["html"])
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -825,13 +892,13 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def main() -> None:
     try:
         app()
-    # Messages are escaped: one may hold brackets ("[key=value ...]") that are not markup.
+    # Messages are not markup (the consoles read none): "[key=value ...]" is shown as it is.
     except InvalidWorkflow as exc:
-        err.print(f"[red]{escape(str(exc))}[/]", markup=True, highlight=False)
+        err.print(Text(str(exc), style="red"))
         raise SystemExit(2) from None
     except InvalidInput as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print(Text.assemble(("error:", "red"), f" {exc}"))
         raise SystemExit(2) from None
     except JourneymanError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print(Text.assemble(("error:", "red"), f" {exc}"))
         raise SystemExit(1) from None

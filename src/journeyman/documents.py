@@ -12,22 +12,57 @@ from typing import Any
 
 import yaml
 
+from journeyman import nesting
 from journeyman.errors import InvalidWorkflow, Problem
 from journeyman.model.workflow import Workflow, parse_workflow
+
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # a workflow document, from a file or over HTTP
+MAX_DOCUMENT_DEPTH = 64  # levels of nested lists and mappings in a workflow document
+
+
+def parse_document(data: bytes, *, yaml_text: bool, source: str) -> dict[str, Any]:
+    """A workflow document from the bytes of a file or a request (``source`` names it in
+    errors): at most :data:`MAX_DOCUMENT_BYTES`, UTF-8, YAML or JSON, a mapping nested at
+    most :data:`MAX_DOCUMENT_DEPTH` levels. The command line and the API both read
+    documents here, so they accept the same ones."""
+    kind = "YAML" if yaml_text else "JSON"
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise _refused(f"{source} is over {MAX_DOCUMENT_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refused(f"{source} is not UTF-8 text (byte {exc.start})") from None
+    too_deep = f"{source}: nested deeper than {MAX_DOCUMENT_DEPTH} levels"
+    try:
+        if yaml_text:
+            raw = nesting.load_yaml(text, MAX_DOCUMENT_DEPTH)
+        elif nesting.json_depth(data, MAX_DOCUMENT_DEPTH) > MAX_DOCUMENT_DEPTH:
+            raise _refused(too_deep)
+        else:
+            raw = json.loads(text or "null")
+        if nesting.deeper_than(raw, MAX_DOCUMENT_DEPTH):  # YAML aliases nest values too
+            raise _refused(too_deep)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise _refused(f"{source} is not valid {kind}: {exc}") from None
+    except nesting.TooDeep as exc:
+        raise _refused(f"{source}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise _refused(f"{source}: a workflow document is a mapping (object)")
+    return raw
+
+
+def _refused(message: str) -> InvalidWorkflow:
+    return InvalidWorkflow([Problem(message=message)])
 
 
 def load_document(path: Path) -> dict[str, Any]:
     """The document in ``path`` with every ``template:`` file read into ``html``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_DOCUMENT_BYTES + 1)  # no more: a larger file is refused
     except OSError as exc:
-        raise InvalidWorkflow([Problem(message=f"cannot read {path}: {exc.strerror}")]) from None
-    try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise InvalidWorkflow([Problem(message=f"{path} is not valid YAML/JSON: {exc}")]) from None
-    if not isinstance(raw, dict):
-        raise InvalidWorkflow([Problem(message=f"{path}: a workflow document is a mapping")])
+        raise _refused(f"cannot read {path}: {exc.strerror}") from None
+    raw = parse_document(data, yaml_text=path.suffix != ".json", source=str(path))
     _inline_templates(raw, path.parent)
     return raw
 

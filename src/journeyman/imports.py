@@ -1,8 +1,15 @@
-"""Reading contacts from CSV: good rows are kept, bad rows reported with their line numbers."""
+"""Reading contacts from CSV: good rows are kept, bad rows reported with their line numbers.
+
+Files come from spreadsheets: UTF-8 (with or without a byte order mark), UTF-16 with one,
+or a Windows/Excel code page (cp1252, else latin-1), found by :func:`decode_csv` or named by
+the user. A file with control characters is binary, not CSV: refused naming the line.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +24,45 @@ from journeyman.model.contacts import (
 from journeyman.store.contacts import ContactInput
 
 FIELDS = {"EMAIL", "SMS", "WHATSAPP", "EXT_ID", "TIMEZONE"}
+# Control characters but tab, line feed and carriage return: C0, DEL and C1 (which only
+# latin-1 decodes to; cp1252 maps those bytes to letters or refuses them).
+_BINARY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Tried in order when no encoding is given: latin-1 decodes any bytes, so it comes last.
+_GUESSES = ("utf-8", "cp1252", "latin-1")
+
+
+def decode_csv(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of a CSV file and the encoding it was read in: ``encoding`` when given,
+    else the one its byte order mark names, else the first of UTF-8, cp1252 and latin-1
+    that reads it. Refuses text that is not in ``encoding``, and binary data, naming the
+    line."""
+    if encoding is None:
+        encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    for name in (encoding,) if encoding else _GUESSES:
+        try:
+            text = data.decode(name)
+        except LookupError:
+            raise InvalidContact(f"unknown encoding {name!r}") from None
+        except UnicodeDecodeError as exc:
+            if encoding:
+                line = data.count(b"\n", 0, exc.start) + 1
+                raise InvalidContact(
+                    f"line {line}: byte 0x{data[exc.start]:02x} is not {name} text"
+                ) from None
+            continue
+        break
+    binary = _BINARY.search(text)
+    if binary is not None:
+        line = text.count("\n", 0, binary.start()) + 1
+        raise InvalidContact(
+            f"line {line}: binary data (character U+{ord(binary.group()):04X}), not a CSV text file"
+        )
+    return text.removeprefix("\ufeff"), name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +90,7 @@ def parse_contacts_csv(
     _check_header(header, definitions)
     good: list[ContactInput] = []
     bad: list[RowError] = []
+    first_line: dict[str, int] = {}  # of each email
     start = reader.line_num + 1
     for row in reader:
         line, start = start, reader.line_num + 1  # a quoted field may span several lines
@@ -53,9 +100,16 @@ def parse_contacts_csv(
             bad.append(RowError(line=line, message=f"{len(row)} fields, header has {len(header)}"))
             continue
         try:
-            good.append(contact_from_mapping(dict(zip(header, row, strict=True)), definitions))
+            contact = contact_from_mapping(dict(zip(header, row, strict=True)), definitions)
         except InvalidContact as exc:
             bad.append(RowError(line=line, message=str(exc)))
+            continue
+        first = first_line.setdefault(contact.email, line)
+        if first != line:  # the first row wins; merging them silently would lose the other
+            message = f"EMAIL {contact.email} is on line {first} already: row skipped"
+            bad.append(RowError(line=line, message=message))
+            continue
+        good.append(contact)
     return good, bad
 
 

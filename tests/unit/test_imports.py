@@ -7,7 +7,7 @@ import io
 import pytest
 
 from journeyman.errors import InvalidContact
-from journeyman.imports import RowError, parse_contacts_csv
+from journeyman.imports import RowError, decode_csv, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, AttributeType
 
 DEFINITIONS = {
@@ -147,3 +147,37 @@ def test_bad_fields_are_row_errors(row: str, words: str) -> None:
     assert good == []
     assert lines_of(bad) == [2]
     assert words in bad[0].message
+
+
+def test_a_second_row_with_the_same_email_is_reported_not_merged() -> None:
+    good, bad = parse(
+        "EMAIL,FIRSTNAME\njane@example.com,Jane\nmax@example.com,Max\nJANE@example.com,Janet\n"
+    )
+    assert good == ["jane@example.com", "max@example.com"]
+    assert [str(e) for e in bad] == [
+        "line 4: EMAIL jane@example.com is on line 2 already: row skipped"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("Jürgen,Zoë,façade,€".encode(), "utf-8"),
+        ("Jürgen,Zoë,façade,€".encode("utf-8-sig"), "utf-8-sig"),
+        ("Jürgen,Zoë,façade,€".encode("utf-16"), "utf-16"),
+        ("Jürgen,Zoë,façade,€".encode("cp1252"), "cp1252"),
+        ("Jürgen,Zoë,façade".encode("latin-1"), "cp1252"),  # the same letters in both
+    ],
+)
+def test_csv_files_are_read_in_their_encoding(data: bytes, expected: str) -> None:
+    text, used = decode_csv(data)
+    assert used == expected
+    assert text.startswith("Jürgen,Zoë,façade")
+
+
+def test_bytes_cp1252_cannot_read_fall_back_to_latin_1_and_are_refused_as_binary() -> None:
+    """0x81 is undefined in cp1252; latin-1 reads it as a C1 control character: binary."""
+    with pytest.raises(InvalidContact, match=r"^line 2: binary data \(character U\+0081\)"):
+        decode_csv(b"EMAIL\n\x81x@example.com\n")
+    with pytest.raises(InvalidContact, match=r"^line 1: binary data \(character U\+0000\)"):
+        decode_csv("EMAIL\n".encode("utf-16-le"))  # UTF-16 without its byte order mark

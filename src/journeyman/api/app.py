@@ -21,6 +21,7 @@ from journeyman.api import (
     v1,
 )
 from journeyman.api.auth import KeyChecker
+from journeyman.api.body_limit import BodyLimit
 from journeyman.api.group_commit import EventWriter
 from journeyman.app import App
 from journeyman.clock import Clock
@@ -70,6 +71,7 @@ def create_app(
     api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)
     api.state.event_writer = writer
     errors.install(api)
+    api.add_middleware(BodyLimit)
     # Events first: routes are matched in order, and the event routes are the busiest.
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
     for module in (events, lists, attributes, imports, contacts, tracker, tracking):

@@ -23,7 +23,7 @@ from journeyman.api.errors import (
     MissingParameter,
 )
 from journeyman.api.usage import refuse_if_used_txn
-from journeyman.api.wire import Body, Journeyman
+from journeyman.api.wire import Body, Journeyman, JsonRoute
 from journeyman.model.contacts import AttributeDefinition, AttributeType
 from journeyman.store import api_writes, transaction
 
@@ -32,6 +32,7 @@ router = APIRouter(
     tags=["attributes"],
     dependencies=[Depends(require_api_key)],
     responses=ERROR_RESPONSES,
+    route_class=JsonRoute,
 )
 
 CATEGORIES = ("normal", "category")

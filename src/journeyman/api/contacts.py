@@ -24,6 +24,7 @@ from journeyman.api.wire import (
     CreatedId,
     Email,
     Journeyman,
+    JsonRoute,
     Offset,
     Sort,
     contact_details,
@@ -39,6 +40,7 @@ router = APIRouter(
     tags=["contacts"],
     dependencies=[Depends(require_api_key)],
     responses=ERROR_RESPONSES,
+    route_class=JsonRoute,
 )
 
 MAX_BATCH = 1000

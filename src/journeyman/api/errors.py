@@ -34,10 +34,16 @@ STATUS: Mapping[str, int] = {
     "invalid_workflow": 422,
     "document_not_found": 404,
     "method_not_allowed": 405,
+    "request_too_large": 413,
     "internal_error": 500,
 }
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-_CODE_OF_STATUS = {404: "document_not_found", 405: "method_not_allowed", 401: "unauthorized"}
+_CODE_OF_STATUS = {
+    404: "document_not_found",
+    405: "method_not_allowed",
+    401: "unauthorized",
+    413: "request_too_large",
+}
 
 
 class ErrorBody(BaseModel):
@@ -102,6 +108,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "invalid, missing or duplicate parameter"},
     401: {"model": ErrorBody, "description": "no valid API key"},
     404: {"model": ErrorBody, "description": "document not found"},
+    413: {"model": ErrorBody, "description": "request body over the route's limit (README)"},
 }
 
 
@@ -168,6 +175,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems: Sequence[Mapping[str, Any]] = exc.errors()
     first = problems[0] if problems else {"type": "", "loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":  # its loc is a character offset, not a field
+        context: Any = first.get("ctx") or {}
+        reason = context.get("error", "")
+        return error_response("invalid_parameter", f"the body is not valid JSON: {reason}")
     where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
     code = "missing_parameter" if first.get("type") == "missing" else "invalid_parameter"
     message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))

@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, NamedTuple
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
-from journeyman.api import changes
+from journeyman.api import body_limit, changes
 from journeyman.api.auth import require_api_key
 from journeyman.api.errors import (
     ERROR_RESPONSES,
@@ -57,6 +58,7 @@ router = APIRouter(
 )
 
 MAX_BATCH = 1000
+MAX_EVENT_BYTES = body_limit.DEFAULT  # one event of a batch, as one POST /v3/events body
 # The rule App.record_events applies, checked first so a refused event changes no contact.
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
@@ -156,16 +158,23 @@ def _prepare(app: App, connection: Connection, index: int, body: EventBody) -> _
     return _Ready(position=index, event=event, contact=contact)
 
 
-def _prepare_batch(app: App, body: EventsBatch) -> tuple[list[_Ready], list[tuple[int, str]]]:
+def _prepare_batch(
+    app: App, body: EventsBatch, *, measure: bool
+) -> tuple[list[_Ready], list[tuple[int, str]]]:
     """The batch's events made ready (in a worker thread: it may read the store), and the
     (index, reason) of those refused already. Events named by email alone need no read: a
-    read transaction is opened only for the others."""
+    read transaction is opened only for the others. With ``measure``, an event over
+    :data:`MAX_EVENT_BYTES` is refused, as ``POST /v3/events`` refuses its body."""
     ready: list[_Ready] = []
     refused: list[tuple[int, str]] = []
     claims = changes.Claims()
     with contextlib.ExitStack() as reading:
         connection: Connection | None = None
         for index, raw in enumerate(body.events):
+            size = _size(raw) if measure else 0
+            if size > MAX_EVENT_BYTES:
+                refused.append((index, f"the event is {size:,} bytes, over {MAX_EVENT_BYTES:,}"))
+                continue
             try:
                 event = EventBody.model_validate(raw)
                 prepared = _by_email_only(event, index)
@@ -187,6 +196,22 @@ def _prepare_batch(app: App, body: EventsBatch) -> tuple[list[_Ready], list[tupl
             else:
                 refused.append((index, conflict))
     return ready, refused
+
+
+def _size(raw: dict[str, Any]) -> int:
+    """The bytes of an event of a batch, as JSON without spaces (0 for one orjson cannot
+    write, an integer past 64 bits, which ``limits`` refuses)."""
+    try:
+        return len(orjson.dumps(raw))
+    except orjson.JSONEncodeError:
+        return 0
+
+
+def _may_hold_large_event(request: Request) -> bool:
+    """Whether the batch's body is large enough for one event to be over the limit (events
+    are measured only then: most batches are far smaller)."""
+    announced = request.headers.get("content-length", "")
+    return not announced.isdigit() or int(announced) > MAX_EVENT_BYTES
 
 
 def _prepare_one(app: App, body: EventBody) -> _Ready:
@@ -256,7 +281,8 @@ async def create_batch_events(body: EventsBatch, request: Request) -> Any:
         raise MissingParameter("events is empty")
     if len(body.events) > MAX_BATCH:
         raise InvalidParameter(f"events: at most {MAX_BATCH} per request")
-    ready, refused = await run_in_threadpool(_prepare_batch, app, body)
+    measure = _may_hold_large_event(request)
+    ready, refused = await run_in_threadpool(_prepare_batch, app, body, measure=measure)
     if ready:
         refused += await _record(writer, ready)
     if not refused:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -20,7 +20,7 @@ from journeyman.api.auth import require_api_key
 from journeyman.api.changes import ContactChange
 from journeyman.api.errors import ERROR_RESPONSES, ApiError, InvalidParameter, MissingParameter
 from journeyman.api.limits import NAME_LENGTH, FolderId, ListId
-from journeyman.api.wire import Body, Email, Journeyman
+from journeyman.api.wire import Body, Email, Journeyman, JsonRoute
 from journeyman.errors import InvalidInput
 from journeyman.store import contacts as contact_store
 from journeyman.store import lists as list_store
@@ -31,6 +31,7 @@ router = APIRouter(
     tags=["contacts"],
     dependencies=[Depends(require_api_key)],
     responses=ERROR_RESPONSES,
+    route_class=JsonRoute,
 )
 
 MAX_ROWS = 50_000
@@ -48,6 +49,7 @@ class NewList(Body):
 
 
 class ImportContacts(Body):
+    max_text: ClassVar[int | None] = None  # fileBody is a whole CSV file; rows are checked
     jsonBody: list[ImportRow] | None = None
     fileBody: str | None = None
     fileUrl: str | None = None

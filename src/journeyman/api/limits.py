@@ -23,6 +23,10 @@ from journeyman.api.errors import InvalidParameter
 MAX_INTEGER = 2**31 - 1  # INTEGER columns (list ids)
 MAX_BIGINT = 2**63 - 1  # BIGINT columns (contact, event ids) and integers in JSON
 MAX_DEPTH = 32  # nesting of JSON objects and arrays in properties and attributes
+# Bytes (UTF-8) of one text value: a property, an attribute, a list name. Brevo caps a whole
+# event's properties at 50 KB, Klaviyo any one field at 100 kB (README, "Limits").
+MAX_TEXT_BYTES = 64 * 1024
+_SHORT_TEXT = MAX_TEXT_BYTES // 4  # characters: no shorter text can be over the limit
 EMAIL_LENGTH = 320
 NAME_LENGTH = 200  # list names, ext_id, folder
 
@@ -36,13 +40,15 @@ _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 TEXT_RULE = "text must not contain NUL characters or unpaired surrogates"
 
 
-def problem(value: Any) -> str | None:
-    """What in ``value`` (a parsed JSON document) the database cannot hold, with its path:
-    ``"attributes.NAME: ..."``; None when all of it fits.
+def problem(value: Any, *, max_text: int | None = MAX_TEXT_BYTES) -> str | None:
+    """What in ``value`` (a parsed JSON document) the database cannot hold, or is over a
+    limit, with its path: ``"attributes.NAME: ..."``; None when all of it fits. Texts of
+    more than ``max_text`` bytes are refused (None: no limit but the body's).
 
     Every request body passes through here, so the walk builds no path until it has found
     something (a batch of events is most of the work)."""
-    found = _unstorable(value, 0)
+    short = _SHORT_TEXT if max_text is not None else None
+    found = _unstorable(value, 0, short, max_text)
     if found is None:
         return None
     where, reason = "", found[1]
@@ -56,7 +62,7 @@ def problem(value: Any) -> str | None:
 _Found = tuple[list[str | int], str]  # the path, innermost part first; the reason
 
 
-def _unstorable(value: Any, depth: int) -> _Found | None:
+def _unstorable(value: Any, depth: int, short: int | None, max_text: int | None) -> _Found | None:
     if isinstance(value, (dict, Mapping)):  # dict first: a check against Mapping is slower
         if depth >= MAX_DEPTH:
             return [], f"nested deeper than {MAX_DEPTH} levels"
@@ -67,7 +73,7 @@ def _unstorable(value: Any, depth: int) -> _Found | None:
             # The common values without a call (most of a batch of events is such values).
             kind = type(item)
             if kind is str:
-                if _fits(item):
+                if (short is None or len(item) <= short) and _fits(item):
                     continue
             elif kind is float:
                 if math.isfinite(item):
@@ -77,7 +83,7 @@ def _unstorable(value: Any, depth: int) -> _Found | None:
                     continue
             elif kind is bool or item is None:
                 continue
-            found = _unstorable(item, depth + 1)
+            found = _unstorable(item, depth + 1, short, max_text)
             if found is not None:
                 found[0].append(name)
                 return found
@@ -85,12 +91,18 @@ def _unstorable(value: Any, depth: int) -> _Found | None:
         if depth >= MAX_DEPTH:
             return [], f"nested deeper than {MAX_DEPTH} levels"
         for index, item in enumerate(value):
-            found = _unstorable(item, depth + 1)
+            found = _unstorable(item, depth + 1, short, max_text)
             if found is not None:
                 found[0].append(index)
                 return found
     elif isinstance(value, str):
-        return None if _fits(value) else ([], TEXT_RULE)
+        if not _fits(value):
+            return [], TEXT_RULE
+        if max_text is not None and len(value) > _SHORT_TEXT:
+            size = len(value) if value.isascii() else len(value.encode("utf-8"))
+            if size > max_text:
+                return [], f"a text of {size:,} bytes, over the limit of {max_text:,}"
+        return None
     elif isinstance(value, bool) or value is None:
         return None
     elif isinstance(value, int):

@@ -23,6 +23,7 @@ from journeyman.api.wire import (
     CreatedId,
     Email,
     Journeyman,
+    JsonRoute,
     Offset,
     Sort,
     contact_details,
@@ -40,6 +41,7 @@ router = APIRouter(
     tags=["lists"],
     dependencies=[Depends(require_api_key)],
     responses=ERROR_RESPONSES,
+    route_class=JsonRoute,
 )
 
 MAX_MEMBERS = 1000

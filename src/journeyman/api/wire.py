@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import orjson
 from fastapi import Depends, Query, Request, Response
@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from journeyman import nesting
 from journeyman.api import limits
 from journeyman.api.errors import InvalidParameter
 from journeyman.app import App
@@ -31,12 +32,15 @@ class Part(BaseModel):
 
 class Body(Part):
     """A request body: unknown fields are ignored, as Brevo does; a value the database
-    cannot hold, anywhere in it, is refused naming its path (:mod:`journeyman.api.limits`)."""
+    cannot hold, or a text over ``max_text`` bytes, anywhere in it, is refused naming its
+    path (:mod:`journeyman.api.limits`)."""
+
+    max_text: ClassVar[int | None] = limits.MAX_TEXT_BYTES
 
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        found = limits.problem(data)
+        found = limits.problem(data, max_text=cls.max_text)
         if found is not None:
             raise PydanticCustomError("unstorable", "{problem}", {"problem": found})
         return data
@@ -47,6 +51,9 @@ _DIGITS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _LONG_NUMBER = b"0" * 19  # 2**63 has 19 digits
 
 
+MAX_BODY_DEPTH = 64  # levels json reads; deeper ones are refused anyway (limits.MAX_DEPTH)
+
+
 def parse_json(body: bytes) -> Any:
     """``body`` as ``json.loads`` reads it, by orjson (2.5 times faster) where the two agree.
 
@@ -54,13 +61,17 @@ def parse_json(body: bytes) -> Any:
     mark, UTF-16, nesting past 1024), which ``json`` then reads or refuses as before, and on
     integers past 64 bits, which orjson reads as floats: a body with 19 digits in a row is
     left to ``json``. So a value the database cannot hold reaches :mod:`limits` unchanged
-    and is refused with the same message, and a body ``json`` refuses gets the same error."""
+    and is refused with the same message, and a body ``json`` refuses gets the same error.
+    ``json`` recurses once per level, so it is given the body with what is nested past
+    :data:`MAX_BODY_DEPTH` levels replaced by ``null`` (``nesting.prune_json``): such a
+    value is refused by :class:`Body` as nested past ``limits.MAX_DEPTH``, naming its path,
+    and the other events of a batch are kept."""
     if _LONG_NUMBER not in body.translate(_DIGITS):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(body)
+    return json.loads(nesting.prune_json(body, MAX_BODY_DEPTH))
 
 
 class JsonRequest(Request):
@@ -74,7 +85,8 @@ class JsonRequest(Request):
 
 class JsonRoute(APIRoute):
     """A route whose JSON body is read by :func:`parse_json` (FastAPI reads the body with
-    ``Request.json``): an ``APIRouter``'s ``route_class`` for large bodies."""
+    ``Request.json``): an ``APIRouter``'s ``route_class`` (faster on large bodies, and
+    safe from deeply nested ones)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from journeyman.api.auth import require_api_key
 from journeyman.api.errors import ERROR_RESPONSES, InvalidWorkflowBody
+from journeyman.api.wire import JsonRoute
 
 PREFIX = "/api/v1"
 
@@ -26,4 +27,5 @@ def v1_router(tag: str) -> APIRouter:
         tags=[tag],
         dependencies=[Depends(require_api_key)],
         responses=ERROR_RESPONSES,
+        route_class=JsonRoute,
     )

@@ -5,7 +5,7 @@ nothing sent, webhooks answered as the request says."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -45,6 +45,7 @@ class ScenarioBody(Body):
 
 
 class DocumentScenarioBody(ScenarioBody):
+    max_text: ClassVar[int | None] = None  # templates are long texts; the body is limited
     document: dict[str, Any] = Field(
         description="a workflow document, as apply takes it; it is not stored"
     )

@@ -4,17 +4,16 @@ lifecycle, with the verbs ``journeyman workflow ...`` uses."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any
 
-import yaml
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from journeyman import documents
 from journeyman.api.v1.common import V1_ERRORS, v1_router
 from journeyman.api.wire import Journeyman
 from journeyman.app import ApplyReport
-from journeyman.errors import InvalidWorkflow, Problem
 from journeyman.store import read_transaction, reports
 from journeyman.store import workflows as workflow_store
 from journeyman.store.workflows import WorkflowStatus
@@ -22,7 +21,6 @@ from journeyman.store.workflows import WorkflowStatus
 router = v1_router("workflows")
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
-MAX_DOCUMENT = 2_000_000  # bytes
 
 # The request body of apply and validate, for the OpenAPI document.
 DOCUMENT_BODY: dict[str, Any] = {
@@ -39,21 +37,16 @@ DOCUMENT_BODY: dict[str, Any] = {
 
 
 async def workflow_document(request: Request) -> dict[str, Any]:
-    """The body as a document: YAML for a YAML content type, else JSON. No file is read for
-    a ``template:``: the document carries its templates (``templates: {name: html}``)."""
-    raw = await request.body()
-    if len(raw) > MAX_DOCUMENT:
-        raise InvalidWorkflow([Problem(message=f"the document is over {MAX_DOCUMENT} bytes")])
+    """The body as a document: YAML for a YAML content type, else JSON, with the limits the
+    command line applies (``documents.parse_document``). No file is read for a
+    ``template:``: the document carries its templates (``templates: {name: html}``)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    try:
-        text = raw.decode("utf-8")
-        loaded = yaml.safe_load(text) if media in YAML_TYPES else json.loads(text or "null")
-    except (UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
-        kind = "YAML" if media in YAML_TYPES else "JSON"
-        raise InvalidWorkflow([Problem(message=f"the body is not valid {kind}: {exc}")]) from None
-    if not isinstance(loaded, dict):
-        raise InvalidWorkflow([Problem(message="a workflow document is a mapping (object)")])
-    return loaded
+    raw = await request.body()  # at most MAX_DOCUMENT_BYTES: the body limit (api/body_limit)
+    # Parsed in a worker thread: up to 2 MB of YAML takes a while, and the event loop serves
+    # the busiest routes.
+    return await run_in_threadpool(
+        documents.parse_document, raw, yaml_text=media in YAML_TYPES, source="the body"
+    )
 
 
 Document = Annotated[dict[str, Any], Depends(workflow_document)]
