@@ -29,7 +29,9 @@ class ScriptedTransport:
         self.script = script
         self.attempts: list[OutgoingEmail] = []
 
-    async def send_many(self, emails: Sequence[OutgoingEmail]) -> list[Delivered | DeliveryError]:
+    async def send_many(
+        self, emails: Sequence[OutgoingEmail], *, on_result: object = None
+    ) -> list[Delivered | DeliveryError]:
         results: list[Delivered | DeliveryError] = []
         for email in emails:
             before = sum(1 for a in self.attempts if a.message_id == email.message_id)
@@ -160,7 +162,7 @@ def test_one_bad_message_does_not_hold_up_the_others(app: App) -> None:
 
     class RefuseB(ScriptedTransport):
         async def send_many(
-            self, emails: Sequence[OutgoingEmail]
+            self, emails: Sequence[OutgoingEmail], *, on_result: object = None
         ) -> list[Delivered | DeliveryError]:
             return [
                 PermanentDeliveryError("550 unknown user")
