@@ -60,6 +60,7 @@ class ResultGroups:
             return
         try:
             with transaction(self._engine) as connection:
+                outbox.skip_commit_flush_txn(connection)
                 now = self._clock.now()
                 outbox.record_deliveries_txn(connection, self._records, now)
                 outbox.wake_runs_txn(connection, self._wakes, now)
