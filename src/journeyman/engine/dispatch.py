@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 
 
 # Results written per transaction while sending: a crash sends again at most this many
-# answered messages (plus those in flight). Measured cost: see docs/architecture.md.
+# answered messages (plus those in flight). Measured against one write per batch of 500, on a
+# loaded 2-core machine: about 60 us more per email on PostgreSQL, 20 us on SQLite.
 RECORD_GROUP = 32
 RECORD_INTERVAL = 0.02  # seconds
 
