@@ -7,6 +7,7 @@
     │   └── InvalidEvent             an event refused at ingestion
     ├── NotFound                     a contact, list, workflow or message that does not exist
     ├── StoreError                   the database failed (driver errors are wrapped into this)
+    ├── WorkerFailed                 an engine worker process (run --workers) ended on its own
     └── DeliveryError                an outbound channel failed to deliver a message
         ├── TransientDeliveryError   a retry may fix it (4xx replies, timeouts, refused connections)
         └── PermanentDeliveryError   a retry will not fix it (5xx SMTP replies, bad recipient)
@@ -72,6 +73,10 @@ class NotFound(JourneymanError):
 
 class StoreError(JourneymanError):
     """The database failed."""
+
+
+class WorkerFailed(JourneymanError):
+    """An engine worker process ended unexpectedly."""
 
 
 class DeliveryError(JourneymanError):

@@ -3,6 +3,7 @@ and a counting SMTP server on loopback. Fixtures are in conftest.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -152,3 +154,19 @@ class SmtpServer:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}?timeout=10"
+
+
+# --- an HTTP server on loopback -----------------------------------------------------------
+
+
+def http_server_module() -> ModuleType:
+    """tests/integration/http_server.py (not on sys.path when only this tier runs)."""
+    name = "journeyman_tests_http_server"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "integration" / "http_server.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

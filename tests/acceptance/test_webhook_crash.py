@@ -4,20 +4,17 @@ through the success branch, having executed the webhook step once."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from cli_support import Reader, clean_environment, command_line
+from cli_support import Reader, clean_environment, command_line, http_server_module
 
 from journeyman.app import App, EventInput
 from journeyman.channels.webhook import verify
@@ -25,21 +22,7 @@ from journeyman.config import DEV_SECRET, Settings
 from journeyman.steps.webhook import workflow_secret
 from journeyman.store.contacts import ContactInput
 
-
-def _http_server_module() -> ModuleType:
-    """tests/integration/http_server.py (not on sys.path when only this tier runs)."""
-    name = "journeyman_tests_http_server"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "integration" / "http_server.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-http_server = _http_server_module()
+http_server = http_server_module()
 KEY = "enrich-on-signup"
 EMAIL = "jane@example.com"
 SLOW_ANSWER = 5.0  # seconds the first call waits for its answer; the kill comes before

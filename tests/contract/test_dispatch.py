@@ -6,18 +6,29 @@ not network code: SMTP itself is tested against a real server in tests/integrati
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 import pytest
 
 from journeyman import App
-from journeyman.engine.dispatch import message_id
+from journeyman.engine.dispatch import RECORD_GROUP, RECORD_INTERVAL, message_id
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import Delivered, OutgoingEmail
 from journeyman.store import outbox, transaction
 
-from .support import clock_of, dispatch_once, email_step, rows, send, tick_until_idle, workflow
+from .support import (
+    clock_of,
+    count,
+    dispatch_once,
+    email_step,
+    rows,
+    send,
+    tick_until_idle,
+    workflow,
+)
 
 JANE = "jane@example.com"
 
@@ -29,7 +40,9 @@ class ScriptedTransport:
         self.script = script
         self.attempts: list[OutgoingEmail] = []
 
-    async def send_many(self, emails: Sequence[OutgoingEmail]) -> list[Delivered | DeliveryError]:
+    async def send_many(
+        self, emails: Sequence[OutgoingEmail], *, on_result: object = None
+    ) -> list[Delivered | DeliveryError]:
         results: list[Delivered | DeliveryError] = []
         for email in emails:
             before = sum(1 for a in self.attempts if a.message_id == email.message_id)
@@ -160,7 +173,7 @@ def test_one_bad_message_does_not_hold_up_the_others(app: App) -> None:
 
     class RefuseB(ScriptedTransport):
         async def send_many(
-            self, emails: Sequence[OutgoingEmail]
+            self, emails: Sequence[OutgoingEmail], *, on_result: object = None
         ) -> list[Delivered | DeliveryError]:
             return [
                 PermanentDeliveryError("550 unknown user")
@@ -176,3 +189,57 @@ def test_one_bad_message_does_not_hold_up_the_others(app: App) -> None:
         "b@example.com": "failed",
         "c@example.com": "sent",
     }
+
+
+class ReportingTransport:
+    """Reports results one by one; after ``stall_after`` of them, notes the outbox statuses
+    (as a crash would leave them) ``pause`` seconds later, then reports the rest."""
+
+    def __init__(self, app: App, stall_after: int, pause: float = 0.0) -> None:
+        self.app, self.stall_after, self.pause = app, stall_after, pause
+        self.seen: dict[str, int] = {}
+
+    async def send_many(
+        self,
+        emails: Sequence[OutgoingEmail],
+        *,
+        on_result: Callable[[int, Delivered | DeliveryError], None] | None = None,
+    ) -> list[Delivered | DeliveryError]:
+        assert on_result is not None
+        results: list[Delivered | DeliveryError] = []
+        for index, email in enumerate(emails):
+            if index == self.stall_after:
+                if self.pause:  # else no await: only a full group can have been written
+                    await asyncio.sleep(self.pause)
+                self.seen = dict(Counter(m["status"] for m in rows(self.app, "messages")))
+            results.append(Delivered(provider_id=email.message_id))
+            on_result(index, results[-1])
+        return results
+
+    async def aclose(self) -> None:
+        return None
+
+
+def queue_emails(app: App, count: int) -> None:
+    app.apply_workflow(workflow(email_step()))
+    send(app, *(("signup", f"c{i}@example.com") for i in range(count)))
+    tick_until_idle(app)
+
+
+def test_results_are_written_in_groups_while_the_batch_is_still_sending(app: App) -> None:
+    queue_emails(app, 2 * RECORD_GROUP + 5)
+    transport = ReportingTransport(app, stall_after=2 * RECORD_GROUP + 1)
+
+    assert dispatch_once(app, transport) == 2 * RECORD_GROUP + 5
+
+    assert transport.seen == {"sent": 2 * RECORD_GROUP, "sending": 5}
+    assert count(app, "messages", status="sent") == 2 * RECORD_GROUP + 5
+
+
+def test_a_result_waits_at_most_the_record_interval(app: App) -> None:
+    queue_emails(app, 3)
+    transport = ReportingTransport(app, stall_after=1, pause=10 * RECORD_INTERVAL)
+
+    assert dispatch_once(app, transport) == 3
+
+    assert transport.seen == {"sent": 1, "sending": 2}

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
 
+from journeyman.channels.reporting import OnResult, reported
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import Delivered, OutgoingSms, OutgoingWhatsApp
 
@@ -137,16 +138,26 @@ class TwilioTransport:
         await self.aclose()
 
     async def send_sms_many(
-        self, messages: Sequence[OutgoingSms]
+        self,
+        messages: Sequence[OutgoingSms],
+        *,
+        on_result: OnResult[Delivered | DeliveryError] | None = None,
     ) -> list[Delivered | DeliveryError]:
-        """One result per message, in input order; delivery errors are returned, never raised."""
-        return await asyncio.gather(*(self._send_sms(m) for m in messages))
+        """One result per message, in input order, each also passed to ``on_result`` as soon
+        as the provider answered; delivery errors are returned, never raised."""
+        calls = (reported(i, self._send_sms(m), on_result) for i, m in enumerate(messages))
+        return await asyncio.gather(*calls)
 
     async def send_whatsapp_many(
-        self, messages: Sequence[OutgoingWhatsApp]
+        self,
+        messages: Sequence[OutgoingWhatsApp],
+        *,
+        on_result: OnResult[Delivered | DeliveryError] | None = None,
     ) -> list[Delivered | DeliveryError]:
-        """One result per message, in input order; delivery errors are returned, never raised."""
-        return await asyncio.gather(*(self._send_whatsapp(m) for m in messages))
+        """One result per message, in input order, each also passed to ``on_result`` as soon
+        as the provider answered; delivery errors are returned, never raised."""
+        calls = (reported(i, self._send_whatsapp(m), on_result) for i, m in enumerate(messages))
+        return await asyncio.gather(*calls)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -242,13 +253,21 @@ class SmsCaptureTransport:
     name = "capture"
     needs_bodies = False
 
+    # Every result is known at once: returning them is reporting them (``on_result`` unused).
+
     async def send_sms_many(
-        self, messages: Sequence[OutgoingSms]
+        self,
+        messages: Sequence[OutgoingSms],
+        *,
+        on_result: OnResult[Delivered | DeliveryError] | None = None,
     ) -> list[Delivered | DeliveryError]:
         return [Delivered(provider_id=f"captured:{m.key}") for m in messages]
 
     async def send_whatsapp_many(
-        self, messages: Sequence[OutgoingWhatsApp]
+        self,
+        messages: Sequence[OutgoingWhatsApp],
+        *,
+        on_result: OnResult[Delivered | DeliveryError] | None = None,
     ) -> list[Delivered | DeliveryError]:
         return [Delivered(provider_id=f"captured:{m.key}") for m in messages]
 

@@ -4,6 +4,9 @@
     async with SmtpTransport(settings) as transport:
         results = await transport.send_many(emails)  # Delivered | DeliveryError, in input order
 
+Each email is sent on its own (no PIPELINING), so at most ``connections`` emails are in flight
+at a time; ``on_result`` hears each result as soon as its reply came.
+
 Reply codes decide the error class: 4xx and connection trouble are transient, 5xx permanent.
 """
 
@@ -25,6 +28,7 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 import aiosmtplib
 
 from journeyman.channels.mime import build_mime, envelope_address
+from journeyman.channels.reporting import OnResult
 from journeyman.clock import Clock, SystemClock
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import Delivered, OutgoingEmail
@@ -174,6 +178,25 @@ def _number(name: str, raw: str | None, kind: type[_N], default: _N) -> _N:
         ) from None
 
 
+class _Results:
+    """The results of one ``send_many``, each reported as it is settled."""
+
+    def __init__(self, count: int, on_result: OnResult[Delivered | DeliveryError] | None) -> None:
+        self._results: list[Delivered | DeliveryError | None] = [None] * count
+        self._on_result = on_result
+
+    def settle(self, index: int, result: Delivered | DeliveryError) -> None:
+        self._results[index] = result
+        if self._on_result is not None:
+            self._on_result(index, result)
+
+    def all(self) -> list[Delivered | DeliveryError]:
+        settled = [result for result in self._results if result is not None]
+        if len(settled) != len(self._results):  # pragma: no cover - every email is settled
+            raise RuntimeError("the SMTP transport lost track of an email")
+        return settled
+
+
 # A queued email: its index in the batch, the email, whether it was already retried on a new
 # connection after the previous one dropped.
 _Item = tuple[int, OutgoingEmail, bool]
@@ -202,10 +225,16 @@ class SmtpTransport:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def send_many(self, emails: Sequence[OutgoingEmail]) -> list[Delivered | DeliveryError]:
-        """Deliver ``emails``: one result per email, in input order. Delivery errors are
-        returned, never raised."""
-        results: list[Delivered | DeliveryError | None] = [None] * len(emails)
+    async def send_many(
+        self,
+        emails: Sequence[OutgoingEmail],
+        *,
+        on_result: OnResult[Delivered | DeliveryError] | None = None,
+    ) -> list[Delivered | DeliveryError]:
+        """Deliver ``emails``: one result per email, in input order, each also passed to
+        ``on_result`` as soon as the server answered. Delivery errors are returned, never
+        raised."""
+        results = _Results(len(emails), on_result)
         pending: deque[_Item] = deque((index, email, False) for index, email in enumerate(emails))
         async with asyncio.TaskGroup() as group:
             workers = min(self.settings.connections, len(emails))
@@ -214,20 +243,15 @@ class SmtpTransport:
         failures = [task.result() for task in tasks]
         while pending:
             index, _, _ = pending.popleft()
-            results[index] = next(f for f in failures if f is not None)
-        settled = [result for result in results if result is not None]
-        if len(settled) != len(emails):  # pragma: no cover - every email is settled above
-            raise RuntimeError("the SMTP transport lost track of an email")
-        return settled
+            results.settle(index, next(f for f in failures if f is not None))
+        return results.all()
 
     async def aclose(self) -> None:
         """Say QUIT on every open connection and close it."""
         idle, self._idle = self._idle, []
         await asyncio.gather(*(_quit(client) for client in idle))
 
-    async def _work(
-        self, pending: deque[_Item], results: list[Delivered | DeliveryError | None]
-    ) -> DeliveryError | None:
+    async def _work(self, pending: deque[_Item], results: _Results) -> DeliveryError | None:
         """Send pending emails on one connection; stop early, saying why, if it cannot connect."""
         async with self._slots:
             client = self._idle.pop() if self._idle else self._client()
@@ -244,7 +268,7 @@ class SmtpTransport:
         self,
         client: aiosmtplib.SMTP,
         pending: deque[_Item],
-        results: list[Delivered | DeliveryError | None],
+        results: _Results,
     ) -> DeliveryError | None:
         while pending:
             index, email, retried = pending.popleft()
@@ -261,7 +285,7 @@ class SmtpTransport:
                 )
                 pending.appendleft((index, email, True))
             else:
-                results[index] = result
+                results.settle(index, result)
         return None
 
     async def _connect(self, client: aiosmtplib.SMTP) -> DeliveryError | None:

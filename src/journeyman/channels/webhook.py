@@ -36,6 +36,7 @@ from typing import Any, Self
 import httpx
 import orjson
 
+from journeyman.channels.reporting import OnResult, reported
 from journeyman.clock import Clock, SystemClock
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import WebhookRequest, WebhookResponse
@@ -202,10 +203,15 @@ class WebhookTransport:
         await self.aclose()
 
     async def call_many(
-        self, requests: Sequence[WebhookRequest]
+        self,
+        requests: Sequence[WebhookRequest],
+        *,
+        on_result: OnResult[WebhookResponse | DeliveryError] | None = None,
     ) -> list[WebhookResponse | DeliveryError]:
-        """Call every webhook; errors are returned, never raised."""
-        return await asyncio.gather(*(self._call(r) for r in requests))
+        """Call every webhook; each result is also passed to ``on_result`` as soon as it came.
+        Errors are returned, never raised."""
+        calls = (reported(i, self._call(r), on_result) for i, r in enumerate(requests))
+        return await asyncio.gather(*calls)
 
     async def aclose(self) -> None:
         if self._owns_client:

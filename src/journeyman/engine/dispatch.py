@@ -1,21 +1,26 @@
 """The dispatcher: lease due outbox messages, hand them to a transport outside any database
-transaction, record the results (retry with backoff, or fail) in one transaction."""
+transaction, record each result (sent, retry with backoff, or failed) as soon as the transport
+reports it, in small groups (engine/recording.py): a crash sends again only what was in flight
+and the last unwritten group."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
+from journeyman.channels.reporting import OnResult
 from journeyman.channels.sms import SmsCaptureTransport
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock
 from journeyman.engine.claims import worker_claim
+from journeyman.engine.recording import ResultGroups, Wake
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import (
     Delivered,
@@ -33,15 +38,29 @@ from journeyman.store.outbox import ClaimedMessage, DeliveryRecord
 logger = logging.getLogger(__name__)
 
 
+# Results written per transaction while sending: a crash sends again at most this many
+# answered messages (plus those in flight). Measured against one write per batch of 500, on a
+# loaded 2-core machine: about 60 us more per email on PostgreSQL, 20 us on SQLite.
+RECORD_GROUP = 32
+RECORD_INTERVAL = 0.02  # seconds
+
+
 class EmailTransport(Protocol):
     """Delivers emails; one result per input, in order. Never raises for one bad message.
 
+    A transport that talks to a server calls ``on_result(index, result)`` for each email as
+    soon as the server answered, so that the result is recorded before the batch ends (what
+    a crash sends again is then only what was in flight); one that knows every result at once
+    may just return them. A result not reported is recorded when ``send_many`` returns.
     A transport may set ``needs_bodies = False`` when it does not read the HTML and text
     bodies (they are then not loaded).
     """
 
     async def send_many(
-        self, emails: Sequence[OutgoingEmail]
+        self,
+        emails: Sequence[OutgoingEmail],
+        *,
+        on_result: OnResult[Delivered | DeliveryError] | None = None,
     ) -> list[Delivered | DeliveryError]: ...
 
     async def aclose(self) -> None: ...
@@ -49,8 +68,13 @@ class EmailTransport(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class DispatchSettings:
+    """``batch_size`` messages are leased at a time; their results are written in groups of
+    ``record_group`` as they come, and every ``record_interval`` seconds whatever waits."""
+
     batch_size: int = 500
     lease: dt.timedelta = dt.timedelta(minutes=5)
+    record_group: int = RECORD_GROUP
+    record_interval: float = RECORD_INTERVAL
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     secret: bytes = field(default=b"journeyman-development-secret", repr=False)
 
@@ -128,29 +152,47 @@ class Dispatcher:
         by_channel: dict[str, list[ClaimedMessage]] = {}
         for message in claimed:
             by_channel.setdefault(message.channel, []).append(message)
-        results: dict[int, Delivered | DeliveryError | WebhookResponse] = {}
-        for channel, group in by_channel.items():
-            answers = await self._send_or_fail(channel, group)
-            results.update({m.id: a for m, a in zip(group, answers, strict=True)})
-        now = self._clock.now()
-        records, wakes = [], []
-        for message in claimed:
-            record, wake = self._record(message, results[message.id], now)
-            records.append(record)
-            if wake is not None:
-                wakes.append(wake)
-        with transaction(self._engine) as connection:
-            outbox.record_deliveries_txn(connection, records, now)
-            outbox.wake_runs_txn(connection, wakes, now)
+        results = ResultGroups(
+            self._engine,
+            self._clock,
+            size=settings.record_group,
+            interval=settings.record_interval,
+        )
+        writer = asyncio.ensure_future(results.flush_periodically())
+        try:
+            for channel, group in by_channel.items():
+                await self._deliver(channel, group, results)
+        finally:
+            # Cancelled too (the engine stops): what was answered is written, not sent again.
+            writer.cancel()
+            results.flush()
+        results.raise_failure()
         return len(claimed)
 
+    async def _deliver(
+        self, channel: str, group: list[ClaimedMessage], results: ResultGroups
+    ) -> None:
+        """Send ``group``, each result recorded as soon as the transport reports it."""
+        reported: set[int] = set()
+
+        def on_result(index: int, answer: Delivered | DeliveryError | WebhookResponse) -> None:
+            if index not in reported:
+                reported.add(index)
+                results.add(*self._record(group[index], answer, self._clock.now()))
+
+        answers = await self._send_or_fail(channel, group, on_result)
+        now = self._clock.now()
+        for index, answer in enumerate(answers):
+            if index not in reported:
+                results.add(*self._record(group[index], answer, now), flush_when_full=False)
+
     async def _send_or_fail(
-        self, channel: str, group: list[ClaimedMessage]
+        self, channel: str, group: list[ClaimedMessage], on_result: _OnAnyResult
     ) -> Sequence[Delivered | DeliveryError | WebhookResponse]:
         """``_send``; a transport that raises (it should return errors) fails the group for
         now instead of the dispatcher, which would meet the same messages after a restart."""
         try:
-            return await self._send(channel, group)
+            answers = await self._send(channel, group, on_result)
         except Exception as exc:
             logger.exception(
                 "%s transport raised",
@@ -161,12 +203,19 @@ class Dispatcher:
                 f"the {channel} transport failed: {type(exc).__name__}: {exc}"
             )
             return [error for _ in group]
+        if len(answers) != len(group):
+            raise RuntimeError(
+                f"the {channel} transport returned {len(answers)} results for {len(group)} "
+                "messages; expected one per message"
+            )
+        return answers
 
     async def _send(
-        self, channel: str, group: list[ClaimedMessage]
+        self, channel: str, group: list[ClaimedMessage], on_result: _OnAnyResult
     ) -> Sequence[Delivered | DeliveryError | WebhookResponse]:
         if channel == "email":
-            return await self._transport.send_many([to_email(m) for m in group])
+            emails = [to_email(m) for m in group]
+            return await self._transport.send_many(emails, on_result=on_result)
         if channel == "sms":
             return await self._texts.send_sms_many(
                 [
@@ -177,7 +226,8 @@ class Dispatcher:
                         body=m.text or "",
                     )
                     for m in group
-                ]
+                ],
+                on_result=on_result,
             )
         if channel == "whatsapp":
             return await self._texts.send_whatsapp_many(
@@ -190,13 +240,15 @@ class Dispatcher:
                         parameters=tuple((m.payload or {}).get("parameters", ())),
                     )
                     for m in group
-                ]
+                ],
+                on_result=on_result,
             )
         if channel == "webhook":
             if self._webhooks is None:
                 self._webhooks = WebhookTransport(clock=self._clock)
             secret = self._settings.secret
-            return await self._webhooks.call_many([_webhook_request(m, secret) for m in group])
+            requests = [_webhook_request(m, secret) for m in group]
+            return await self._webhooks.call_many(requests, on_result=on_result)
         unknown = PermanentDeliveryError(f"no transport for channel {channel!r}")
         return [unknown for _ in group]
 
@@ -205,7 +257,7 @@ class Dispatcher:
         message: ClaimedMessage,
         result: Delivered | DeliveryError | WebhookResponse,
         now: dt.datetime,
-    ) -> tuple[DeliveryRecord, tuple[int, str, dict[str, Any]] | None]:
+    ) -> tuple[DeliveryRecord, Wake | None]:
         if isinstance(result, Delivered):
             return DeliveryRecord(message_id=message.id, provider_id=result.provider_id), None
         if isinstance(result, WebhookResponse):
@@ -245,23 +297,32 @@ class Dispatcher:
         return record, self._wake(message, answer)
 
     @staticmethod
-    def _wake(
-        message: ClaimedMessage, answer: dict[str, Any]
-    ) -> tuple[int, str, dict[str, Any]] | None:
+    def _wake(message: ClaimedMessage, answer: dict[str, Any]) -> Wake | None:
         if message.run_id is None or message.step_id is None:
             return None
         return message.run_id, message.step_id, answer
 
 
+# Takes what any channel's transport reports (each reports a narrower kind of result).
+_OnAnyResult = Callable[[int, Delivered | DeliveryError | WebhookResponse], None]
+
+
 class TextTransport(Protocol):
-    """Delivers SMS and WhatsApp messages; one result per input, in order."""
+    """Delivers SMS and WhatsApp messages; one result per input, in order, each reported to
+    ``on_result`` as soon as known (as :class:`EmailTransport` does)."""
 
     async def send_sms_many(
-        self, messages: Sequence[OutgoingSms]
+        self,
+        messages: Sequence[OutgoingSms],
+        *,
+        on_result: OnResult[Delivered | DeliveryError] | None = None,
     ) -> list[Delivered | DeliveryError]: ...
 
     async def send_whatsapp_many(
-        self, messages: Sequence[OutgoingWhatsApp]
+        self,
+        messages: Sequence[OutgoingWhatsApp],
+        *,
+        on_result: OnResult[Delivered | DeliveryError] | None = None,
     ) -> list[Delivered | DeliveryError]: ...
 
     async def aclose(self) -> None: ...

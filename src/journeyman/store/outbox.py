@@ -223,6 +223,17 @@ def record_deliveries_txn(
     )
 
 
+def skip_commit_flush_txn(connection: Connection) -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk.
+
+    For delivery results only. A database server that crashes may then lose the last few
+    hundred milliseconds of them: those messages are ``sending`` again, and sent again with
+    the same key, which at least once allows. Waiting for the disk instead made recording
+    results while sending (groups of 32) three times as slow per email."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
 def _delivery_row(bulk: Bulk, record: DeliveryRecord, now: dt.datetime) -> tuple[Any, ...]:
     if record.error is None:
         status, sent = MessageStatus.SENT, now
