@@ -176,6 +176,19 @@ def claim_due_runs_txn(
     return views
 
 
+def due_runs_txn(
+    connection: Connection, now: dt.datetime, limit: int, *, shard: tuple[int, int] = (0, 1)
+) -> int:
+    """How many runs of this shard are due by ``now``, counted up to ``limit`` (cheap: it
+    stops there). A glance, nothing is held."""
+    index, count = shard
+    statement = sa.select(runs.c.id).where(runs.c.due_at <= now)
+    if count > 1:
+        statement = statement.where(runs.c.contact_id % count == index)
+    found = statement.limit(limit).subquery()
+    return int(connection.execute(sa.select(sa.func.count()).select_from(found)).scalar_one())
+
+
 def save_states_txn(
     connection: Connection, states: Sequence[RunState], now: dt.datetime, *, claim: str
 ) -> None:
@@ -319,12 +332,19 @@ def start_runs_txn(
     )
 
 
-def in_flight_txn(connection: Connection, contact_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Runs of these contacts that are inside a workflow and held by no worker."""
-    statement = sa.select(*_VIEW_COLUMNS, runs.c.status).where(
+def in_flight_txn(
+    connection: Connection, contact_ids: Iterable[int], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Runs of these contacts that are inside a workflow, each with ``held`` (a worker holds
+    it, or held it and died) and ``due`` (due by ``now``: the engine has yet to move it)."""
+    statement = sa.select(
+        *_VIEW_COLUMNS,
+        runs.c.status,
+        sa.case((runs.c.claim.is_not(None), True), else_=False).label("held"),
+        sa.case((runs.c.due_at <= now, True), else_=False).label("due"),
+    ).where(
         one_of(connection, runs.c.contact_id, contact_ids),
         runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
-        runs.c.claim.is_(None),
     )
     return [dict(r._mapping) for r in connection.execute(statement)]
 
