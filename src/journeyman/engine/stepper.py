@@ -130,8 +130,8 @@ class Stepper:
             # runs that are due (woken ones included) fill the batch. Up to half of it is
             # kept for runs already due, so that runs released from a dead worker, and
             # timers, move on under any backlog of events (events about them wait).
-            share = runs.due_runs_txn(
-                connection, now, settings.batch_size // 2, shard=settings.shard
+            share = runs.due_runs_count_txn(
+                connection, now, up_to=settings.batch_size // 2, shard=settings.shard
             )
             queued = events.claim_queued_events_txn(
                 connection,

@@ -176,19 +176,6 @@ def claim_due_runs_txn(
     return views
 
 
-def due_runs_txn(
-    connection: Connection, now: dt.datetime, limit: int, *, shard: tuple[int, int] = (0, 1)
-) -> int:
-    """How many runs of this shard are due by ``now``, counted up to ``limit`` (cheap: it
-    stops there). A glance, nothing is held."""
-    index, count = shard
-    statement = sa.select(runs.c.id).where(runs.c.due_at <= now)
-    if count > 1:
-        statement = statement.where(runs.c.contact_id % count == index)
-    found = statement.limit(limit).subquery()
-    return int(connection.execute(sa.select(sa.func.count()).select_from(found)).scalar_one())
-
-
 def save_states_txn(
     connection: Connection, states: Sequence[RunState], now: dt.datetime, *, claim: str
 ) -> None:
@@ -281,9 +268,23 @@ def entered_txn(
     return {(r.workflow_id, r.contact_id) for r in rows}
 
 
-def due_runs_count_txn(connection: Connection, now: dt.datetime) -> int:
-    statement = sa.select(sa.func.count()).select_from(runs).where(runs.c.due_at <= now)
-    return int(connection.execute(statement).scalar_one())
+def due_runs_count_txn(
+    connection: Connection,
+    now: dt.datetime,
+    *,
+    up_to: int | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> int:
+    """How many runs of this shard are due by ``now``; counting stops at ``up_to`` (so that
+    a large backlog costs no more than that). Nothing is held."""
+    index, count = shard
+    statement = sa.select(runs.c.id).where(runs.c.due_at <= now)
+    if count > 1:
+        statement = statement.where(runs.c.contact_id % count == index)
+    if up_to is not None:
+        statement = statement.limit(up_to)
+    found = sa.select(sa.func.count()).select_from(statement.subquery())
+    return int(connection.execute(found).scalar_one())
 
 
 def status_counts_txn(connection: Connection) -> dict[str, int]:
