@@ -7,7 +7,9 @@
   unless ``allow_parallel_runs``: a second event for a run started in the same batch waits
   for the next tick (deferred), one for a run already inside is refused.
 - ``hold_back``: before either, the events of a batch that must wait for the next tick (a
-  run's second reaction; an event about a run the batch may start), so that none is lost.
+  run's second reaction; an event about a run the batch may start; an event about a run the
+  engine has yet to move, a crash's or a backlog's), so that none is lost and none is
+  decided against a run's stale state.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from journeyman.conditions.evaluate import compare
-from journeyman.engine.triggers import Candidate, Enrolment
+from journeyman.engine.triggers import Candidate, Enrolment, entry_matches
 from journeyman.model.entry_points import MANUAL_ENROLMENT, SEGMENT_BACKFILL
 from journeyman.model.events import Event, property_at
 from journeyman.model.workflow import EventRule, Workflow
@@ -26,7 +28,9 @@ from journeyman.model.workflow import EventRule, Workflow
 
 @dataclass(frozen=True, kw_only=True)
 class InFlight:
-    """A run inside a workflow (active or waiting, not held by a worker)."""
+    """A run inside a workflow (active or waiting). ``held``: a worker holds it (at the start
+    of a tick: one that died, or another one); ``due``: it is due, so the engine has yet to
+    move it on (released from a dead worker, woken, or its time has come)."""
 
     run_id: int
     workflow_id: int
@@ -38,6 +42,8 @@ class InFlight:
     trigger_event_id: int | None
     context: Mapping[str, Any] = field(default_factory=dict)
     trigger_properties: Mapping[str, Any] = field(default_factory=dict)
+    held: bool = False
+    due: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +125,13 @@ def hold_back(
     workflow an earlier event of the batch may start a run of the contact in (its exit,
     restart and goal events, the events its steps wait for, and its entry points unless runs
     may go in parallel), waits for the next tick; so do the contact's later events, to keep
-    their order. A contact's first event is always decided: the queue moves on."""
+    their order.
+
+    So does an event about a run the engine has yet to move (``stale``): it would otherwise
+    be decided against where the run stood when a worker died or fell behind (a purchase
+    refused as "already inside" a run that was about to complete). Such a run is due, so a
+    later tick moves it and then decides the event: the outcome is the one without the crash.
+    A contact's first event is decided unless it waits for such a run: the queue moves on."""
     by_contact: dict[int, list[InFlight]] = {}
     for run in runs:
         by_contact.setdefault(run.contact_id, []).append(run)
@@ -131,14 +143,19 @@ def hold_back(
     opened: dict[int, set[str]] = {}  # contact -> event names about runs it may start
     for event in events:
         contact = event.contact_id
-        if contact in held or event.name in opened.get(contact, ()):
+        if (
+            contact in held
+            or event.name in opened.get(contact, ())
+            or any(stale(run, event, definitions) for run in by_contact.get(contact, ()))
+        ):
             held.add(contact)
             later.append(event)
             continue
         hits = {
             run.run_id
             for run in by_contact.get(contact, ())
-            if (run.trigger_event_id or 0) < event.id
+            if not run.held
+            and (run.trigger_event_id or 0) < event.id
             and _reaction(run, event, definitions[run.version_id]) is not None
         }
         if hits & reacted:
@@ -151,6 +168,28 @@ def hold_back(
                 opened.setdefault(contact, set()).update(names)
         now.append(event)
     return now, later
+
+
+def stale(run: InFlight, event: Event, definitions: Mapping[int, Workflow]) -> bool:
+    """Would ``event`` be decided against a state of ``run`` that is about to change: a
+    reaction of a run a worker holds, or an entry refused as "already inside" a run that is
+    held or due?"""
+    if not (run.held or run.due) or (run.trigger_event_id or 0) >= event.id:
+        return False
+    workflow = definitions[run.version_id]
+    if run.held and _reaction(run, event, workflow) is not None:
+        return True
+    return (
+        not workflow.allow_parallel_runs
+        and workflow.reentry != "once"  # refused for having entered, whatever the run does
+        and _enters(workflow, event)
+    )
+
+
+def _enters(workflow: Workflow, event: Event) -> bool:
+    if event.name in (MANUAL_ENROLMENT, SEGMENT_BACKFILL):
+        return event.properties.get("workflow") == workflow.key
+    return any(entry_matches(entry, event) for entry in workflow.entry_points)
 
 
 def _opens(candidates: Sequence[Candidate]) -> dict[str, list[tuple[str | None, frozenset[str]]]]:

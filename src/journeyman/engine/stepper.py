@@ -127,10 +127,15 @@ class Stepper:
             if any(c.workflow.reentry != "every_time" for c in candidates):
                 runs.serialize_enrolments_txn(connection)
             # Events first: they may end, restart or wake runs, and start new ones; then the
-            # runs that are due (woken ones included) fill the batch.
+            # runs that are due (woken ones included) fill the batch. Up to half of it is
+            # kept for runs already due, so that runs released from a dead worker, and
+            # timers, move on under any backlog of events (events about them wait).
+            share = runs.due_runs_count_txn(
+                connection, now, up_to=settings.batch_size // 2, shard=settings.shard
+            )
             queued = events.claim_queued_events_txn(
                 connection,
-                settings.batch_size,
+                max(settings.batch_size - share, 1),
                 with_properties=True,
                 shard=settings.shard,
             )
@@ -138,7 +143,7 @@ class Stepper:
             new = self._enrol_txn(connection, queued, candidates, now, lease_until)
             due = runs.claim_due_runs_txn(
                 connection,
-                max(settings.batch_size - len(new), 1),
+                max(settings.batch_size - len(new), share, 1),
                 now,
                 lease_until=lease_until,
                 claim=self.claim,
@@ -162,7 +167,7 @@ class Stepper:
         self._inside = {}
         if not queued:
             return []
-        rows = runs.in_flight_txn(connection, {e.contact_id for e in queued})
+        rows = runs.in_flight_txn(connection, {e.contact_id for e in queued}, now)
         self._load_definitions_txn(connection, {r["version_id"] for r in rows})
         trigger_ids = [r["trigger_event_id"] for r in rows if r["trigger_event_id"]]
         triggers_of = events.trigger_events_txn(connection, trigger_ids) if trigger_ids else {}
@@ -179,12 +184,16 @@ class Stepper:
                 context=r["context"] or {},
                 trigger_properties=(triggers_of.get(r["trigger_event_id"]) or {}).get("properties")
                 or {},
+                held=bool(r["held"]),
+                due=bool(r["due"]),
             )
             for r in rows
         ]
         decided, later = lifecycle.hold_back(queued, in_flight, self._definitions, candidates)
         events.requeue_txn(connection, later)
-        reactions = lifecycle.react(decided, in_flight, self._definitions)
+        # a run that a worker holds reacts once it is let go (hold_back kept its events)
+        free = [run for run in in_flight if not run.held]
+        reactions = lifecycle.react(decided, free, self._definitions)
         runs.apply_reactions_txn(connection, [self._change(r) for r in reactions], now)
         ended = {r.run.run_id for r in reactions if r.kind in ("goal", "exit")}
         self._inside = {

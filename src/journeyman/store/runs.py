@@ -268,9 +268,23 @@ def entered_txn(
     return {(r.workflow_id, r.contact_id) for r in rows}
 
 
-def due_runs_count_txn(connection: Connection, now: dt.datetime) -> int:
-    statement = sa.select(sa.func.count()).select_from(runs).where(runs.c.due_at <= now)
-    return int(connection.execute(statement).scalar_one())
+def due_runs_count_txn(
+    connection: Connection,
+    now: dt.datetime,
+    *,
+    up_to: int | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> int:
+    """How many runs of this shard are due by ``now``; counting stops at ``up_to`` (so that
+    a large backlog costs no more than that). Nothing is held."""
+    index, count = shard
+    statement = sa.select(runs.c.id).where(runs.c.due_at <= now)
+    if count > 1:
+        statement = statement.where(runs.c.contact_id % count == index)
+    if up_to is not None:
+        statement = statement.limit(up_to)
+    found = sa.select(sa.func.count()).select_from(statement.subquery())
+    return int(connection.execute(found).scalar_one())
 
 
 def status_counts_txn(connection: Connection) -> dict[str, int]:
@@ -319,12 +333,19 @@ def start_runs_txn(
     )
 
 
-def in_flight_txn(connection: Connection, contact_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Runs of these contacts that are inside a workflow and held by no worker."""
-    statement = sa.select(*_VIEW_COLUMNS, runs.c.status).where(
+def in_flight_txn(
+    connection: Connection, contact_ids: Iterable[int], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Runs of these contacts that are inside a workflow, each with ``held`` (a worker holds
+    it, or held it and died) and ``due`` (due by ``now``: the engine has yet to move it)."""
+    statement = sa.select(
+        *_VIEW_COLUMNS,
+        runs.c.status,
+        sa.case((runs.c.claim.is_not(None), True), else_=False).label("held"),
+        sa.case((runs.c.due_at <= now, True), else_=False).label("due"),
+    ).where(
         one_of(connection, runs.c.contact_id, contact_ids),
         runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
-        runs.c.claim.is_(None),
     )
     return [dict(r._mapping) for r in connection.execute(statement)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -386,3 +387,47 @@ def test_each_contacts_first_event_is_always_decided() -> None:
 
     assert now == [10, 11, 12, 13, 14]
     assert later == list(range(15, 30))
+
+
+# --- hold_back: runs the engine has yet to move --------------------------------------------
+
+
+def pending(run_id: int = 1, *, held: bool = False, status: str = "active") -> InFlight:
+    run = in_flight(run_id, status=status, trigger_event_id=1)
+    return dataclasses.replace(run, held=held, due=not held)
+
+
+def test_an_entry_waits_for_a_due_run_it_would_be_refused_beside() -> None:
+    single = candidate(**CART_FLOW)
+    batch = [
+        event(5, "cart_updated", cart_id="B"),  # "already inside" a run about to move on
+        event(6, "page_visited"),  # the contact's later events keep their order
+        event(7, "cart_updated", contact_id=9, cart_id="B"),  # another contact's
+    ]
+
+    assert split(batch, [pending()], single) == ([7], [5, 6])
+    assert split(batch, [in_flight(trigger_event_id=1)], single) == ([5, 6, 7], [])  # waiting
+
+
+def test_an_entry_refused_whatever_the_run_does_is_decided_at_once() -> None:
+    once = candidate(reentry="once")
+    parallel = candidate(reentry="every_time", allow_parallel_runs=True)
+    batch = [event(5, "cart_updated")]
+
+    assert split(batch, [pending()], once) == ([5], [])
+    assert split(batch, [pending()], parallel) == ([5], [])
+
+
+def test_what_would_change_a_run_a_worker_holds_waits_until_it_is_let_go() -> None:
+    flow = candidate(**CART_FLOW)
+    batch = [event(5, "order_created", cart_id="A"), event(6, "page_visited")]
+    unrelated = [event(5, "page_visited"), event(6, "order_created", cart_id="Z")]
+
+    assert split(batch, [pending(held=True, status="waiting")], flow) == ([], [5, 6])
+    assert split(unrelated, [pending(held=True, status="waiting")], flow) == ([5, 6], [])
+
+
+def test_a_due_run_still_reacts_in_the_batch() -> None:
+    flow = candidate(**CART_FLOW)
+
+    assert split([event(5, "order_created", cart_id="A")], [pending()], flow) == ([5], [])

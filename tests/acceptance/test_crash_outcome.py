@@ -1,0 +1,170 @@
+"""A crash changes no outcome: the source document's example on a 50,000-contact backlog
+(every third contact buys twice), ``journeyman run`` killed with SIGKILL at random moments
+and started again, ends in the same database as the same backlog run without a kill."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import Reader, clean_environment, command_line
+
+from journeyman.app import App
+from journeyman.config import Settings
+from journeyman.demo import load_demo_data
+
+CONTACTS = 50_000  # 66,667 purchases
+RUN = ("run", "--until-idle")  # the default batch size, as a user runs it
+# Where the kills fall, as shares of the purchases turned into runs: one drawn in each
+# window, through the first purchases, up to just before the second ones follow, and after.
+KILL_WINDOWS = ((0.05, 0.25), (0.30, 0.50), (0.55, 0.74), (0.80, 0.95))
+
+
+@pytest.fixture
+def reference_url(cli_db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A second database of the same kind, for the run without a crash."""
+    if cli_db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'reference.db'}"
+    url: str = request.getfixturevalue("pg_db_url")
+    return url
+
+
+def prepare(url: str) -> int:
+    app = App.open(Settings(database_url=url))
+    try:
+        return load_demo_data(app, CONTACTS)
+    finally:
+        app.close()
+
+
+def start(url: str, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    with (tmp_path / f"{name}.log").open("wb") as log:
+        return subprocess.Popen(
+            command_line(*RUN, db=url),
+            cwd=tmp_path,
+            env=clean_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def output(tmp_path: Path, name: str) -> str:
+    return (tmp_path / f"{name}.log").read_text(errors="replace")
+
+
+def kill_at(
+    process: subprocess.Popen[bytes], reader: Reader, runs: int, tmp_path: Path, name: str
+) -> int:
+    """SIGKILL the process once ``runs`` runs exist; the number there were."""
+    deadline = time.monotonic() + 600
+    while (found := reader.value("SELECT count(*) FROM runs")) < runs:
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before the kill:\n{output(tmp_path, name)}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"no {runs} runs after 600 s:\n{output(tmp_path, name)}")
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    return int(found)
+
+
+def finish(url: str, tmp_path: Path, name: str) -> None:
+    process = start(url, tmp_path, name)
+    code = process.wait(timeout=1200)
+    assert code == 0, f"the run exited {code}:\n{output(tmp_path, name)}"
+
+
+def outcome(reader: Reader) -> dict[str, Any]:
+    """What the example leaves in the database, contact by contact (by email, so that two
+    databases compare), with the totals."""
+
+    def per_contact(sql: str) -> Counter[str]:
+        return Counter({email: n for email, n in reader.rows(sql)})
+
+    return {
+        "runs": per_contact(
+            "SELECT c.email, count(*) FROM runs r JOIN contacts c ON c.id = r.contact_id "
+            "GROUP BY c.email"
+        ),
+        "statuses": dict(reader.rows("SELECT status, count(*) FROM runs GROUP BY status")),
+        "coupons": per_contact(
+            "SELECT c.email, count(*) FROM messages m JOIN contacts c ON c.id = m.contact_id "
+            "GROUP BY c.email"
+        ),
+        "loyal": {
+            email
+            for (email,) in reader.rows(
+                "SELECT c.email FROM list_members m JOIN lists l ON l.id = m.list_id "
+                "JOIN contacts c ON c.id = m.contact_id WHERE l.name = 'Loyal customers'"
+            )
+        },
+        "purchases with a run": reader.value(
+            "SELECT count(DISTINCT r.trigger_event_id) FROM runs r "
+            "JOIN events e ON e.id = r.trigger_event_id WHERE e.name = 'purchase'"
+        ),
+        "refusals": reader.value("SELECT count(*) FROM entry_refusals"),
+        "queued events": reader.value("SELECT count(*) FROM event_queue"),
+        "log rows": reader.value("SELECT count(*) FROM run_log"),
+    }
+
+
+def assert_the_example_holds(found: dict[str, Any], purchases: int) -> None:
+    emails = [f"customer{i:07d}@example.com" for i in range(CONTACTS)]
+    repeat_buyers = set(emails[::3])
+    assert found["purchases with a run"] == purchases, "every purchase started a run"
+    assert found["statuses"] == {"completed": purchases}
+    assert found["runs"] == Counter({e: 2 if e in repeat_buyers else 1 for e in emails})
+    assert found["loyal"] == repeat_buyers, "the list holds exactly the repeat buyers"
+    assert found["coupons"] == Counter(dict.fromkeys(emails, 1)), "one coupon per contact"
+    assert found["refusals"] == 0
+    assert found["queued events"] == 0
+    assert found["log rows"] == 2 * purchases, "every step once"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_a_backlog_killed_at_random_moments_ends_as_without_a_crash(
+    cli_db_url: str, reference_url: str, tmp_path: Path
+) -> None:
+    seed = random.randrange(2**32)
+    draw = random.Random(seed)
+    started = time.monotonic()
+
+    purchases = prepare(reference_url)
+    finish(reference_url, tmp_path, "reference")
+    reference = Reader(reference_url)
+    try:
+        without_a_crash = outcome(reference)
+    finally:
+        reference.close()
+    assert_the_example_holds(without_a_crash, purchases)
+    reference_done = time.monotonic()
+
+    assert prepare(cli_db_url) == purchases
+    reader = Reader(cli_db_url)
+    try:
+        kills = []
+        for number, (low, high) in enumerate(KILL_WINDOWS):
+            target = int(draw.uniform(low, high) * purchases)
+            process = start(cli_db_url, tmp_path, f"killed-{number}")
+            kills.append(kill_at(process, reader, target, tmp_path, f"killed-{number}"))
+        finish(cli_db_url, tmp_path, "last")
+        with_crashes = outcome(reader)
+    finally:
+        reader.close()
+
+    print(
+        f"seed {seed}: killed at {kills} runs of {purchases}; reference "
+        f"{reference_done - started:.0f} s, killed and restarted "
+        f"{time.monotonic() - reference_done:.0f} s"
+    )
+    assert_the_example_holds(with_crashes, purchases)
+    assert with_crashes == without_a_crash, f"seed {seed}, killed at {kills}"
