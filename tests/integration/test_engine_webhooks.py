@@ -137,7 +137,7 @@ def failure_list_members(app: App) -> int:
 
 
 def signed_by_the_workflow(app: App, request: RecordedRequest, clock: FakeClock) -> bool:
-    secret = workflow_secret(str(app.settings.secret).encode(), KEY)
+    secret = workflow_secret(app.keys.current(), KEY)
     headers = request.headers
     return verify(
         secret,
@@ -175,7 +175,7 @@ def test_a_2xx_answer_is_stored_in_the_context_and_the_run_takes_success(
     assert request.headers["webhook-id"] == call.idempotency_key
     assert request.headers["webhook-timestamp"] == str(int(clock.now().timestamp()))
     assert signed_by_the_workflow(app, request, clock)
-    other = workflow_secret(str(app.settings.secret).encode(), "another-workflow")
+    other = workflow_secret(app.keys.current(), "another-workflow")
     assert not verify(
         other,
         request.headers["webhook-id"],

@@ -44,8 +44,9 @@ async def run_workers(
     env = {
         **os.environ,
         "JOURNEYMAN_DATABASE_URL": settings.database_url,
-        "JOURNEYMAN_SECRET": str(settings.secret),
         "JOURNEYMAN_BATCH_SIZE": str(settings.batch_size),
+        # Unset: children read the database's own secrets, as this process does.
+        **({"JOURNEYMAN_SECRET": str(settings.secret)} if settings.secret else {}),
     }
     children: list[subprocess.Popen[bytes]] = [
         subprocess.Popen(
