@@ -6,8 +6,9 @@ There is no built-in secret. ``JOURNEYMAN_SECRET``, when set, is the one secret
 on first use, replaced by ``journeyman secret rotate``. The newest signs; a retired one keeps
 verifying for the grace period chosen at rotation (:data:`DEFAULT_GRACE`), so the links in
 messages already sent go on working meanwhile. Each process reads the secrets again at most
-:data:`REFRESH_SECONDS` after it last did, and at once (at most once a second) when a token
-does not verify, so a token signed by another process after a rotation verifies everywhere.
+:data:`REFRESH_SECONDS` after it last did, and at once when a token does not verify, so a
+token signed by another process after a rotation verifies everywhere (a token that does not
+verify costs one more read of this small table: no more than the request itself).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from journeyman.store import read_transaction, signing_secrets, write
 
 DEFAULT_GRACE = dt.timedelta(days=7)
 REFRESH_SECONDS = 60.0
-RETRY_SECONDS = 1.0  # a token that does not verify reads the secrets again, at most this often
 T = TypeVar("T")
 
 
@@ -40,7 +40,7 @@ class SigningKeys(Protocol):
     def verifying(self) -> tuple[bytes, ...]: ...
 
     def reread(self) -> bool:
-        """Read the secrets again if allowed now; True when they changed."""
+        """Read the secrets again; True when they changed."""
         ...
 
     def refresh(self) -> None:
@@ -94,8 +94,6 @@ class StoredKeys:
 
     def reread(self) -> bool:
         with self._lock:
-            if time.monotonic() - self._read_at < RETRY_SECONDS:
-                return False
             before = [s.generation for s in self._secrets]
             self._read()
             return before != [s.generation for s in self._secrets]
