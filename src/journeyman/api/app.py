@@ -58,7 +58,7 @@ def create_app(
             yield
         finally:
             await writer.close()
-            checker.close()
+            await checker.aclose()
             if owned:
                 journeyman.close()
 

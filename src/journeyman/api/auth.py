@@ -8,19 +8,18 @@ every route but the tracker's, where they are refused (the tracker's key sits in
 Valid keys are remembered, and ``last_used_at`` is written at most once a minute per key, so
 a busy client costs no key lookup per request: a remembered key is checked in the event loop,
 without the hop to a worker thread that a SQLAlchemy transaction needs. What each request
-does read is the revocation revision (one row, on a connection of the checker's own, through
-the driver): when it changed, every remembered key is forgotten, so a key revoked by any
-process is refused by every server from its next request on.
+does read is the revocation revision (api/revocations.py): when it changed, every remembered
+key is forgotten, so a key revoked by any process is refused by every server from its next
+request on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -28,50 +27,12 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from journeyman.api.errors import Unauthorized
+from journeyman.api.revocations import RevisionProbe
 from journeyman.clock import Clock
 from journeyman.store import apikeys, read_transaction, transaction
 from journeyman.store.apikeys import ADMIN, TRACKER, KnownKey
 
 TOUCH_SECONDS = 60.0
-
-
-class RevisionProbe:
-    """Reads the revocation revision on a connection kept for it (autocommit, detached from
-    the pool), shared by the event loop and the worker threads under a lock."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connection: Any = None
-        self._lock = threading.Lock()
-
-    def revision(self) -> int:
-        with self._lock:
-            try:
-                if self._connection is None:
-                    self._connection = self._connect()
-                row = self._connection.execute(apikeys.REVISION_QUERY).fetchone()
-            except Exception:
-                self._close()  # a lost connection: a new one next time
-                raise
-        return int(row[0])
-
-    def _connect(self) -> Any:
-        proxy = self._engine.raw_connection()
-        driver = proxy.driver_connection
-        proxy.detach()  # never handed back to the pool with autocommit on
-        if self._engine.dialect.name == "postgresql":
-            driver.autocommit = True  # type: ignore[union-attr]
-        return driver
-
-    def _close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(Exception):  # already broken: nothing to release
-                connection.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._close()
 
 
 @dataclass
@@ -86,13 +47,13 @@ class KeyChecker:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probe: RevisionProbe | None = None
 
-    def remembered(self, key: str | None, scope: str = ADMIN) -> int | None:
+    async def remembered(self, key: str | None, scope: str = ADMIN) -> int | None:
         """The key's id when it is remembered as valid for ``scope`` and ``last_used_at``
         needs no write now: the check without a key lookup (in the event loop); else None."""
         if not key:
             return None
         try:
-            revision = self._current_revision()
+            revision = await self._probe_of().revision_after_now()
         except Exception:  # the slow path reads the store, and reports its error
             return None
         now = time.monotonic()
@@ -110,7 +71,7 @@ class KeyChecker:
         if not key:
             raise Unauthorized(f"Key not found: pass your API key in the {header} header")
         digest = apikeys.hash_key(key)
-        revision = self._current_revision()  # before the lookup: a revocation after it shows
+        revision = self._probe_of().revision()  # before the lookup: a revocation after it shows
         with self._lock:
             self._forget_if_changed(revision)
             known = self._valid.get(digest)
@@ -126,14 +87,14 @@ class KeyChecker:
         self._touch(known.id, time.monotonic())
         return known.id
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         if self._probe is not None:
-            self._probe.close()
+            await self._probe.aclose()
 
-    def _current_revision(self) -> int:
+    def _probe_of(self) -> RevisionProbe:
         if self._probe is None:
             self._probe = RevisionProbe(self.engine)
-        return self._probe.revision()
+        return self._probe
 
     def _forget_if_changed(self, revision: int) -> None:
         if revision != self._revision:
@@ -174,7 +135,7 @@ async def _key_id(request: Request, key: str | None, header: str, scope: str) ->
     """A remembered key is checked in the event loop; the others (a database read, and
     the ``last_used_at`` write once a minute) in a worker thread."""
     checker = _checker(request)
-    found = checker.remembered(key, scope)
+    found = await checker.remembered(key, scope)
     if found is not None:
         return found
     check = functools.partial(checker.key_id, key, header=header, scope=scope)
