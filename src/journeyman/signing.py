@@ -9,6 +9,9 @@ messages already sent go on working meanwhile. Each process reads the secrets ag
 :data:`REFRESH_SECONDS` after it last did, and at once when a token does not verify, so a
 token signed by another process after a rotation verifies everywhere (a token that does not
 verify costs one more read of this small table: no more than the request itself).
+A running engine thus signs with the previous secret for up to a minute after a rotation:
+tokens that verify through any grace period of a minute or more (``--grace 0`` is for a
+leaked secret, where links of that last minute are lost with the rest).
 """
 
 from __future__ import annotations
