@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from journeyman import signing
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock, SystemClock
 from journeyman.config import Settings
@@ -23,6 +24,7 @@ from journeyman.imports import RowError, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, normalize_email
 from journeyman.model.references import KnownNames, lists_to_create, reference_problems
 from journeyman.model.workflow import Workflow, parse_workflow
+from journeyman.signing import SigningKeys
 from journeyman.store import (
     contacts,
     crm,
@@ -31,6 +33,7 @@ from journeyman.store import (
     make_engine,
     migrate,
     read_transaction,
+    signing_secrets,
     system_events,
     transaction,
     workflows,
@@ -91,6 +94,8 @@ class App:
         self.engine = engine
         self.clock = clock or SystemClock()
         self.settings = settings or Settings()
+        # JOURNEYMAN_SECRET, else the database's own secrets (read on first use).
+        self.keys: SigningKeys = signing.keys_for(self.settings, engine, self.clock)
         # Set by whoever stores events in this process (the API's writer) so that an idle
         # engine running here (``run``) looks at them now rather than at its next poll.
         self.events_stored = asyncio.Event()
@@ -375,6 +380,17 @@ class App:
             ]
             after = page_rows[-1][0]
 
+    # secrets
+
+    def rotate_secret(self, grace: dt.timedelta) -> signing_secrets.StoredSecret:
+        """A new signing secret; the previous ones verify for ``grace`` at most
+        (journeyman.signing). This process signs with the new one at once."""
+        now = self.clock.now()
+        # Two rotations at once: the loser runs again (write), on top of the winner's.
+        rotated = write(self.engine, lambda c: signing_secrets.rotate_txn(c, now, grace))
+        self.keys.refresh()
+        return rotated
+
     # the engine
 
     def stepper(self, *, batch_size: int | None = None, shard: tuple[int, int] = (0, 1)) -> Stepper:
@@ -383,7 +399,7 @@ class App:
             self.clock,
             EngineSettings(
                 batch_size=batch_size or self.settings.batch_size,
-                secret=str(self.settings.secret).encode(),
+                keys=self.keys,
                 shard=shard,
                 public_url=self.settings.public_url,
                 default_timezone=self.settings.default_timezone,
@@ -401,7 +417,7 @@ class App:
         webhooks = WebhookTransport(
             allow_networks=self.settings.webhook_allow_networks, clock=self.clock
         )
-        settings = DispatchSettings(secret=str(self.settings.secret).encode())
+        settings = DispatchSettings(keys=self.keys)
         return Dispatcher(
             self.engine, transport, self.clock, settings, texts=texts, webhooks=webhooks
         )

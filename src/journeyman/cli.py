@@ -35,7 +35,14 @@ from journeyman.model.workflow import json_schema
 from journeyman.store import contacts as contact_store
 from journeyman.store import crm as crm_store
 from journeyman.store import lists as list_store
-from journeyman.store import migrate, normalize_url, outbox, reports, transaction
+from journeyman.store import (
+    migrate,
+    normalize_url,
+    outbox,
+    read_transaction,
+    reports,
+    transaction,
+)
 from journeyman.store import workflows as workflow_store
 from journeyman.store.workflows import WorkflowStatus
 
@@ -104,7 +111,10 @@ def main_options(
     ] = None,
 ) -> None:
     """Journeyman: marketing-automation workflows, run in cohorts."""
-    settings = Settings.from_env(os.environ)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ValueError as exc:  # a bad JOURNEYMAN_* setting: one line, no traceback
+        raise InvalidInput(str(exc)) from None
     if db:
         settings = replace(settings, database_url=db)
     ctx.obj = settings
@@ -739,14 +749,103 @@ app.add_typer(apikey_app, name="apikey")
 
 
 @apikey_app.command("create")
-def apikey_create(ctx: typer.Context, name: str) -> None:
+def apikey_create(
+    ctx: typer.Context,
+    name: str,
+    scope: Annotated[
+        str,
+        typer.Option(
+            "--scope",
+            help="admin (every route) or tracker (only the browser tracker's /api/v2: public)",
+        ),
+    ] = "admin",
+) -> None:
     """Create key NAME and print it; it is stored hashed and shown this once only."""
     from journeyman.store import apikeys
 
     with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        created = apikeys.create_key_txn(connection, name, journeyman.clock.now())
-    err.print(f"api key {created.name!r} created; it is shown only now:", highlight=False)
+        created = apikeys.create_key_txn(connection, name, journeyman.clock.now(), scope=scope)
+    err.print(
+        f"{created.scope} api key {created.name!r} created; it is shown only now:",
+        markup=False,
+        highlight=False,
+    )
     sys.stdout.write(created.key + "\n")
+
+
+@apikey_app.command("list")
+def apikey_list(ctx: typer.Context) -> None:
+    """The keys (their first characters, never the keys): name, scope, created, last used."""
+    from journeyman.store import apikeys
+
+    with _app(ctx) as journeyman, read_transaction(journeyman.engine) as connection:
+        rows = apikeys.list_keys_txn(connection)
+    _table(rows, ["name", "scope", "prefix", "created_at", "last_used_at"])
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(ctx: typer.Context, name: str) -> None:
+    """Delete key NAME: every running server refuses it from its next request on."""
+    from journeyman.store import apikeys
+
+    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
+        apikeys.revoke_key_txn(connection, name)
+    err.print(f"api key {name!r} revoked", markup=False, highlight=False)
+
+
+secret_app = typer.Typer(no_args_is_help=True, help="The secret that signs links and tokens.")
+app.add_typer(secret_app, name="secret")
+
+
+@secret_app.command("rotate")
+def secret_rotate(
+    ctx: typer.Context,
+    grace: Annotated[
+        str,
+        typer.Option(
+            "--grace", help="how long tokens signed before keep verifying: 7d, 12h, 0 (none)"
+        ),
+    ] = "7d",
+) -> None:
+    """A new signing secret; links in messages already sent keep working for --grace."""
+    from journeyman import signing
+
+    if _settings(ctx).secret:
+        raise InvalidInput(
+            "JOURNEYMAN_SECRET is set and overrides the database's secret: change it there, "
+            "or unset it to use (and rotate) the database's own"
+        )
+    try:
+        period = signing.parse_grace(grace)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    with _app(ctx) as journeyman:
+        rotated = journeyman.rotate_secret(period)
+    err.print(
+        f"secret rotated (generation {rotated.generation}); tokens signed before verify "
+        f"until {(rotated.created_at + period).isoformat(timespec='seconds')}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@secret_app.command("list")
+def secret_list(ctx: typer.Context) -> None:
+    """The database's secrets (never their values): created, retired, verifying until."""
+    from journeyman.store import signing_secrets
+
+    with _app(ctx) as journeyman, read_transaction(journeyman.engine) as connection:
+        found = signing_secrets.history_txn(connection)
+    rows = [
+        {
+            "generation": s.generation,
+            "created_at": s.created_at,
+            "retired_at": s.retired_at,
+            "verifies_until": s.verifies_until or "(current)",
+        }
+        for s in found
+    ]
+    _table(rows, ["generation", "created_at", "retired_at", "verifies_until"])
 
 
 def _as_of(text: str, *, until_idle: bool, workers: int) -> FakeClock:
@@ -842,7 +941,8 @@ def workflow_secret(ctx: typer.Context, key: str) -> None:
     """The secret that signs KEY's webhook calls (Standard Webhooks, HMAC-SHA256)."""
     from journeyman.steps.webhook import workflow_secret as secret_of
 
-    sys.stdout.write(secret_of(str(_settings(ctx).secret).encode(), key) + "\n")
+    with _app(ctx) as journeyman:
+        sys.stdout.write(secret_of(journeyman.keys.current(), key) + "\n")
 
 
 # outbox

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Iterable
 from functools import lru_cache
 
 OPEN = "open"
@@ -26,7 +27,10 @@ def sign(
     return f"{body}.{_mac(secret, purpose, payload)}"
 
 
-def verify(secret: bytes, purpose: str, token: str) -> tuple[int, str] | None:
+Secrets = bytes | Iterable[bytes]  # a token verifies when signed with any of them
+
+
+def verify(secret: Secrets, purpose: str, token: str) -> tuple[int, str] | None:
     """(contact id, message key) of a valid token without a link, else None."""
     found = _verified(secret, purpose, token)
     if found is None or found[2] is not None:
@@ -34,7 +38,7 @@ def verify(secret: bytes, purpose: str, token: str) -> tuple[int, str] | None:
     return found[0], found[1]
 
 
-def verify_link(secret: bytes, token: str) -> tuple[int, str, str] | None:
+def verify_link(secret: Secrets, token: str) -> tuple[int, str, str] | None:
     """(contact id, message key, address) of a valid tracked-link token, else None."""
     found = _verified(secret, CLICK, token)
     if found is None or found[2] is None:
@@ -42,7 +46,7 @@ def verify_link(secret: bytes, token: str) -> tuple[int, str, str] | None:
     return found[0], found[1], found[2]
 
 
-def _verified(secret: bytes, purpose: str, token: str) -> tuple[int, str, str | None] | None:
+def _verified(secret: Secrets, purpose: str, token: str) -> tuple[int, str, str | None] | None:
     body, _, mac = token.rpartition(".")
     try:
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
@@ -51,7 +55,9 @@ def _verified(secret: bytes, purpose: str, token: str) -> tuple[int, str, str | 
     except (ValueError, UnicodeDecodeError):
         return None
     # Bytes: compare_digest raises TypeError for a str with non-ASCII characters (any URL).
-    if not hmac.compare_digest(mac.encode(), _mac(secret, purpose, payload).encode()):
+    given = mac.encode()
+    candidates = (secret,) if isinstance(secret, bytes) else secret
+    if not any(hmac.compare_digest(given, _mac(s, purpose, payload).encode()) for s in candidates):
         return None
     key, separator, url = rest.partition(_URL_SEPARATOR)
     return contact_id, key, url if separator else None

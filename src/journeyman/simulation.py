@@ -291,7 +291,7 @@ async def _run(
     later event (recorded then), again; True when nothing is left inside, due or to come,
     False at the horizon or after MAX_ROUNDS."""
     webhooks = _Answering(scenario, calls, clock)
-    settings = DispatchSettings(secret=str(scratch.settings.secret).encode())
+    settings = DispatchSettings(keys=scratch.keys)
     dispatcher = Dispatcher(scratch.engine, CaptureTransport(), clock, settings, webhooks=webhooks)
     stepper = scratch.stepper()
     start = clock.now()

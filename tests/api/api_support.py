@@ -65,13 +65,15 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running ``journeyman serve``: its base URL, an API key, its database."""
+    """A running ``journeyman serve``: its base URL, an admin API key, its database, and a
+    tracker key (the browser tracker's ``ma-key``)."""
 
     url: str
     key: str
     db_url: str
     process: subprocess.Popen[bytes]
     log: Path
+    tracker_key: str = ""
 
     def client(self, **headers: str) -> httpx.Client:
         """A client sending the API key (pass ``**{"api-key": ...}`` to override)."""
@@ -96,6 +98,7 @@ def start_server(
     settings (JOURNEYMAN_...); ``public``: JOURNEYMAN_PUBLIC_URL is the server's own address
     (tracked links and unsubscribe pages point at it); ``options``: more ``serve`` options."""
     key = cli(cwd, db_url, "apikey", "create", "tests").stdout.strip().splitlines()[-1]
+    tracker = cli(cwd, db_url, "apikey", "create", "tests-tracker", "--scope", "tracker")
     port = free_port()
     log = cwd / f"server-{port}.log"
     settings = {**environment(), **(env or {})}
@@ -110,6 +113,7 @@ def start_server(
             stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", key, db_url, process, log)
+    server.tracker_key = tracker.stdout.strip().splitlines()[-1]
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:

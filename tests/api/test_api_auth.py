@@ -62,7 +62,9 @@ def test_a_key_is_accepted_in_each_header_its_routes_read(api_server: Server) ->
         by_header = http.get("/v3/contacts", headers={"api-key": key})
         by_bearer = http.get("/v3/contacts", headers={"Authorization": f"Bearer {key}"})
         tracker = http.post(
-            "/api/v2/identify", json={"email": "ma@example.com"}, headers={"ma-key": key}
+            "/api/v2/identify",
+            json={"email": "ma@example.com"},
+            headers={"ma-key": api_server.tracker_key},
         )
         ma_key_on_v3 = http.get("/v3/contacts", headers={"ma-key": key})
 
@@ -79,6 +81,7 @@ def test_keys_are_stored_hashed_and_their_use_is_recorded(api_server: Server) ->
     finally:
         reader.close()
 
+    rows = [row for row in rows if row[0] == "tests"]
     assert rows == [
         (
             "tests",

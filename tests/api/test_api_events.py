@@ -168,7 +168,7 @@ def test_events_are_read_back_filtered_and_latest_first(client: httpx.Client) ->
 
 
 def test_the_legacy_tracker_identifies_and_tracks(client: httpx.Client, api_server: Any) -> None:
-    tracker = {"ma-key": api_server.key}
+    tracker = {"ma-key": api_server.tracker_key}
 
     identified = client.post(
         "/api/v2/identify",
@@ -228,7 +228,7 @@ def test_values_the_database_cannot_hold_are_refused_naming_the_field(
         tracked = http.post(
             "/api/v2/trackEvent",
             json={"email": "not-an-email", "event": "x"},
-            headers={"ma-key": backend_server.key},
+            headers={"ma-key": backend_server.tracker_key},
         )
         created = http.get(f"/v3/contacts/{email}")
 

@@ -137,7 +137,7 @@ def config(server: Server, *, max_examples: int) -> str:
         for name in AT_THE_SEEDED_WORKFLOW
     )
     return f"""\
-headers = {{ "api-key" = "{server.key}", "ma-key" = "{server.key}" }}
+headers = {{ "api-key" = "{server.key}", "ma-key" = "{server.tracker_key}" }}
 workers = 1
 request-timeout = 30
 # Hypothesis' health checks time data generation: on a loaded CI machine they would fail a

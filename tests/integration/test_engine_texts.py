@@ -402,7 +402,7 @@ def with_public_url(app: App) -> App:
 
 
 def secret(app: App) -> bytes:
-    return str(app.settings.secret).encode()
+    return app.keys.current()
 
 
 def unsubscribe_token(value: str, pattern: str) -> str:

@@ -18,7 +18,7 @@ from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
 from journeyman.channels.webhook import WebhookTransport, verify
 from journeyman.clock import FakeClock
-from journeyman.engine.dispatch import Dispatcher
+from journeyman.engine.dispatch import Dispatcher, DispatchSettings
 from journeyman.errors import InvalidWorkflow
 from journeyman.model.retry import RetryPolicy
 from journeyman.steps.webhook import workflow_secret
@@ -90,7 +90,10 @@ def cycle(app: App, *, allow: Sequence[str] = LOOPBACK) -> None:
     async def main() -> None:
         stepper = app.stepper()
         async with WebhookTransport(allow_networks=allow, clock=app.clock) as webhooks:
-            dispatcher = Dispatcher(app.engine, CaptureTransport(), app.clock, webhooks=webhooks)
+            settings = DispatchSettings(keys=app.keys)
+            dispatcher = Dispatcher(
+                app.engine, CaptureTransport(), app.clock, settings, webhooks=webhooks
+            )
             while True:
                 busy = False
                 while not stepper.tick().idle:
@@ -137,7 +140,7 @@ def failure_list_members(app: App) -> int:
 
 
 def signed_by_the_workflow(app: App, request: RecordedRequest, clock: FakeClock) -> bool:
-    secret = workflow_secret(str(app.settings.secret).encode(), KEY)
+    secret = workflow_secret(app.keys.current(), KEY)
     headers = request.headers
     return verify(
         secret,
@@ -147,6 +150,29 @@ def signed_by_the_workflow(app: App, request: RecordedRequest, clock: FakeClock)
         headers["webhook-signature"],
         now=int(clock.now().timestamp()),
     )
+
+
+def test_through_a_rotation_s_grace_period_calls_are_signed_with_both_workflow_secrets(
+    app: App, server: HttpServer, clock: FakeClock
+) -> None:
+    """A receiver that still knows the workflow secret from before ``journeyman secret
+    rotate`` keeps verifying calls until the grace period ends (Standard Webhooks lets a
+    header carry several signatures, for rotations)."""
+    server.reply(Reply(status=200, json={"tier": "gold"}))
+    previous = workflow_secret(app.keys.current(), KEY)
+    app.rotate_secret(dt.timedelta(days=7))
+    start(app, server.url("/enrich"))
+
+    cycle(app)
+
+    (request,) = server.requests
+    current = workflow_secret(app.keys.current(), KEY)
+    headers = request.headers
+    signed = [headers["webhook-id"], headers["webhook-timestamp"], request.body]
+    assert current != previous
+    assert len(headers["webhook-signature"].split()) == 2
+    assert verify(current, *signed, headers["webhook-signature"])
+    assert verify(previous, *signed, headers["webhook-signature"])
 
 
 # --- success ------------------------------------------------------------------------------
@@ -175,7 +201,7 @@ def test_a_2xx_answer_is_stored_in_the_context_and_the_run_takes_success(
     assert request.headers["webhook-id"] == call.idempotency_key
     assert request.headers["webhook-timestamp"] == str(int(clock.now().timestamp()))
     assert signed_by_the_workflow(app, request, clock)
-    other = workflow_secret(str(app.settings.secret).encode(), "another-workflow")
+    other = workflow_secret(app.keys.current(), "another-workflow")
     assert not verify(
         other,
         request.headers["webhook-id"],

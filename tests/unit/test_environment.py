@@ -17,4 +17,4 @@ def test_no_journeyman_setting_reaches_the_tests() -> None:
         None,
         defaults.batch_size,
     )
-    assert str(settings.secret) == str(defaults.secret)
+    assert settings.secret is defaults.secret is None

@@ -31,6 +31,7 @@ DESCRIPTION = """\
 Journeyman speaks Brevo's public REST API v3 for contacts, lists, attributes and events, so
 shops and apps (and Brevo's SDKs) switch by changing the base URL. Authenticate with the
 `api-key` header (or `Authorization: Bearer KEY`); keys come from `journeyman apikey create`.
+The browser tracker's routes (`/api/v2`) take a tracker key (`--scope tracker`) as `ma-key`.
 Errors are Brevo's `{"code": ..., "message": ...}`. Times without an offset are UTC.
 
 Journeyman's own API, under `/api/v1`, manages workflows (apply, validate, lifecycle,
@@ -47,6 +48,7 @@ def create_app(
     journeyman = journeyman or App.open(settings, clock=clock)
 
     # PostgreSQL takes two transactions at a time; SQLite one (its single write lock).
+    checker = KeyChecker(journeyman.engine, journeyman.clock)
     writer = EventWriter(
         journeyman, writers=2 if journeyman.engine.dialect.name == "postgresql" else 1
     )
@@ -57,6 +59,7 @@ def create_app(
             yield
         finally:
             await writer.close()
+            await checker.aclose()
             if owned:
                 journeyman.close()
 
@@ -68,7 +71,7 @@ def create_app(
         dependencies=[Depends(limits.refuse_unstorable_parameters)],
     )
     api.state.journeyman = journeyman
-    api.state.key_checker = KeyChecker(journeyman.engine, journeyman.clock)
+    api.state.key_checker = checker
     api.state.event_writer = writer
     errors.install(api)
     api.add_middleware(BodyLimit)
@@ -79,4 +82,5 @@ def create_app(
     for router in v1.ROUTERS:
         api.include_router(router)
     web.mount(api)
+    api.add_middleware(tracker.TrackerCors, origins=journeyman.settings.tracker_origins)
     return api

@@ -1,10 +1,16 @@
 """API keys on requests: Brevo's ``api-key`` header, ``Authorization: Bearer``, and the
-legacy tracker's ``ma-key``.
+browser tracker's ``ma-key``.
 
-A key is checked against the stored SHA-256 hashes. Valid keys are remembered for a short
-while, and ``last_used_at`` is written at most once a minute per key, so a busy client costs
-no database access per request: a remembered key is checked in the event loop, without the
-hop to a worker thread that a database read needs.
+A key is checked against the stored SHA-256 hashes, and has a scope: ``admin`` keys are for
+every route but the tracker's, where they are refused (the tracker's key sits in web pages);
+``tracker`` keys only for the tracker's routes (``/api/v2``).
+
+Valid keys are remembered, and ``last_used_at`` is written at most once a minute per key, so
+a busy client costs no key lookup per request: a remembered key is checked in the event loop,
+without the hop to a worker thread that a SQLAlchemy transaction needs. What each request
+does read is the revocation revision (api/revocations.py): when it changed, every remembered
+key is forgotten, so a key revoked by any process is refused by every server from its next
+request on.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from journeyman.api.errors import Unauthorized
+from journeyman.api.revocations import RevisionProbe
 from journeyman.clock import Clock
 from journeyman.store import apikeys, read_transaction, transaction
+from journeyman.store.apikeys import ADMIN, TRACKER, KnownKey
 
-REMEMBER_SECONDS = 30.0
 TOUCH_SECONDS = 60.0
 
 
@@ -34,44 +41,65 @@ class KeyChecker:
 
     engine: Engine
     clock: Clock
-    _valid: dict[str, tuple[int, float]] = field(default_factory=dict)  # hash -> (id, until)
+    _valid: dict[str, KnownKey] = field(default_factory=dict)  # by hash, at _revision
+    _revision: int | None = None
     _touched: dict[int, float] = field(default_factory=dict)  # id -> when last_used_at written
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _probe: RevisionProbe | None = None
 
-    def remembered(self, key: str | None) -> int | None:
-        """The key's id when it is remembered as valid and ``last_used_at`` needs no write
-        now: the check that costs no database access (in the event loop); else None."""
+    async def remembered(self, key: str | None, scope: str = ADMIN) -> int | None:
+        """The key's id when it is remembered as valid for ``scope`` and ``last_used_at``
+        needs no write now: the check without a key lookup (in the event loop); else None."""
         if not key:
+            return None
+        try:
+            revision = await self._probe_of().revision_after_now()
+        except Exception:  # the slow path reads the store, and reports its error
             return None
         now = time.monotonic()
         with self._lock:
+            self._forget_if_changed(revision)
             remembered = self._valid.get(apikeys.hash_key(key))
-            if remembered is None or remembered[1] <= now:
+            if remembered is None or remembered.scope != scope:
                 return None
-            if now - self._touched.get(remembered[0], -TOUCH_SECONDS) >= TOUCH_SECONDS:
+            if now - self._touched.get(remembered.id, -TOUCH_SECONDS) >= TOUCH_SECONDS:
                 return None
-            return remembered[0]
+            return remembered.id
 
-    def key_id(self, key: str | None, *, header: str = "api-key") -> int:
-        """The id of the key, or :class:`Unauthorized`."""
+    def key_id(self, key: str | None, *, header: str = "api-key", scope: str = ADMIN) -> int:
+        """The id of the key, or :class:`Unauthorized` (unknown, or not for ``scope``)."""
         if not key:
             raise Unauthorized(f"Key not found: pass your API key in the {header} header")
         digest = apikeys.hash_key(key)
-        now = time.monotonic()
+        revision = self._probe_of().revision()  # before the lookup: a revocation after it shows
         with self._lock:
-            remembered = self._valid.get(digest)
-        if remembered is not None and remembered[1] > now:
-            key_id = remembered[0]
-        else:
+            self._forget_if_changed(revision)
+            known = self._valid.get(digest)
+        if known is None:
             with read_transaction(self.engine) as connection:
-                found = apikeys.key_id_txn(connection, digest)
-            if found is None:
+                known = apikeys.key_txn(connection, digest)
+            if known is None:
                 raise Unauthorized("Key not found")
-            key_id = found
             with self._lock:
-                self._valid[digest] = (key_id, now + REMEMBER_SECONDS)
-        self._touch(key_id, now)
-        return key_id
+                if self._revision == revision:
+                    self._valid[digest] = known
+        _check_scope(known, scope, header)
+        self._touch(known.id, time.monotonic())
+        return known.id
+
+    async def aclose(self) -> None:
+        if self._probe is not None:
+            await self._probe.aclose()
+
+    def _probe_of(self) -> RevisionProbe:
+        if self._probe is None:
+            self._probe = RevisionProbe(self.engine)
+        return self._probe
+
+    def _forget_if_changed(self, revision: int) -> None:
+        if revision != self._revision:
+            self._valid.clear()
+            self._revision = revision
 
     def _touch(self, key_id: int, now: float) -> None:
         with self._lock:
@@ -80,6 +108,17 @@ class KeyChecker:
             self._touched[key_id] = now
         with transaction(self.engine) as connection:
             apikeys.mark_used_txn(connection, key_id, self.clock.now())
+
+
+def _check_scope(known: KnownKey, scope: str, header: str) -> None:
+    if known.scope == scope:
+        return
+    if scope == TRACKER:
+        raise Unauthorized(
+            f"an admin key cannot be the {header}: it would sit in a web page; create a "
+            "tracker key (journeyman apikey create NAME --scope tracker)"
+        )
+    raise Unauthorized("a tracker key can only call the tracker (/api/v2): use an admin key")
 
 
 _api_key_header = APIKeyHeader(name="api-key", auto_error=False, scheme_name="api-key")
@@ -92,14 +131,15 @@ def _checker(request: Request) -> KeyChecker:
     return checker
 
 
-async def _key_id(request: Request, key: str | None, header: str) -> int:
+async def _key_id(request: Request, key: str | None, header: str, scope: str) -> int:
     """A remembered key is checked in the event loop; the others (a database read, and
     the ``last_used_at`` write once a minute) in a worker thread."""
     checker = _checker(request)
-    found = checker.remembered(key)
+    found = await checker.remembered(key, scope)
     if found is not None:
         return found
-    return await run_in_threadpool(functools.partial(checker.key_id, key, header=header))
+    check = functools.partial(checker.key_id, key, header=header, scope=scope)
+    return await run_in_threadpool(check)
 
 
 async def require_api_key(
@@ -107,12 +147,13 @@ async def require_api_key(
     api_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> int:
-    """The v3 API: ``api-key: KEY`` or ``Authorization: Bearer KEY``."""
-    return await _key_id(request, api_key or (bearer.credentials if bearer else None), "api-key")
+    """The v3 API: ``api-key: KEY`` or ``Authorization: Bearer KEY`` (an admin key)."""
+    key = api_key or (bearer.credentials if bearer else None)
+    return await _key_id(request, key, "api-key", ADMIN)
 
 
 async def require_ma_key(
     request: Request, ma_key: Annotated[str | None, Depends(_ma_key_header)]
 ) -> int:
-    """The legacy tracker: ``ma-key: KEY`` (any API key)."""
-    return await _key_id(request, ma_key, "ma-key")
+    """The browser tracker: ``ma-key: KEY`` (a tracker key)."""
+    return await _key_id(request, ma_key, "ma-key", TRACKER)

@@ -55,7 +55,7 @@ class HotEvents:
             return
         headers = _headers(scope)
         received, body = await _read_body(receive, headers)
-        ready = None if body is None else self._ready(headers, body)
+        ready = None if body is None else await self._ready(headers, body)
         if ready is None:
             await self.app(scope, _replay(received, receive), send)
             return
@@ -70,10 +70,12 @@ class HotEvents:
         await send(_NO_CONTENT)
         await send(_EMPTY)
 
-    def _ready(self, headers: dict[bytes, bytes], body: bytes) -> events._Ready | None:
+    async def _ready(self, headers: dict[bytes, bytes], body: bytes) -> events._Ready | None:
         """The event ready to store, or None when the request is not the common case."""
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type != b"application/json" or self.checker.remembered(_key(headers)) is None:
+        if content_type != b"application/json":
+            return None
+        if await self.checker.remembered(_key(headers)) is None:
             return None
         try:
             return events._by_email_only(events.EventBody.model_validate(parse_json(body)))

@@ -2,7 +2,8 @@
 tracked links ``/t/c/{token}`` and the unsubscribe page ``/unsubscribe/{token}`` (GET shows
 it, POST unsubscribes: the page's button and RFC 8058 one-click alike).
 
-Every token is signed (journeyman.links): one that does not verify gets a 404, records
+Every token is signed (journeyman.links) with the current secret or one still in its grace
+period after a rotation (journeyman.signing): one that does not verify gets a 404, records
 nothing and redirects nowhere, so no one can forge an event or use the server as an open
 redirect. A valid one records ``email_opened``, ``email_clicked`` (with ``url``) or
 ``email_unsubscribed`` (source ``tracking``), queued for the triggers like any event, so
@@ -20,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from journeyman import links
+from journeyman import links, signing
 from journeyman.api.wire import Journeyman
 from journeyman.app import App
 from journeyman.store import tracking as store
@@ -43,8 +44,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _secret(app: App) -> bytes:
-    return str(app.settings.secret).encode()
+def _verified(app: App, purpose: str, token: str) -> tuple[int, str] | None:
+    """The token's (contact id, message key) under any secret that verifies now."""
+    return signing.verified(app.keys, lambda keys: links.verify(keys, purpose, token))
 
 
 def _record(
@@ -70,7 +72,7 @@ def _not_found() -> PlainTextResponse:
 def open_pixel(token: str, app: Journeyman) -> Response:
     """The open pixel: records ``email_opened`` (every time: each is a real open; the
     statistics count the messages opened at least once)."""
-    found = links.verify(_secret(app), links.OPEN, token)
+    found = _verified(app, links.OPEN, token)
     if found is None:
         return _not_found()
     _record(app, "email_opened", *found)
@@ -87,7 +89,7 @@ def tracked_link(token: str, app: Journeyman) -> Response:
     """A tracked link: records ``email_clicked`` with ``url`` (and ``email_opened`` first
     when the message has no open yet) and redirects there (only to the address signed into
     the token, which was in that email)."""
-    found = links.verify_link(_secret(app), token)
+    found = signing.verified(app.keys, lambda keys: links.verify_link(keys, token))
     if found is None or not found[2].lower().startswith(("http://", "https://")):
         return _not_found()
     contact_id, message_key, url = found
@@ -128,7 +130,7 @@ def _invalid_link() -> HTMLResponse:
 def unsubscribe_page(token: str, app: Journeyman) -> HTMLResponse:
     """The confirmation page: a button that POSTs the one-click form. A GET changes nothing
     (link scanners and previews follow links)."""
-    if links.verify(_secret(app), links.UNSUBSCRIBE, token) is None:
+    if _verified(app, links.UNSUBSCRIBE, token) is None:
         return _invalid_link()
     # No action: the form posts to this very address, behind any proxy path.
     form = (
@@ -148,7 +150,7 @@ def unsubscribe(token: str, app: Journeyman) -> HTMLResponse:
     """Unsubscribe (RFC 8058 one-click ``List-Unsubscribe=One-Click``, or the page's form):
     the contact is blocklisted for email and ``email_unsubscribed`` recorded; again is fine
     (already blocklisted: nothing more is recorded)."""
-    found = links.verify(_secret(app), links.UNSUBSCRIBE, token)
+    found = _verified(app, links.UNSUBSCRIBE, token)
     if found is None:
         return _invalid_link()
     contact_id, message_key = found

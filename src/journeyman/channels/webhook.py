@@ -250,7 +250,10 @@ class WebhookTransport:
             timestamp = int(self._clock.now().timestamp())
             headers["webhook-id"] = request.key
             headers["webhook-timestamp"] = str(timestamp)
-            headers["webhook-signature"] = sign(request.secret, request.key, timestamp, body)
+            headers["webhook-signature"] = " ".join(
+                sign(secret, request.key, timestamp, body)
+                for secret in (request.secret, *request.previous_secrets)
+            )
         timeout = httpx.Timeout(request.timeout).as_dict()
         return httpx.Request(
             request.method.upper(),

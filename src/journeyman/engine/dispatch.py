@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from journeyman.model.messages import (
     WebhookResponse,
 )
 from journeyman.model.retry import RetryPolicy
+from journeyman.signing import FixedKeys, SigningKeys
 from journeyman.steps.webhook import workflow_secret
 from journeyman.store import outbox, transaction
 from journeyman.store.outbox import ClaimedMessage, DeliveryRecord
@@ -76,7 +78,8 @@ class DispatchSettings:
     record_group: int = RECORD_GROUP
     record_interval: float = RECORD_INTERVAL
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    secret: bytes = field(default=b"journeyman-development-secret", repr=False)
+    # Random unless given (journeyman.signing: there is no built-in secret).
+    keys: SigningKeys = field(default_factory=lambda: FixedKeys(secrets.token_bytes(32)))
 
 
 def message_id(idempotency_key: str, sender: str) -> str:
@@ -246,8 +249,8 @@ class Dispatcher:
         if channel == "webhook":
             if self._webhooks is None:
                 self._webhooks = WebhookTransport(clock=self._clock)
-            secret = self._settings.secret
-            requests = [_webhook_request(m, secret) for m in group]
+            keys = self._settings.keys.verifying()
+            requests = [_webhook_request(m, keys) for m in group]
             return await self._webhooks.call_many(requests, on_result=on_result)
         unknown = PermanentDeliveryError(f"no transport for channel {channel!r}")
         return [unknown for _ in group]
@@ -328,9 +331,13 @@ class TextTransport(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _webhook_request(message: ClaimedMessage, secret: bytes) -> WebhookRequest:
+def _webhook_request(message: ClaimedMessage, keys: tuple[bytes, ...]) -> WebhookRequest:
+    """Signed with the workflow's secret derived from each signing secret that verifies
+    (the current one first): through a rotation's grace period a receiver that knows the
+    previous workflow secret still finds a signature it can check (Standard Webhooks)."""
     payload = message.payload or {}
     signed_for = payload.get("signed_for")
+    signing = tuple(workflow_secret(key, str(signed_for)) for key in keys) if signed_for else ()
     return WebhookRequest(
         key=message.idempotency_key,
         method=str(payload.get("method", "POST")),
@@ -338,5 +345,6 @@ def _webhook_request(message: ClaimedMessage, secret: bytes) -> WebhookRequest:
         headers=dict(payload.get("headers") or {}),
         body=payload.get("body"),
         timeout=float(payload.get("timeout", 10.0)),
-        secret=workflow_secret(secret, str(signed_for)) if signed_for else None,
+        secret=signing[0] if signing else None,
+        previous_secrets=signing[1:],
     )

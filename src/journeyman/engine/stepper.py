@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -37,6 +38,7 @@ from journeyman.model.effects import Effect
 from journeyman.model.events import Event
 from journeyman.model.runs import Outcome, RunStatus, RunView
 from journeyman.model.workflow import StepDef, Workflow, parse_workflow
+from journeyman.signing import FixedKeys, SigningKeys
 from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo
 from journeyman.steps.timing import run_outside_quiet_hours
 from journeyman.store import (
@@ -59,7 +61,8 @@ class EngineSettings:
     batch_size: int = 1000
     max_hops: int = 100  # steps a run may take in one tick before it is stopped as a loop
     lease: dt.timedelta = dt.timedelta(minutes=5)
-    secret: bytes = b"journeyman-development-secret"
+    # Random unless given (journeyman.signing: there is no built-in secret).
+    keys: SigningKeys = field(default_factory=lambda: FixedKeys(secrets.token_bytes(32)))
     shard: tuple[int, int] = (0, 1)  # (index, count): this worker takes contact_id % count
     public_url: str | None = None
     default_timezone: str = "UTC"  # for contacts without their own
@@ -494,7 +497,7 @@ class Stepper:
             workflow_id=group.runs[0].workflow_id,
             step_id=step.id,
             list_ids=list_ids,
-            secret=self._settings.secret,
+            secret=self._settings.keys.current(),
             public_url=self._settings.public_url,
             owners=shared.owners,
             attributes=shared.attributes,

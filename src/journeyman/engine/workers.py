@@ -60,7 +60,8 @@ class _Child:
         env = {
             **os.environ,
             "JOURNEYMAN_DATABASE_URL": settings.database_url,
-            "JOURNEYMAN_SECRET": str(settings.secret),
+            # Unset: children read the database's own secrets, as this process does.
+            **({"JOURNEYMAN_SECRET": str(settings.secret)} if settings.secret else {}),
             "JOURNEYMAN_BATCH_SIZE": str(settings.batch_size),
         }
         # Started from the event loop's thread: the parent-death signal follows the thread

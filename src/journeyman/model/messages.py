@@ -69,6 +69,8 @@ class WebhookRequest:
     body: Any = None
     timeout: float = 10.0
     secret: str | None = field(default=None, repr=False)
+    # Also signed with these (a rotation's grace period): one more signature in the header.
+    previous_secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

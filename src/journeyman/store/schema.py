@@ -345,6 +345,31 @@ api_keys = sa.Table(
     sa.Column("prefix", sa.String(8), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("last_used_at", UtcDateTime),
+    # "admin": every route; "tracker": only the browser tracker's /api/v2 (a public key).
+    sa.Column("scope", sa.String(16), nullable=False, server_default="admin"),
+)
+
+# One row: raised by every revocation, read by each server on every request, so a server
+# that remembers keys forgets them all at once when one is revoked (api/auth.py).
+api_key_revision = sa.Table(
+    "api_key_revision",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+)
+
+# The secrets that sign links, unsubscribe tokens and coupon codes (journeyman.signing).
+# The highest generation signs; a retired one still verifies until ``verifies_until``.
+# The unique generation makes creating the first one (and each rotation) race-free.
+signing_secrets = sa.Table(
+    "signing_secrets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("generation", sa.Integer, nullable=False, unique=True),
+    sa.Column("value", sa.String(128), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("retired_at", UtcDateTime),
+    sa.Column("verifies_until", UtcDateTime),
 )
 
 # Why a contact did not enter a workflow when an event would have enrolled it (re-entry

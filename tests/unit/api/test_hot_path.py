@@ -62,6 +62,7 @@ async def clients(app: App) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.Asyn
             yield fast, plain, counted
     finally:
         await api.state.event_writer.close()
+        await api.state.key_checker.aclose()
 
 
 def event(email: str = "ann@example.com", **extra: Any) -> dict[str, Any]:
