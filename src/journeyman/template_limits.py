@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 MAX_RENDER_SECONDS = 0.5  # one render (a 40 KB email takes about 0.2 ms)
@@ -176,17 +177,27 @@ _PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 def check_percent(template: str, values: Any) -> None:
     """Before ``template % values`` (and the ``format`` filter)."""
-    widths = 0
-    for width, precision in _PERCENT.findall(template):
+    widths, fields = _percent_widths(template)
+    if isinstance(values, dict):
+        values = list(values.values())
+    if isinstance(values, tuple | list):
+        largest = max((weight(v) for v in values), default=0)
+    else:
+        largest = weight(values)
+    refuse_size(len(template) + widths + fields * largest, "% formatting")
+
+
+@lru_cache(maxsize=1024)
+def _percent_widths(template: str) -> tuple[int, int]:
+    """The widths and precisions of a %-template added up, and its number of fields."""
+    widths, found = 0, _PERCENT.findall(template)
+    for width, precision in found:
         for number in (width, precision):
             if number == "*":
                 raise TemplateLimitExceeded("% with a * width is not allowed in templates")
             widths += int(number or 0)
     refuse_size(widths, "% formatting")
-    items = list(values.values()) if isinstance(values, dict) else values
-    items = items if isinstance(items, tuple | list) else [items]
-    largest = max((weight(v) for v in items), default=0)
-    refuse_size(len(template) + widths + template.count("%") * largest, "% formatting")
+    return widths, len(found)
 
 
 def check_format(template: str, args: Iterable[Any]) -> None:
@@ -204,8 +215,10 @@ def check_format(template: str, args: Iterable[Any]) -> None:
 def check_call(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """Before a string method is called from a template; the arguments to call it with (an
     iterable to join is read once, here)."""
-    wrapped = getattr(function, "__wrapped__", function)  # the sandbox's str.format
-    owner = getattr(wrapped, "__self__", None)
+    wrapped, owner = function, getattr(function, "__self__", None)
+    if owner is None:  # a function, or the sandbox's wrapper of str.format
+        wrapped = getattr(function, "__wrapped__", None)
+        owner = getattr(wrapped, "__self__", None)
     if not isinstance(owner, str):
         return args
     name = getattr(wrapped, "__name__", "")

@@ -76,6 +76,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = _range
         self.globals["lipsum"] = _lipsum
         self.filters = guarded_filters()
+        self.filters[_LOOP_FILTER] = _bounded_loop
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # ``contact.FIRSTNAME`` on a plain dict: the item, as the sandbox's own lookup would
@@ -99,16 +100,20 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         args = limits.check_call(__obj, args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
-    def bounded_loop(self, iterable: Any, chars: int) -> Iterator[Any]:
-        """Every ``for`` loop draws its items through here (see :func:`_bounded`)."""
-        budget = limits.current()
-        for item in iterable:
-            budget.loop(chars)
-            yield item
-
     def sized(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
         limits.refuse_size(sum(limits.weight(p) for p in parts), "~")
         return parts
+
+
+_LOOP_FILTER = "bounded loop"  # not a name a template can write: it cannot replace it
+
+
+def _bounded_loop(iterable: Any, chars: int) -> Iterator[Any]:
+    """Every ``for`` loop draws its items through here (see :func:`_bounded`)."""
+    budget = limits.current()
+    for item in iterable:
+        budget.loop(chars)
+        yield item
 
 
 def _range(*args: int) -> range:
@@ -128,10 +133,14 @@ def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str
 def _finalize(context: Context, value: Any) -> Any:
     # Every value a template outputs: counted against the output limit. A value may not
     # carry the separator that splits a combined render into its parts.
+    budget = limits.current()
     if isinstance(value, str):
-        limits.current().charge(len(value))
-        return value.replace(_SEPARATOR, "")
-    limits.current().charge(limits.weight(value))
+        budget.output -= len(value)
+        value = value.replace(_SEPARATOR, "")
+    else:
+        budget.output -= limits.weight(value)
+    if budget.output < 0:
+        budget.charge(0)  # raises
     return value
 
 
@@ -151,20 +160,15 @@ def compile_template(source: str, *, html: bool) -> Template:
 
 
 def _bounded(template: nodes.Template) -> nodes.Template:
-    """Every ``for`` loop draws its items through ``environment.bounded_loop``, which
-    counts them with the literal text of the loop's body (an attribute of the environment:
-    a template cannot shadow it)."""
+    """Every ``for`` loop draws its items through the filter :func:`_bounded_loop`, which
+    counts them with the literal text of the loop's body (a filter, as it is cheaper to
+    call than a global, under a name no template can write)."""
     for loop in template.find_all(nodes.For):
         if loop.recursive:  # the recursion would draw its items around the counter
             raise TemplateError(f"line {loop.lineno}: recursive loops are not allowed")
         chars = sum(len(d.data) for n in loop.body for d in n.find_all(nodes.TemplateData))
-        loop.iter = nodes.Call(
-            nodes.EnvironmentAttribute("bounded_loop"),
-            [loop.iter, nodes.Const(chars)],
-            [],
-            None,
-            None,
-            lineno=loop.lineno,
+        loop.iter = nodes.Filter(
+            loop.iter, _LOOP_FILTER, [nodes.Const(chars)], [], None, None, lineno=loop.lineno
         )
     return template
 
