@@ -17,7 +17,7 @@ JANE = "jane@example.com"
 # iterations for a contact whose SIZE is 10,000: before the limits, a render without end.
 HOSTILE = (
     "<p>{% for a in range(contact.SIZE) %}{% for b in range(contact.SIZE) %}"
-    "{% endfor %}{% endfor %}</p>"
+    "{{ b }}{% endfor %}{% endfor %}</p>"
 )
 
 
