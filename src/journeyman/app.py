@@ -230,9 +230,11 @@ class App:
             if source is None:
                 raise InvalidInput(f"workflow {key!r} has no version {from_version}")
             target = parse_workflow(
-                workflows.version_document_txn(connection, key, current["version"])
+                workflows.version_document_txn(connection, key, current["version"]), stored=True
             )
-            old = parse_workflow(workflows.version_document_txn(connection, key, from_version))
+            old = parse_workflow(
+                workflows.version_document_txn(connection, key, from_version), stored=True
+            )
             missing = sorted({mapping.get(s, s) for s in old.steps} - set(target.steps))
             if missing:
                 raise InvalidInput(

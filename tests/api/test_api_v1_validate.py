@@ -234,3 +234,17 @@ def test_a_template_naming_a_server_file_is_refused_and_the_file_is_never_read(
         assert "SECRET-CONTENT" not in answer.text
     assert stored(reader, tag) == (0, 0, 0)
     assert "SECRET-CONTENT" not in backend_server.log_text()[len(log) :]
+
+
+def test_a_template_over_a_render_limit_is_refused_with_its_step_and_field(
+    client: httpx.Client, reader: Reader, tag: str
+) -> None:
+    hostile = {"subject": "Hi", "html": "<p>{{ 'a' * 1000000000 }}</p>"}
+    answer = client.post(
+        "/api/v1/workflows/validate", json=document(tag, {"id": "mail", "send_email": hostile})
+    )
+
+    assert problems(answer) == [
+        ("mail", "send_email.html", "template: * would be longer than 1000000 characters")
+    ]
+    assert stored(reader, tag) == (0, 0, 0)

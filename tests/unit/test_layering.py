@@ -21,6 +21,8 @@ PURE = (
     "journeyman.conditions",
     "journeyman.steps",
     "journeyman.templating",
+    "journeyman.template_limits",
+    "journeyman.template_filters",
     "journeyman.engine.triggers",
 )
 FORBIDDEN = ("journeyman.store", "journeyman.channels", "journeyman.cli", "journeyman.app")

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from journeyman import templating
 from journeyman.clock import Clock
 from journeyman.conditions import Facts
 from journeyman.engine import lifecycle, triggers
@@ -505,7 +506,10 @@ class Stepper:
             default_timezone=self._settings.default_timezone,
         )
         quiet = group.workflow.quiet_hours if step.kind in MESSAGE_KINDS else None
-        outcomes = run_outside_quiet_hours(handler, step.params, items, env, quiet)
+        # One step's templates may take so long per run (up to their time limit) that its
+        # batch holds up the pass: past its share of render time, its runs wait.
+        with templating.batch_budget():
+            outcomes = run_outside_quiet_hours(handler, step.params, items, env, quiet)
         if len(outcomes) != len(group.runs):
             raise RuntimeError(f"step kind {step.kind} returned {len(outcomes)} outcomes")
         return outcomes
@@ -540,7 +544,7 @@ class Stepper:
     def _load_definitions_txn(self, connection: Connection, version_ids: set[int]) -> None:
         missing = version_ids - self._definitions.keys()
         for version_id, document in workflows.definitions_txn(connection, missing).items():
-            self._definitions[version_id] = parse_workflow(document)
+            self._definitions[version_id] = parse_workflow(document, stored=True)
 
 
 def _follow(

@@ -25,6 +25,7 @@ from pydantic import (
     create_model,
 )
 
+from journeyman import templating
 from journeyman.conditions import Comparison
 from journeyman.errors import InvalidWorkflow, Problem
 from journeyman.model.entry_points import Entry, EntryPoint
@@ -205,8 +206,12 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def parse_workflow(raw: Mapping[str, Any]) -> Workflow:
-    """Validate a document (already loaded from YAML/JSON, templates inlined)."""
+def parse_workflow(raw: Mapping[str, Any], *, stored: bool = False) -> Workflow:
+    """Validate a document (already loaded from YAML/JSON, templates inlined).
+
+    ``stored``: a version read back from the database, applied before; its templates are
+    not dry-rendered again (an old version over today's limits fails its runs one by one
+    with the reason instead of stopping the engine)."""
     if not isinstance(raw, Mapping):
         raise InvalidWorkflow([Problem(message="a workflow document is a mapping (object)")])
     problems: list[Problem] = []
@@ -221,9 +226,23 @@ def parse_workflow(raw: Mapping[str, Any]) -> Workflow:
     for step in defs:
         for field, message in step.handler.check(step.params):
             problems.append(Problem(step=step.id, field=f"{step.kind}.{field}", message=message))
+    if not stored:
+        problems += _template_limits(defs)
     if document is None or problems:
         raise InvalidWorkflow(problems)
     return _definition(document, defs, raw_steps)
+
+
+def _template_limits(steps: list[StepDef]) -> list[Problem]:
+    """Templates over a render limit whatever the contact (``{{ 'a' * 10**9 }}``)."""
+    problems = []
+    for step in steps:
+        for field, source, html in step.handler.templates(step.params):
+            reason = templating.check_limits(source, html=html)
+            if reason:
+                where = f"{step.kind}.{field}"
+                problems.append(Problem(step=step.id, field=where, message=f"template: {reason}"))
+    return problems
 
 
 def _with_templates(raw_steps: list[Any], templates: Any) -> list[Any]:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
+from journeyman import templating
 from journeyman.conditions import Facts
 from journeyman.conditions.rules import Needs
 from journeyman.model.contacts import AttributeDefinition, ContactView
@@ -90,6 +91,42 @@ class StepKind(ABC):
         """Apply-time checks beyond the parameter model: (field, message) pairs."""
         return []
 
+    def templates(self, params: Any) -> list[tuple[str, str, bool]]:
+        """The step's templates: (field, source, html) triples, checked against the render
+        limits when a workflow is applied."""
+        return []
+
     @abstractmethod
     def run(self, params: Any, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
         """One outcome per item, in order. Pure: no I/O, no clock but ``env.now``."""
+
+
+def template_context(item: StepItem, env: StepEnv) -> dict[str, Any]:
+    """What every template sees, whatever the step: the contact, the trigger event, the
+    answers of the run's webhooks, the workflow, the step's id and ``unique_code``."""
+    run = item.run
+    return {
+        "contact": item.contact.template_context() if item.contact else {"id": run.contact_id},
+        "event": item.event or {},
+        "webhook": run.context.get("webhook", {}),
+        "workflow": {"key": env.workflow_key},
+        "step": env.step_id,
+        # the same code for a replay of the same step (the seed is its idempotency key)
+        "unique_code": templating.code_maker(env.secret, f"{run.run_id}:{env.step_id}:{run.seq}"),
+    }
+
+
+def template_failed(run_id: int, error: templating.TemplateError, now: dt.datetime) -> Outcome:
+    """The outcome of a render that failed: the step fails with the reason, except when the
+    step's batch ran out of render time: then the run waits on the step and tries again."""
+    if isinstance(error, templating.TemplateDeferred):
+        retry = now + dt.timedelta(seconds=templating.DEFER_SECONDS)
+        return Outcome(
+            run_id=run_id,
+            result="deferred",
+            branch=None,
+            reason=f"{error}: tried again at {retry:%H:%M:%S}",
+            park=True,
+            wait_until=retry,
+        )
+    return Outcome(run_id=run_id, result="failed", fail=True, reason=str(error))

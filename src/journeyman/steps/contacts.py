@@ -14,7 +14,7 @@ from journeyman.errors import InvalidContact
 from journeyman.model.contacts import AttributeType, coerce_attribute
 from journeyman.model.effects import AddToAttribute, Blocklist, Effect, SetAttribute
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind
+from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
 
 
 class UpdateAttributeParams(BaseModel):
@@ -64,6 +64,9 @@ class UpdateAttribute(StepKind):
     kind = "update_attribute"
     params: ClassVar[type[UpdateAttributeParams]] = UpdateAttributeParams
 
+    def templates(self, params: UpdateAttributeParams) -> list[tuple[str, str, bool]]:
+        return [("set", params.set, False)] if isinstance(params.set, str) else []
+
     def needs(self, params: UpdateAttributeParams) -> Needs:
         return Needs(contact=isinstance(params.set, str), event=isinstance(params.set, str))
 
@@ -109,17 +112,16 @@ class UpdateAttribute(StepKind):
         if not params.clear:
             raw = params.set
             if isinstance(raw, str):
-                context = {
-                    "contact": item.contact.template_context() if item.contact else {},
-                    "event": item.event or {},
-                }
                 try:
-                    raw = templating.render(raw, context, html=False)
+                    raw = templating.render(raw, template_context(item, env), html=False)
                 except templating.TemplateError as exc:
-                    return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+                    return template_failed(run.run_id, exc, env.now)
                 if not raw.strip():  # a missing value must not wipe the stored one
-                    reason = f"{name} kept: the template rendered nothing (use clear to clear)"
-                    return Outcome(run_id=run.run_id, result="unchanged", reason=reason)
+                    reason = (
+                        f"set {name}: the template rendered nothing, so {name} was kept "
+                        "(to clear it, write clear: true)"
+                    )
+                    return Outcome(run_id=run.run_id, result="failed", fail=True, reason=reason)
         try:
             value = coerce_attribute(env.attributes[name], raw)
         except InvalidContact as exc:

@@ -29,7 +29,7 @@ from journeyman.model.contacts import normalize_email
 from journeyman.model.effects import AssignOwner, CreateDeal, CreateTask, OwnerChoice
 from journeyman.model.events import property_at
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind
+from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
 from journeyman.steps.workflows import FromEvent
 
 CONTACT_OWNER: Literal["contact_owner"] = "contact_owner"
@@ -150,12 +150,7 @@ def _render(source: str, item: StepItem, env: StepEnv, limit: int) -> str:
     """A name or title: the template with the contact and the trigger event, one line."""
     if not _templated(source):
         return source
-    context = {
-        "contact": item.contact.template_context() if item.contact else {},
-        "event": item.event or {},
-        "workflow": {"key": env.workflow_key},
-    }
-    text = " ".join(templating.render(source, context, html=False).split())
+    text = " ".join(templating.render(source, template_context(item, env), html=False).split())
     return text[:limit]
 
 
@@ -195,6 +190,9 @@ class CreateDealStep(StepKind):
     kind = "create_deal"
     params: ClassVar[type[CreateDealParams]] = CreateDealParams
 
+    def templates(self, params: CreateDealParams) -> list[tuple[str, str, bool]]:
+        return [("name", params.name, False)]
+
     def needs(self, params: CreateDealParams) -> Needs:
         templated = _templated(params.name)
         return Needs(contact=templated, event=templated or isinstance(params.amount, FromEvent))
@@ -224,7 +222,7 @@ class CreateDealStep(StepKind):
         try:
             name = _render(params.name, item, env, limit=300)
         except templating.TemplateError as exc:
-            return _failed(item, str(exc))
+            return template_failed(item.run.run_id, exc, env.now)
         if not name:
             return _failed(item, "the deal name rendered empty")
         effect = CreateDeal(
@@ -263,6 +261,9 @@ class CreateTaskStep(StepKind):
     kind = "create_task"
     params: ClassVar[type[CreateTaskParams]] = CreateTaskParams
 
+    def templates(self, params: CreateTaskParams) -> list[tuple[str, str, bool]]:
+        return [("title", params.title, False)]
+
     def needs(self, params: CreateTaskParams) -> Needs:
         templated = _templated(params.title)
         return Needs(contact=templated, event=templated)
@@ -284,7 +285,7 @@ class CreateTaskStep(StepKind):
             try:
                 title = _render(params.title, item, env, limit=300)
             except templating.TemplateError as exc:
-                outcomes.append(_failed(item, str(exc)))
+                outcomes.append(template_failed(item.run.run_id, exc, env.now))
                 continue
             if not title:
                 outcomes.append(_failed(item, "the task title rendered empty"))

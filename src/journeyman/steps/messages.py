@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,7 +20,7 @@ from journeyman import links, templating, tracking
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import QueueEmail
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind
+from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
 
 DEFAULT_SENDER = "Journeyman <noreply@journeyman.invalid>"
 
@@ -69,6 +69,15 @@ class SendEmail(StepKind):
     def needs(self, params: SendEmailParams) -> Needs:
         return Needs(contact=True, event=True)
 
+    def templates(self, params: SendEmailParams) -> list[tuple[str, str, bool]]:
+        return [
+            ("subject", params.subject, False),
+            ("html", params.html or "", True),
+            ("text", params.text or "", False),
+            ("from", params.from_ or "", False),
+            ("preview_text", params.preview_text or "", True),
+        ]
+
     def check(self, params: SendEmailParams) -> list[tuple[str, str]]:
         problems = []
         if params.html is None:
@@ -99,13 +108,7 @@ class SendEmail(StepKind):
     def _one(self, params: SendEmailParams, item: StepItem, env: StepEnv) -> Outcome:
         run, contact = item.run, item.contact
         key = f"{run.run_id}:{env.step_id}:{run.seq}"
-        context: dict[str, Any] = {
-            "contact": contact.template_context() if contact else {},
-            "event": item.event or {},
-            "workflow": {"key": env.workflow_key},
-            "webhook": run.context.get("webhook", {}),
-            "unique_code": templating.code_maker(env.secret, key),
-        }
+        context = template_context(item, env)
         unsubscribe_url = None
         if params.unsubscribe:
             unsubscribe_url = (
@@ -119,7 +122,7 @@ class SendEmail(StepKind):
         try:
             subject, html, text, sender = _template(params).render(context)
         except templating.TemplateError as exc:
-            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+            return template_failed(run.run_id, exc, env.now)
         suppressed = _suppression(item)
         headers = None
         if params.unsubscribe:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,7 +13,7 @@ from journeyman.errors import InvalidContact
 from journeyman.model.contacts import normalize_email
 from journeyman.model.effects import Effect, QueueEmail
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind
+from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
 from journeyman.steps.messages import DEFAULT_SENDER
 
 DEFAULT_SUBJECT = "{{ contact.email }} reached {{ step }} in workflow {{ workflow.key }}"
@@ -62,6 +62,9 @@ class SendNotification(StepKind):
     def needs(self, params: NotificationParams) -> Needs:
         return Needs(contact=True, event=True)
 
+    def templates(self, params: NotificationParams) -> list[tuple[str, str, bool]]:
+        return [("subject", params.subject, False), ("text", params.text, False)]
+
     def references(self, params: NotificationParams) -> dict[str, set[str]]:
         return {"attributes": {params.to_attribute.upper()}} if params.to_attribute else {}
 
@@ -74,18 +77,13 @@ class SendNotification(StepKind):
         return [self._one(params, item, env) for item in items]
 
     def _one(self, params: NotificationParams, item: StepItem, env: StepEnv) -> Outcome:
-        run, contact = item.run, item.contact
-        context: dict[str, Any] = {
-            "contact": contact.template_context() if contact else {"id": run.contact_id},
-            "event": item.event or {},
-            "workflow": {"key": env.workflow_key},
-            "step": env.step_id,
-        }
+        run = item.run
+        context = template_context(item, env)
         try:
             subject = templating.render(params.subject, context, html=False).strip()
             text = templating.render(params.text, context, html=False)
         except templating.TemplateError as exc:
-            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+            return template_failed(run.run_id, exc, env.now)
         recipients, missing = _recipients(params, item, env)
         key = f"{run.run_id}:{env.step_id}:{run.seq}"
         effects: list[Effect] = [

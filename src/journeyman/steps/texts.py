@@ -11,7 +11,7 @@ from journeyman import templating
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import QueueMessage
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind
+from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
 
 
 def _template(value: str) -> str:
@@ -46,15 +46,6 @@ class WhatsAppParams(BaseModel):
         return values
 
 
-def _context(item: StepItem, env: StepEnv) -> dict[str, Any]:
-    return {
-        "contact": item.contact.template_context() if item.contact else {},
-        "event": item.event or {},
-        "workflow": {"key": env.workflow_key},
-        "webhook": item.run.context.get("webhook", {}),
-    }
-
-
 def _mobile_suppression(item: StepItem, number: str | None) -> str | None:
     if item.contact is None:
         return "contact no longer exists"
@@ -71,6 +62,11 @@ class _TextStep(StepKind):
     def needs(self, params: Any) -> Needs:
         return Needs(contact=True, event=True)
 
+    def templates(self, params: Any) -> list[tuple[str, str, bool]]:
+        if isinstance(params, SmsParams):
+            return [("text", params.text, False)]
+        return [(f"parameters.{i}", p, False) for i, p in enumerate(params.parameters)]
+
     def run(self, params: Any, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
         return [self._one(params, item, env) for item in items]
 
@@ -79,9 +75,9 @@ class _TextStep(StepKind):
         key = f"{run.run_id}:{env.step_id}:{run.seq}"
         number = self._number(item)
         try:
-            text, payload = self._content(params, _context(item, env))
+            text, payload = self._content(params, template_context(item, env))
         except templating.TemplateError as exc:
-            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+            return template_failed(run.run_id, exc, env.now)
         suppressed = _mobile_suppression(item, number)
         effect = QueueMessage(
             key=key,

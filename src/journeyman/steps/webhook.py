@@ -22,7 +22,7 @@ from journeyman import templating
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import QueueMessage
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind
+from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
 
 
 class WebhookParams(BaseModel):
@@ -105,6 +105,12 @@ class CallWebhook(StepKind):
     def needs(self, params: WebhookParams) -> Needs:
         return Needs(contact=True, event=True)
 
+    def templates(self, params: WebhookParams) -> list[tuple[str, str, bool]]:
+        found = [("url", params.url, False)]
+        found += [(f"headers.{k}", v, False) for k, v in params.headers.items()]
+        _walk_strings(params.body, lambda source: found.append(("body", source, False)))
+        return found
+
     def run(self, params: WebhookParams, items: Sequence[StepItem], env: StepEnv) -> list[Outcome]:
         return [self._one(params, item, env) for item in items]
 
@@ -125,12 +131,7 @@ class CallWebhook(StepKind):
                 context=context,
             )
         key = f"{run.run_id}:{env.step_id}:{run.seq}"
-        values = {
-            "contact": item.contact.template_context() if item.contact else {},
-            "event": item.event or {},
-            "workflow": {"key": env.workflow_key},
-            "webhook": context.get("webhook", {}),
-        }
+        values = template_context(item, env)
         try:
             url = templating.render(params.url, values, html=False).strip()
             headers = {
@@ -139,7 +140,7 @@ class CallWebhook(StepKind):
             }
             body = _render_json(params.body, values)
         except templating.TemplateError as exc:
-            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+            return template_failed(run.run_id, exc, env.now)
         broken = [k for k, v in headers.items() if any(c in v for c in "\r\n\0")]
         if broken:
             error = f"not called: header {broken[0]} would hold a line break or NUL"

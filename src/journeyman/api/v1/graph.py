@@ -52,7 +52,7 @@ def workflow_graph_route(key: str, app: Journeyman) -> WorkflowGraph:
         )
     if document is None or version is None:
         raise NotFound(f"workflow {key!r} has no version")
-    graph = workflow_graph(parse_workflow(document))
+    graph = workflow_graph(parse_workflow(document, stored=True))
     return WorkflowGraph(
         key=key,
         version=version,

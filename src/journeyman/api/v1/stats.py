@@ -66,7 +66,8 @@ def workflow_stats(key: str, app: Journeyman) -> WorkflowStats:
             (v["version"] for v in workflow_store.versions_txn(connection, key) if v["current"]),
             None,
         )
-        kinds = {s.id: s.kind for s in parse_workflow(document).steps.values()} if document else {}
+        steps = parse_workflow(document, stored=True).steps.values() if document else []
+        kinds = {s.id: s.kind for s in steps}
         found = reports.workflow_stats_txn(connection, workflow_id, kinds)
     overall = OverallStats(**run_counts(dict(found.runs)).model_dump(), converted=found.converted)
     return WorkflowStats(
