@@ -27,8 +27,10 @@ browser:
 	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
 	  else echo "chromium is missing: install it (apt-get install chromium) for tests/api/test_web_ui.py" >&2; fi; }
 
+# Tests run in parallel processes (pytest-xdist), one test file per process at a time.
+TEST_JOBS ?= 4
 test: $(STAMP) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -18,7 +18,7 @@ from cli_support import Reader, clean_environment, command_line, http_server_mod
 
 from journeyman.app import App, EventInput
 from journeyman.channels.webhook import verify
-from journeyman.config import DEV_SECRET, Settings
+from journeyman.config import Settings
 from journeyman.steps.webhook import workflow_secret
 from journeyman.store.contacts import ContactInput
 
@@ -131,11 +131,15 @@ def test_a_run_killed_while_waiting_for_the_webhook_answer_completes_after_a_res
 
     killed, answered = server.requests
     ((key, call_status, attempts),) = webhook_rows
+    app = App.open(Settings(database_url=cli_db_url), upgrade=False)
+    try:
+        secret = workflow_secret(app.keys.current(), KEY)  # the database's own, generated
+    finally:
+        app.close()
     for request in (killed, answered):
         headers = request.headers
         assert headers["idempotency-key"] == headers["webhook-id"] == key
         assert request.json() == {"email": EMAIL}
-        secret = workflow_secret(DEV_SECRET.encode(), KEY)
         signature = headers["webhook-signature"]
         assert verify(secret, key, headers["webhook-timestamp"], request.body, signature)
     assert (call_status, attempts) == ("sent", 2)
