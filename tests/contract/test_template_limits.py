@@ -36,11 +36,12 @@ def test_a_hostile_template_fails_its_run_and_a_benign_workflow_still_sends(app:
     assert time.monotonic() - started < 30  # seconds, on a loaded machine; about 1 alone
     assert [m["subject"] for m in messages_to(app, JANE)] == ["Thanks"]
     failed = [e for e in log_of(app, JANE) if e["result"] == "failed"]
-    assert [(e["step_id"], e["reason"]) for e in failed] == [
-        ("mail", "template exceeded 100000 loop iterations")
-    ]
+    # Whichever limit comes first: the loops' count alone, the time on a loaded machine.
+    assert [(e["step_id"], e["reason"]) for e in failed] in (
+        [("mail", "template exceeded 100000 loop iterations")],
+        [("mail", "template took longer than 0.5 s")],
+    )
+    reason = failed[0]["reason"]
     with read_transaction(app.engine) as connection:  # what ``contacts show`` and the timeline read
         journey = reports.journey_txn(connection, contact_id(app, JANE))
-    assert {(e["result"], e["reason"]) for e in journey.log} >= {
-        ("failed", "template exceeded 100000 loop iterations")
-    }
+    assert {(e["result"], e["reason"]) for e in journey.log} >= {("failed", reason)}

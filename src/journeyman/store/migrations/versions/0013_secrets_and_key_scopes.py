@@ -5,7 +5,7 @@ code. Each database now has secrets of its own (generated on first use, rotated 
 period). API keys get a scope (``admin``, every existing key; ``tracker``, the browser
 tracker's public key) and one counter that every revocation raises.
 
-Revision ID: 0015
+Revision ID: 0013
 Revises: 0012
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
