@@ -43,12 +43,24 @@ def parse_document(data: bytes, *, yaml_text: bool, source: str) -> dict[str, An
         if nesting.deeper_than(raw, MAX_DOCUMENT_DEPTH):  # YAML aliases nest values too
             raise _refused(too_deep)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise _refused(f"{source} is not valid {kind}: {exc}") from None
+        raise _refused(f"{source} is not valid {kind}: {_one_line(exc)}") from None
     except nesting.TooDeep as exc:
         raise _refused(f"{source}: {exc}") from None
     if not isinstance(raw, dict):
         raise _refused(f"{source}: a workflow document is a mapping (object)")
     return raw
+
+
+def _one_line(exc: yaml.YAMLError | json.JSONDecodeError) -> str:
+    """What is wrong and where, on one line (PyYAML's own text quotes the line with a caret
+    under it, on several)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        return f"{exc.problem}{where}"
+    return " ".join(str(exc).split())
 
 
 def _refused(message: str) -> InvalidWorkflow:

@@ -42,6 +42,24 @@ def test_a_deep_document_is_a_clear_error(cli: Cli, tmp_path: Path, name: str, t
         assert f"{name}: nested deeper than {MAX_DOCUMENT_DEPTH} levels" in result.err
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("bad.yaml", "key: a\nname: [open\nsteps:\n", "but got ':' at line 3, column 6"),
+        ("bad.json", '{"key": "a",\n "x": }', "Expecting value at line 2, column 7"),
+    ],
+)
+def test_a_syntax_error_is_one_problem_line_naming_where(
+    cli: Cli, tmp_path: Path, name: str, text: str, reason: str
+) -> None:
+    """Before: PyYAML's own text, the line quoted with a caret under it, on six lines."""
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    result = cli("workflow", "validate", name, db=f"sqlite:///{tmp_path / 'j.db'}", expect=2)
+    problems = [line for line in result.stderr.splitlines() if line.strip().startswith("- ")]
+    assert len(problems) == 1 and reason in problems[0], result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2, result.stderr  # the heading, the problem
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1"])
 def test_contacts_import_reads_spreadsheet_encodings(
     cli: Cli, cli_db_url: str, tmp_path: Path, encoding: str
