@@ -821,12 +821,14 @@ def secret_rotate(
         raise InvalidInput(str(exc)) from None
     with _app(ctx) as journeyman:
         rotated = journeyman.rotate_secret(period)
-    err.print(
-        f"secret rotated (generation {rotated.generation}); tokens signed before verify "
-        f"until {(rotated.created_at + period).isoformat(timespec='seconds')}",
-        markup=False,
-        highlight=False,
+    until = (rotated.created_at + period).isoformat(timespec="seconds")
+    message = (
+        f"secret rotated (generation {rotated.generation}); tokens signed before verify until "
+        f"{until}"
+        if rotated.generation > 1
+        else "secret generated (generation 1): this database had none yet, no token to keep"
     )
+    err.print(message, markup=False, highlight=False)
 
 
 @secret_app.command("list")
