@@ -6,9 +6,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
@@ -48,6 +50,49 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 def command_line(*args: str, db: str | None = None) -> list[str]:
     return [journeyman_command(), *(["--db", db] if db else []), *args]
+
+
+def start_logged(
+    args: Sequence[str], *, db: str, cwd: Path, name: str, **env: str
+) -> subprocess.Popen[bytes]:
+    """``journeyman ARGS`` in the background, its output in ``cwd/NAME.log``."""
+    with (cwd / f"{name}.log").open("wb") as log:
+        return subprocess.Popen(
+            command_line(*args, db=db),
+            cwd=cwd,
+            env=clean_environment(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def logged(cwd: Path, name: str) -> str:
+    """What the process started as NAME printed."""
+    return (cwd / f"{name}.log").read_text(errors="replace")
+
+
+def kill_when(
+    process: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    cwd: Path,
+    name: str,
+    *,
+    within: float = 120,
+    poll: float = 0.01,
+) -> None:
+    """SIGKILL the process as soon as ``ready()``; fail if it ends on its own first, or if
+    ``ready()`` is still false after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not ready():
+        if process.poll() is not None:
+            output = logged(cwd, name)
+            pytest.fail(f"the run ended (exit {process.returncode}) before the kill:\n{output}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the run was not ready to be killed after {within} s")
+        time.sleep(poll)
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
 
 
 @dataclass(frozen=True)

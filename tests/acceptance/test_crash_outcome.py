@@ -4,9 +4,7 @@ and started again, ends in the same database as the same backlog run without a k
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -14,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Reader, clean_environment, command_line
+from cli_support import Reader, kill_when, logged, start_logged
 
 from journeyman.app import App
 from journeyman.config import Settings
@@ -45,41 +43,27 @@ def prepare(url: str) -> int:
 
 
 def start(url: str, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    with (tmp_path / f"{name}.log").open("wb") as log:
-        return subprocess.Popen(
-            command_line(*RUN, db=url),
-            cwd=tmp_path,
-            env=clean_environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def output(tmp_path: Path, name: str) -> str:
-    return (tmp_path / f"{name}.log").read_text(errors="replace")
+    return start_logged(RUN, db=url, cwd=tmp_path, name=name)
 
 
 def kill_at(
     process: subprocess.Popen[bytes], reader: Reader, runs: int, tmp_path: Path, name: str
 ) -> int:
     """SIGKILL the process once ``runs`` runs exist; the number there were."""
-    deadline = time.monotonic() + 600
-    while (found := reader.value("SELECT count(*) FROM runs")) < runs:
-        if process.poll() is not None:
-            pytest.fail(f"the run ended before the kill:\n{output(tmp_path, name)}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"no {runs} runs after 600 s:\n{output(tmp_path, name)}")
-        time.sleep(0.02)
-    os.kill(process.pid, signal.SIGKILL)
-    assert process.wait(timeout=30) == -signal.SIGKILL
-    return int(found)
+    found: list[int] = []
+
+    def ready() -> bool:
+        found.append(int(reader.value("SELECT count(*) FROM runs")))
+        return found[-1] >= runs
+
+    kill_when(process, ready, tmp_path, name, within=600, poll=0.02)
+    return found[-1]
 
 
 def finish(url: str, tmp_path: Path, name: str) -> None:
     process = start(url, tmp_path, name)
     code = process.wait(timeout=1200)
-    assert code == 0, f"the run exited {code}:\n{output(tmp_path, name)}"
+    assert code == 0, f"the run exited {code}:\n{logged(tmp_path, name)}"
 
 
 def outcome(reader: Reader) -> dict[str, Any]:

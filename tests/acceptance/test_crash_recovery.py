@@ -7,16 +7,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-import os
-import signal
 import subprocess
-import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_support import Reader, SmtpServer, clean_environment, command_line
+from cli_support import (
+    Reader,
+    SmtpServer,
+    kill_when,
+    start_logged,
+)
 
 from journeyman.app import App
 from journeyman.channels.smtp import SmtpSettings, SmtpTransport
@@ -41,31 +42,7 @@ def prepare(url: str, contacts: int) -> int:
 
 
 def start(url: str, tmp_path: Path, name: str, **env: str) -> subprocess.Popen[bytes]:
-    with (tmp_path / f"{name}.log").open("wb") as log:
-        return subprocess.Popen(
-            command_line(*RUN, db=url),
-            cwd=tmp_path,
-            env=clean_environment(**env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def kill_when(
-    process: subprocess.Popen[bytes], ready: Callable[[], bool], tmp_path: Path, name: str
-) -> None:
-    """SIGKILL the process as soon as ``ready()``; fail if it ends on its own first."""
-    deadline = time.monotonic() + 120
-    while not ready():
-        if process.poll() is not None:
-            output = (tmp_path / f"{name}.log").read_text(errors="replace")
-            pytest.fail(f"the run ended (exit {process.returncode}) before the kill:\n{output}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the run made no visible progress in 120 s")
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    assert process.wait(timeout=30) == -signal.SIGKILL
+    return start_logged(RUN, db=url, cwd=tmp_path, name=name, **env)
 
 
 def finish(url: str, tmp_path: Path, name: str, **env: str) -> None:

@@ -8,17 +8,20 @@ batch of 500 sent the whole unrecorded part of that batch again (hundreds of cop
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Reader, SmtpServer, clean_environment, command_line, http_server_module
+from cli_support import (
+    Reader,
+    SmtpServer,
+    http_server_module,
+    kill_when,
+    logged,
+    start_logged,
+)
 
 from journeyman.app import App, EventInput
 from journeyman.channels import sms, smtp, webhook
@@ -28,6 +31,7 @@ from journeyman.store.contacts import ContactInput
 
 http_server = http_server_module()
 MESSAGES = 1_500  # three dispatcher batches of 500
+RUN = ("run", "--until-idle")
 KILL_AT = 700  # arrivals: inside the second batch, the first one recorded long ago
 SID, TOKEN = "AC0123456789", "s3cret-token"
 
@@ -58,37 +62,13 @@ def prepare(url: str, step: dict[str, Any]) -> None:
 def crash_and_restart(url: str, tmp_path: Path, arrivals: Callable[[], int], **env: str) -> int:
     """Run, SIGKILL once ``KILL_AT`` messages arrived, run again until idle; the arrivals at
     the kill."""
-    first = start(url, tmp_path, "first", env)
-    deadline = time.monotonic() + 120
-    while arrivals() < KILL_AT:
-        if first.poll() is not None:
-            pytest.fail(f"the run ended before the kill:\n{output(tmp_path, 'first')}")
-        if time.monotonic() > deadline:
-            first.kill()
-            pytest.fail(f"fewer than {KILL_AT} messages arrived in 120 s")
-        time.sleep(0.005)
-    os.kill(first.pid, signal.SIGKILL)
-    assert first.wait(timeout=30) == -signal.SIGKILL
+    first = start_logged(RUN, db=url, cwd=tmp_path, name="first", **env)
+    kill_when(first, lambda: arrivals() >= KILL_AT, tmp_path, "first", poll=0.005)
     at_kill = arrivals()
     assert at_kill < MESSAGES, "killed before the end of the delivery"
-    second = start(url, tmp_path, "second", env)
-    assert second.wait(timeout=240) == 0, output(tmp_path, "second")
+    second = start_logged(RUN, db=url, cwd=tmp_path, name="second", **env)
+    assert second.wait(timeout=240) == 0, logged(tmp_path, "second")
     return at_kill
-
-
-def start(url: str, tmp_path: Path, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    with (tmp_path / f"{name}.log").open("wb") as log:
-        return subprocess.Popen(
-            command_line("run", "--until-idle", db=url),
-            cwd=tmp_path,
-            env=clean_environment(**env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def output(tmp_path: Path, name: str) -> str:
-    return (tmp_path / f"{name}.log").read_text(errors="replace")
 
 
 def outbox(url: str) -> tuple[dict[str, int], list[tuple[str, str]]]:

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Reader, clean_environment, command_line, http_server_module
+from cli_support import (
+    Reader,
+    http_server_module,
+    logged,
+    start_logged,
+)
 
 from journeyman.app import App, EventInput
 from journeyman.channels.webhook import verify
@@ -71,18 +76,7 @@ def prepare(url: str, webhook_url: str) -> None:
 
 
 def start(url: str, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    with (tmp_path / f"{name}.log").open("wb") as log:
-        return subprocess.Popen(
-            command_line("run", "--until-idle", db=url),
-            cwd=tmp_path,
-            env=clean_environment(**ALLOW_LOOPBACK),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def output(tmp_path: Path, name: str) -> str:
-    return (tmp_path / f"{name}.log").read_text(errors="replace")
+    return start_logged(("run", "--until-idle"), db=url, cwd=tmp_path, name=name, **ALLOW_LOOPBACK)
 
 
 def context(value: Any) -> dict[str, Any]:
@@ -103,7 +97,7 @@ def test_a_run_killed_while_waiting_for_the_webhook_answer_completes_after_a_res
     deadline = time.monotonic() + 60
     while not server.requests:
         if first.poll() is not None:
-            pytest.fail(f"the run ended before calling:\n{output(tmp_path, 'first')}")
+            pytest.fail(f"the run ended before calling:\n{logged(tmp_path, 'first')}")
         if time.monotonic() > deadline:
             first.kill()
             pytest.fail("no webhook call within 60 s")
@@ -118,7 +112,7 @@ def test_a_run_killed_while_waiting_for_the_webhook_answer_completes_after_a_res
         assert reader.rows("SELECT status, attempts FROM messages") == [("sending", 1)]
 
         second = start(cli_db_url, tmp_path, "second")
-        assert second.wait(timeout=60) == 0, output(tmp_path, "second")
+        assert second.wait(timeout=60) == 0, logged(tmp_path, "second")
 
         ((status, step, raw_context),) = reader.rows("SELECT status, step_id, context FROM runs")
         log = reader.rows("SELECT step_id, result, branch, reason FROM run_log ORDER BY seq")
