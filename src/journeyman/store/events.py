@@ -134,11 +134,13 @@ def claim_queued_events_txn(
     )
     found.sort(key=lambda e: e.id)
     if connection.dialect.name == "postgresql":
-        _place_late_txn(connection, [e.id for e in found], shard)
+        late = _place_late_txn(connection, [e.id for e in found], shard)
+        # decided in the order history conditions count them: the late ones last
+        found.sort(key=lambda e: e.id in late)
     return found
 
 
-def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int, int]) -> None:
+def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int, int]) -> set[int]:
     """Give each event taken below the highest place taken so far a place after it.
 
     History conditions count a contact's events in the order the engine took them
@@ -147,9 +149,10 @@ def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int
     event taken so far (a fresh number of the ids' sequence, so later events come after it
     too). A shard's claims follow one another and a contact stays in its shard, so the
     shard's highest place is enough (it may place more events than needed, never fewer).
-    SQLite needs none of this: one writer at a time, so ids are the commit order."""
+    SQLite needs none of this: one writer at a time, so ids are the commit order. The ids
+    placed anew."""
     if not ids:
-        return
+        return set()
     index, count = shard
     mark = sa.select(claim_marks.c.high).where(
         claim_marks.c.shard_count == count, claim_marks.c.shard_index == index
@@ -179,6 +182,7 @@ def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int
             .where(claim_marks.c.shard_count == count, claim_marks.c.shard_index == index)
             .values(high=top)
         )
+    return set(late)
 
 
 def _first_mark_txn(connection: Connection, claimed: int) -> int:
