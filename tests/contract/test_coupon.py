@@ -193,6 +193,27 @@ def test_two_writers_of_one_contact_committing_against_their_ids_order(shop: App
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_purchase_committed_late_and_a_newer_one_taken_in_one_tick(shop: App) -> None:
+    """The late purchase (lowest id) is taken with a newer one: it comes after both."""
+    now = shop.clock.now()
+    with shop.engine.begin() as slow:
+        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
+        events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+        send(shop, ("purchase", "jane@example.com"))
+        tick_until_idle(shop)
+    send(shop, ("purchase", "jane@example.com"))
+    tick_until_idle(shop)
+
+    assert len(messages_to(shop, "jane@example.com")) == 1
+    assert members(shop, "Loyal customers") == ["jane@example.com"]
+    assert sorted(_decisions(shop, "jane@example.com")) == [
+        "purchase count = 1, expected exactly 1",
+        "purchase count = 2, expected exactly 1",
+        "purchase count = 3, expected exactly 1",
+    ]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_a_purchase_committed_late_is_second_even_when_decided_after_it_is_seen(
     app: App,
 ) -> None:
