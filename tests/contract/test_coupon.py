@@ -178,10 +178,6 @@ def test_imported_old_orders_count_for_later_purchases_only(shop: App) -> None:
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: PostgreSQL ids follow the sequence, not commit order (architecture.md)",
-)
 def test_two_writers_of_one_contact_committing_against_their_ids_order(shop: App) -> None:
     """A transaction draws the lower id but commits after another one's purchase of the
     same contact, which the engine took in between: both are "first" today."""
@@ -194,6 +190,81 @@ def test_two_writers_of_one_contact_committing_against_their_ids_order(shop: App
     tick_until_idle(shop)
 
     assert len(messages_to(shop, "jane@example.com")) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_purchase_committed_late_and_a_newer_one_taken_in_one_tick(shop: App) -> None:
+    """The late purchase (lowest id) is taken with a newer one: it comes after both."""
+    now = shop.clock.now()
+    with shop.engine.begin() as slow:
+        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
+        events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+        send(shop, ("purchase", "jane@example.com"))
+        tick_until_idle(shop)
+    send(shop, ("purchase", "jane@example.com"))
+    tick_until_idle(shop)
+
+    assert len(messages_to(shop, "jane@example.com")) == 1
+    assert members(shop, "Loyal customers") == ["jane@example.com"]
+    assert sorted(_decisions(shop, "jane@example.com")) == [
+        "purchase count = 1, expected exactly 1",
+        "purchase count = 2, expected exactly 1",
+        "purchase count = 3, expected exactly 1",
+    ]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_purchase_committed_late_is_second_even_when_decided_after_it_is_seen(
+    app: App,
+) -> None:
+    """The coupon workflow waits an hour before deciding, so its run decides once both
+    purchases are stored (the other one is refused: already inside); the purchase the
+    engine took first is still the first."""
+    document = coupon_document()
+    first = document["steps"][0]["id"]
+    document["steps"].insert(0, {"id": "settle", "delay": {"hours": 1}, "next": first})
+    app.apply_workflow(document)
+    send(app, ("signup", "jane@example.com"))  # Jane exists before the two writers
+    now = app.clock.now()
+    with app.engine.begin() as slow:
+        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
+        (late,) = events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+        (taken,) = send(app, ("purchase", "jane@example.com"))
+        tick_until_idle(app)
+    tick_until_idle(app)
+    clock_of(app).advance(dt.timedelta(hours=2))
+    tick_until_idle(app)
+
+    assert late < taken
+    assert len(messages_to(app, "jane@example.com")) == 1  # before: none
+    decided = {r["trigger_event_id"]: r["id"] for r in rows(app, "runs") if r["contact_id"] == jane}
+    coupon_run = {
+        r["run_id"] for r in log_of(app, "jane@example.com") if r["step_id"] == "send_coupon"
+    }
+    assert coupon_run == {decided[taken]}
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_an_entry_filter_counts_the_purchases_the_engine_took_first(app: App) -> None:
+    """Only first purchases enter (a filter on the entry point): the purchase committed
+    late, with the lower id, does not enter a second time."""
+    document = coupon_document()
+    document["key"] = "first-only"
+    document["entry_points"] = [
+        {"event": "purchase", "contacts": {"event_count": {"event": "purchase", "equals": 1}}}
+    ]
+    app.apply_workflow(document)
+    send(app, ("signup", "jane@example.com"))  # Jane exists before the two writers
+    now = app.clock.now()
+    with app.engine.begin() as slow:
+        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
+        events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+        send(app, ("purchase", "jane@example.com"))
+        tick_until_idle(app)
+    tick_until_idle(app)
+
+    assert len(rows(app, "runs")) == 1
+    assert len(messages_to(app, "jane@example.com")) == 1
 
 
 def _decisions(app: App, email: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidEvent
@@ -16,7 +17,7 @@ from journeyman.model.events import Event
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import event_queue, events
+from journeyman.store.schema import claim_marks, event_queue, events
 
 
 class NewEvent(NamedTuple):
@@ -132,7 +133,67 @@ def claim_queued_events_txn(
         for r in rows
     )
     found.sort(key=lambda e: e.id)
+    if connection.dialect.name == "postgresql":
+        late = _place_late_txn(connection, [e.id for e in found], shard)
+        # decided in the order history conditions count them: the late ones last
+        found.sort(key=lambda e: e.id in late)
     return found
+
+
+def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int, int]) -> set[int]:
+    """Give each event taken below the highest place taken so far a place after it.
+
+    History conditions count a contact's events in the order the engine took them
+    (``history``): the ids' order, but a PostgreSQL transaction may commit an event after one
+    with a higher id that the engine took in between. Such an event is placed after every
+    event taken so far (a fresh number of the ids' sequence, so later events come after it
+    too). A shard's claims follow one another and a contact stays in its shard, so the
+    shard's highest place is enough (it may place more events than needed, never fewer).
+    SQLite needs none of this: one writer at a time, so ids are the commit order. The ids
+    placed anew."""
+    if not ids:
+        return set()
+    index, count = shard
+    mark = sa.select(claim_marks.c.high).where(
+        claim_marks.c.shard_count == count, claim_marks.c.shard_index == index
+    )
+    high = connection.execute(mark.with_for_update()).scalar()
+    if high is None:  # a new shard (two workers starting it at once: one insert counts)
+        first = _first_mark_txn(connection, min(ids))
+        connection.execute(
+            postgresql.insert(claim_marks)
+            .values(shard_count=count, shard_index=index, high=first)
+            .on_conflict_do_nothing()
+        )
+        high = connection.execute(mark.with_for_update()).scalar_one()
+    late = [i for i in ids if i <= high]
+    places = Bulk(connection).allocate_ids(events, len(late))
+    if late:
+        connection.execute(
+            sa.update(events)
+            .where(events.c.id == sa.bindparam("event_id"))
+            .values(taken_as=sa.bindparam("place")),
+            [{"event_id": i, "place": p} for i, p in zip(late, places, strict=True)],
+        )
+    top = max(max(ids), *places) if places else max(ids)
+    if top > high:
+        connection.execute(
+            sa.update(claim_marks)
+            .where(claim_marks.c.shard_count == count, claim_marks.c.shard_index == index)
+            .values(high=top)
+        )
+    return set(late)
+
+
+def _first_mark_txn(connection: Connection, claimed: int) -> int:
+    """A new shard's highest place: the other shards' (their contacts may be its own now),
+    and the highest id below the queue and this claim (events taken before marks were kept;
+    events committed late at that moment may be missed, once)."""
+    others = connection.execute(sa.select(sa.func.max(claim_marks.c.high))).scalar() or 0
+    queued = connection.execute(sa.select(sa.func.min(event_queue.c.event_id))).scalar()
+    below = min(claimed, queued) if queued is not None else claimed
+    taken = sa.select(sa.func.max(events.c.id)).where(events.c.id < below)
+    return max(int(others), int(connection.execute(taken).scalar() or 0))
 
 
 def queued_events_count_txn(connection: Connection) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import contacts, deals, events, messages, users
+from journeyman.store.schema import contacts, deals, event_queue, events, messages, users
 
 RECEIVED_STATUSES = ("queued", "sending", "sent")
 _KEY = "message_key"  # the property of email_* events that names the message
@@ -109,16 +109,18 @@ def _up_to_triggers(
     *,
     rows: bool,
 ) -> sa.Select[Any]:
-    """The events received up to each trigger. Ids are the reception order: SQLite's come
-    from one writer at a time, past the highest ever given (``Bulk.allocate_ids``);
-    PostgreSQL's from a sequence, drawn as a transaction stores its events, so only two
-    transactions storing events of the same contact at once can commit against their ids'
-    order (docs/architecture.md, "First purchase")."""
+    """The events received up to each trigger, in the order the engine took them: the ids'
+    order. SQLite's ids come from one writer at a time, past the highest ever given
+    (``Bulk.allocate_ids``), so they are the commit order. PostgreSQL's come from a
+    sequence as a transaction stores its events, so an event may commit after a higher id
+    of its contact that the engine took in between: the engine places it after that one
+    when it takes it (``taken_as``, ``events.claim_queued_events_txn``), and until then it
+    is still queued and counts for no trigger (docs/architecture.md, "First purchase")."""
     trigger, other = events.alias("t"), events.alias("e")
     on = [
         other.c.contact_id == trigger.c.contact_id,
         _named(other.c.name, names),
-        other.c.id <= trigger.c.id,
+        _taken_by(connection, other, trigger),
     ]
     if within_days:
         start = _days_before(connection, trigger.c.occurred_at, within_days)
@@ -130,6 +132,21 @@ def _up_to_triggers(
         .where(one_of(connection, trigger.c.id, [a.trigger_event_id for a in anchors]))
     )
     return statement if rows else statement.group_by(trigger.c.id)
+
+
+def _taken_by(
+    connection: Connection, other: sa.Table | Any, trigger: sa.Table | Any
+) -> sa.ColumnElement[bool]:
+    """``other`` was taken by the engine up to ``trigger`` (or is not to be taken at all:
+    historical)."""
+    if connection.dialect.name != "postgresql":
+        return other.c.id <= trigger.c.id
+    queued = sa.exists().where(event_queue.c.event_id == other.c.id)
+    place = sa.func.coalesce(other.c.taken_as, other.c.id)
+    return sa.or_(
+        other.c.id == trigger.c.id,
+        sa.and_(place <= sa.func.coalesce(trigger.c.taken_as, trigger.c.id), ~queued),
+    )
 
 
 def _up_to_now(

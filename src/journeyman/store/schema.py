@@ -137,7 +137,20 @@ events = sa.Table(
     sa.Column("source", sa.String(50), nullable=False),
     sa.Column("historical", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("received_at", UtcDateTime, nullable=False),
+    # PostgreSQL only: where the engine took the event in the order of events, when that
+    # is not its id (it committed after a higher id the engine had taken; ``claim_marks``).
+    sa.Column("taken_as", Id),
     sa.Index(None, "contact_id", "name", "occurred_at"),
+)
+
+# PostgreSQL only: the highest place in the order of events (``coalesce(taken_as, id)``)
+# that the engine took so far, per shard of contacts (events.claim_queued_events_txn).
+claim_marks = sa.Table(
+    "claim_marks",
+    metadata,
+    sa.Column("shard_count", sa.Integer, primary_key=True),
+    sa.Column("shard_index", sa.Integer, primary_key=True),
+    sa.Column("high", Id, nullable=False),
 )
 
 # Events not yet turned into enrolments; a row is deleted in the transaction that enrols.

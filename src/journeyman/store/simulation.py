@@ -27,7 +27,7 @@ def contact_events_txn(connection: Connection, contact_id: int, limit: int) -> l
     statement = (
         sa.select(events.c.name, events.c.occurred_at, events.c.properties)
         .where(events.c.contact_id == contact_id)
-        .order_by(events.c.id.desc())
+        .order_by(sa.func.coalesce(events.c.taken_as, events.c.id).desc())
         .limit(limit)
     )
     found = [dict(r._mapping) for r in connection.execute(statement)]
