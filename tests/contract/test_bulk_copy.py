@@ -15,7 +15,7 @@ from journeyman.store.bulk import Bulk, _copy_plan
 pytestmark = pytest.mark.postgres
 
 POSTGRES = postgresql.dialect()  # type: ignore[no-untyped-call]
-EVENT_COLUMNS = tuple(c for c in schema.events.c.keys() if c != "taken_as")  # set by claims
+EVENT_COLUMNS = tuple(c.name for c in schema.events.c if c.name != "taken_as")  # set by claims
 AT = dt.datetime(2026, 12, 2, 10, 30, 15, 123456, tzinfo=dt.UTC)
 
 
