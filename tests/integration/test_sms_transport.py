@@ -303,3 +303,41 @@ def test_bad_urls_are_refused_without_repeating_the_token(url: str, words: str) 
 
     assert words in str(caught.value)
     assert TOKEN_IN_URL not in str(caught.value) and TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp"])
+def test_each_result_is_reported_as_its_answer_comes_not_after_the_batch(
+    server: HttpServer, channel: str
+) -> None:
+    """The dispatcher records what the provider accepted while slower answers are still
+    awaited, so a kill re-sends only those (docs/architecture.md, "Failure model")."""
+    slow = "+4915100000009" if channel == "sms" else "whatsapp:+4915100000009"  # message 9
+    server.answer = lambda request: Reply(
+        status=201, json={"sid": "SM1"}, delay=1.5 if request.form()["To"] == slow else 0
+    )
+    reported: list[tuple[float, int]] = []
+    started = time.monotonic()
+
+    def on_result(index: int, _: Delivered | DeliveryError) -> None:
+        reported.append((time.monotonic() - started, index))
+
+    async def scenario(transport: TwilioTransport) -> list[Delivered | DeliveryError]:
+        if channel == "sms":
+            return await transport.send_sms_many([sms(n) for n in range(10)], on_result=on_result)
+        messages = [
+            OutgoingWhatsApp(
+                key=f"wa:{n}", sender="", recipient=f"+4915100000{n:03}", template="HX1"
+            )
+            for n in range(10)
+        ]
+        return await transport.send_whatsapp_many(messages, on_result=on_result)
+
+    results = run(
+        settings_for(server, query="from=%2B15550001111&whatsapp_from=%2B15550002222"), scenario
+    )
+
+    assert all(isinstance(r, Delivered) for r in results)
+    assert sorted(i for _, i in reported) == list(range(10))  # each once
+    early = [i for at, i in reported if at < 1.0]
+    assert sorted(early) == [n for n in range(10) if n != 9], reported  # not held by the slow one
+    assert reported[-1][1] == 9
