@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -181,10 +183,7 @@ def test_imported_old_orders_count_for_later_purchases_only(shop: App) -> None:
 def test_two_writers_of_one_contact_committing_against_their_ids_order(shop: App) -> None:
     """A transaction draws the lower id but commits after another one's purchase of the
     same contact, which the engine took in between: both are "first" today."""
-    now = shop.clock.now()
-    with shop.engine.begin() as slow:
-        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
-        events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+    with late_purchase(shop):
         send(shop, ("purchase", "jane@example.com"))
         tick_until_idle(shop)
     tick_until_idle(shop)
@@ -195,10 +194,7 @@ def test_two_writers_of_one_contact_committing_against_their_ids_order(shop: App
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_a_purchase_committed_late_and_a_newer_one_taken_in_one_tick(shop: App) -> None:
     """The late purchase (lowest id) is taken with a newer one: it comes after both."""
-    now = shop.clock.now()
-    with shop.engine.begin() as slow:
-        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
-        events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+    with late_purchase(shop):
         send(shop, ("purchase", "jane@example.com"))
         tick_until_idle(shop)
     send(shop, ("purchase", "jane@example.com"))
@@ -225,10 +221,7 @@ def test_a_purchase_committed_late_is_second_even_when_decided_after_it_is_seen(
     document["steps"].insert(0, {"id": "settle", "delay": {"hours": 1}, "next": first})
     app.apply_workflow(document)
     send(app, ("signup", "jane@example.com"))  # Jane exists before the two writers
-    now = app.clock.now()
-    with app.engine.begin() as slow:
-        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
-        (late,) = events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+    with late_purchase(app) as (jane, late):
         (taken,) = send(app, ("purchase", "jane@example.com"))
         tick_until_idle(app)
     tick_until_idle(app)
@@ -255,16 +248,25 @@ def test_an_entry_filter_counts_the_purchases_the_engine_took_first(app: App) ->
     ]
     app.apply_workflow(document)
     send(app, ("signup", "jane@example.com"))  # Jane exists before the two writers
-    now = app.clock.now()
-    with app.engine.begin() as slow:
-        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
-        events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+    with late_purchase(app):
         send(app, ("purchase", "jane@example.com"))
         tick_until_idle(app)
     tick_until_idle(app)
 
     assert len(rows(app, "runs")) == 1
     assert len(messages_to(app, "jane@example.com")) == 1
+
+
+@contextmanager
+def late_purchase(app: App) -> Iterator[tuple[int, int]]:
+    """A purchase of Jane stored in a transaction that commits when the block ends, after
+    what the block stores and the engine takes: (Jane's id, the late purchase's id), which
+    is lower than the ids the block's events get."""
+    now = app.clock.now()
+    with app.engine.begin() as slow:
+        jane = contacts.ensure_contacts_txn(slow, ["jane@example.com"], now)["jane@example.com"]
+        (late,) = events.record_events_txn(slow, [events.NewEvent("purchase", jane, now)], now)
+        yield jane, late
 
 
 def _decisions(app: App, email: str) -> list[str]:
