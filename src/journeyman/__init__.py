@@ -3,7 +3,7 @@
 from journeyman.app import App, EventInput
 from journeyman.clock import Clock, FakeClock, SystemClock
 from journeyman.config import Settings
-from journeyman.model.workflow import Workflow, parse_workflow
+from journeyman.workflow.document import Workflow, parse_workflow
 
 __all__ = [
     "App",

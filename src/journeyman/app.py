@@ -22,8 +22,6 @@ from journeyman.engine.stepper import EngineSettings, Stepper
 from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow, NotFound
 from journeyman.imports import RowError, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, normalize_email
-from journeyman.model.references import KnownNames, lists_to_create, reference_problems
-from journeyman.model.workflow import Workflow, parse_workflow
 from journeyman.signing import SigningKeys
 from journeyman.store import (
     contacts,
@@ -43,6 +41,8 @@ from journeyman.store import runs as runs_store
 from journeyman.store.contacts import ContactInput
 from journeyman.store.events import NewEvent
 from journeyman.store.workflows import WorkflowStatus
+from journeyman.workflow.document import Workflow, parse_workflow
+from journeyman.workflow.references import KnownNames, lists_to_create, reference_problems
 
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 

@@ -31,7 +31,6 @@ from journeyman.documents import load_document
 from journeyman.engine.dispatch import EmailTransport
 from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError, StoreError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
-from journeyman.model.workflow import json_schema
 from journeyman.store import contacts as contact_store
 from journeyman.store import crm as crm_store
 from journeyman.store import lists as list_store
@@ -45,6 +44,7 @@ from journeyman.store import (
 )
 from journeyman.store import workflows as workflow_store
 from journeyman.store.workflows import WorkflowStatus
+from journeyman.workflow.document import json_schema
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -163,7 +163,7 @@ def workflow_validate(
 ) -> None:
     """Check FILE as apply would, storing nothing: the document, then, when the database
     exists, the attributes, users and workflows its steps name."""
-    from journeyman.model.workflow import parse_workflow
+    from journeyman.workflow.document import parse_workflow
 
     document = load_document(file)
     journeyman, why = (None, "--document-only") if document_only else _existing(_settings(ctx))

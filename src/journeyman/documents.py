@@ -14,7 +14,7 @@ import yaml
 
 from journeyman import nesting
 from journeyman.errors import InvalidWorkflow, Problem
-from journeyman.model.workflow import Workflow, parse_workflow
+from journeyman.workflow.document import Workflow, parse_workflow
 
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # a workflow document, from a file or over HTTP
 MAX_DOCUMENT_DEPTH = 64  # levels of nested lists and mappings in a workflow document

@@ -38,7 +38,6 @@ from journeyman.errors import DeliveryError, InvalidInput
 from journeyman.model.contacts import coerce_attributes, normalize_email
 from journeyman.model.effects import Blocklist, JoinList
 from journeyman.model.messages import WebhookRequest, WebhookResponse
-from journeyman.model.workflow import Workflow, parse_workflow
 from journeyman.store import contacts as contact_store
 from journeyman.store import events as event_store
 from journeyman.store import lists as list_store
@@ -46,6 +45,7 @@ from journeyman.store import read_transaction, reports, transaction
 from journeyman.store import simulation as simulation_store
 from journeyman.store import workflows as workflow_store
 from journeyman.store.contacts import ContactInput
+from journeyman.workflow.document import Workflow, parse_workflow
 
 MADE_UP_EMAIL = "simulated.contact@example.com"
 HISTORY = 10_000  # the contact's events received last, copied

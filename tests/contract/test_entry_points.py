@@ -15,9 +15,9 @@ from journeyman import App, EventInput
 from journeyman.engine import triggers
 from journeyman.errors import InvalidInput
 from journeyman.model.contacts import AttributeDefinition, AttributeType
-from journeyman.model.workflow import parse_workflow
 from journeyman.store import schema, system_events, transaction
 from journeyman.store.contacts import ContactInput
+from journeyman.workflow.document import parse_workflow
 
 from .support import clock_of, members, rows, send, tick_until_idle
 

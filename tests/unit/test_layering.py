@@ -18,6 +18,7 @@ import journeyman
 PACKAGE = Path(journeyman.__file__).parent
 PURE = (
     "journeyman.model",
+    "journeyman.workflow",
     "journeyman.conditions",
     "journeyman.steps",
     "journeyman.templating",
@@ -105,5 +106,5 @@ def test_the_walk_finds_imports_it_should() -> None:
     """A check on the checker: the stepper does import the store, through any form."""
     assert "journeyman.store.runs" in import_chains("journeyman.engine.stepper")
     assert "journeyman.store" in imports_of("journeyman.engine.facts")
-    assert "journeyman.steps.registry" in imports_of("journeyman.model.workflow")
+    assert "journeyman.steps.registry" in imports_of("journeyman.workflow.document")
     assert forbidden("journeyman.store.runs") and not forbidden("journeyman.steps")

@@ -13,7 +13,6 @@ import pytest
 from journeyman import template_limits as limits
 from journeyman import templating
 from journeyman.errors import InvalidWorkflow
-from journeyman.model.workflow import parse_workflow
 from journeyman.templating import (
     MessageTemplate,
     TemplateDeferred,
@@ -22,6 +21,7 @@ from journeyman.templating import (
     check_limits,
     render,
 )
+from journeyman.workflow.document import parse_workflow
 
 CONTEXT: dict[str, Any] = {"contact": {"FIRSTNAME": "Jane", "N": 10_000}, "event": {}}
 

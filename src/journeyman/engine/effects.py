@@ -26,8 +26,8 @@ from journeyman.model.effects import (
     SetAttribute,
     StartRun,
 )
-from journeyman.model.workflow import Workflow
 from journeyman.store import contacts, conversions, crm, lists, outbox, runs
+from journeyman.workflow.document import Workflow
 
 
 def apply_effects_txn(

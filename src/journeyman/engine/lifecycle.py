@@ -21,9 +21,9 @@ from typing import Any
 
 from journeyman.conditions.evaluate import compare
 from journeyman.engine.triggers import Candidate, Enrolment, entry_matches
-from journeyman.model.entry_points import MANUAL_ENROLMENT, SEGMENT_BACKFILL
 from journeyman.model.events import Event, property_at
-from journeyman.model.workflow import EventRule, Workflow
+from journeyman.workflow.document import EventRule, Workflow
+from journeyman.workflow.entry_points import MANUAL_ENROLMENT, SEGMENT_BACKFILL
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,7 +38,6 @@ from journeyman.model.contacts import AttributeDefinition
 from journeyman.model.effects import Effect
 from journeyman.model.events import Event
 from journeyman.model.runs import Outcome, RunStatus, RunView
-from journeyman.model.workflow import StepDef, Workflow, parse_workflow
 from journeyman.signing import FixedKeys, SigningKeys
 from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo
 from journeyman.steps.timing import run_outside_quiet_hours
@@ -53,6 +52,7 @@ from journeyman.store import (
     workflows,
 )
 from journeyman.store.runs import LogEntry, NewRun, RunState
+from journeyman.workflow.document import StepDef, Workflow, parse_workflow
 
 logger = logging.getLogger(__name__)
 

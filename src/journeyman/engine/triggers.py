@@ -15,7 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from journeyman.conditions import Facts, Needs, compare, evaluate, needs_of
-from journeyman.model.entry_points import (
+from journeyman.model.events import Event, property_at
+from journeyman.model.runs import RunView
+from journeyman.workflow.document import Workflow
+from journeyman.workflow.entry_points import (
     ATTRIBUTE_CHANGED,
     CONTACT_CREATED,
     LIST_ADDED,
@@ -27,9 +30,6 @@ from journeyman.model.entry_points import (
     EventEntry,
     SegmentEntry,
 )
-from journeyman.model.events import Event, property_at
-from journeyman.model.runs import RunView
-from journeyman.model.workflow import Workflow
 
 # Events that name the one workflow they are for (``workflow`` property).
 _ADDRESSED = frozenset({MANUAL_ENROLMENT, SEGMENT_BACKFILL})

@@ -20,7 +20,7 @@ MAX_CHAIN = 10  # workflows starting one another, one after the other
 class StartWorkflowParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # The patterns of workflow keys and step ids (model.workflow, which imports this module).
+    # The patterns of workflow keys and step ids (workflow.document, which imports this module).
     workflow: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="the key of the workflow to start"
     )

@@ -29,7 +29,18 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidInput
 from journeyman.model.effects import AddToAttribute, CreateDeal, JoinList, LeaveList, SetAttribute
-from journeyman.model.entry_points import (
+from journeyman.store import events, fast
+from journeyman.store.dialects import one_of
+from journeyman.store.schema import (
+    anniversary_marks,
+    contacts,
+    deals,
+    entry_backfills,
+    list_members,
+    lists,
+    workflows,
+)
+from journeyman.workflow.entry_points import (
     ANNIVERSARY,
     ATTRIBUTE_CHANGED,
     CONTACT_CREATED,
@@ -45,17 +56,6 @@ from journeyman.model.entry_points import (
     month_days_due,
     names_listened,
     parse_date,
-)
-from journeyman.store import events, fast
-from journeyman.store.dialects import one_of
-from journeyman.store.schema import (
-    anniversary_marks,
-    contacts,
-    deals,
-    entry_backfills,
-    list_members,
-    lists,
-    workflows,
 )
 
 if TYPE_CHECKING:

@@ -19,15 +19,15 @@ from journeyman.engine.triggers import (
     fact_probes,
 )
 from journeyman.errors import InvalidWorkflow
-from journeyman.model.entry_points import (
+from journeyman.model.events import Event
+from journeyman.workflow.document import json_schema, parse_workflow
+from journeyman.workflow.entry_points import (
     anniversary_in,
     due_anniversary,
     local_today,
     month_days_due,
     names_listened,
 )
-from journeyman.model.events import Event
-from journeyman.model.workflow import json_schema, parse_workflow
 
 PRO = {"attribute": {"name": "PLAN", "equals": "pro"}}
 

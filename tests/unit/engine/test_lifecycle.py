@@ -12,7 +12,7 @@ from journeyman.engine.lifecycle import InFlight, admit, hold_back, react, rule_
 from journeyman.engine.triggers import Candidate, Enrolment
 from journeyman.errors import InvalidWorkflow
 from journeyman.model.events import Event
-from journeyman.model.workflow import EventRule, Workflow, parse_workflow
+from journeyman.workflow.document import EventRule, Workflow, parse_workflow
 
 NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 CART = {"cart_id": "A"}

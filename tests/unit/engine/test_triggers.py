@@ -8,7 +8,7 @@ import pytest
 
 from journeyman.engine.triggers import Candidate, decide_enrolments, entry_matches, event_names
 from journeyman.model.events import Event, property_at
-from journeyman.model.workflow import parse_workflow
+from journeyman.workflow.document import parse_workflow
 
 
 def candidate(

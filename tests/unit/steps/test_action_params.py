@@ -21,7 +21,6 @@ from journeyman.model.effects import (
     StartRun,
 )
 from journeyman.model.runs import RunView
-from journeyman.model.workflow import Workflow, parse_workflow
 from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo
 from journeyman.steps.contacts import (
     BlocklistContact,
@@ -37,6 +36,7 @@ from journeyman.steps.workflows import (
     StartWorkflow,
     StartWorkflowParams,
 )
+from journeyman.workflow.document import Workflow, parse_workflow
 
 NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 ATTRIBUTES = {

@@ -15,8 +15,8 @@ from journeyman.errors import InvalidWorkflow, Problem
 from journeyman.model.contacts import ContactView
 from journeyman.model.effects import AssignOwner, CreateDeal, CreateTask, OwnerChoice
 from journeyman.model.runs import RunView
-from journeyman.model.workflow import Workflow, json_schema, parse_workflow
 from journeyman.steps.base import StepEnv, StepItem
+from journeyman.workflow.document import Workflow, json_schema, parse_workflow
 
 NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 ENV = StepEnv(now=NOW, workflow_key="crm", step_id="s", list_ids={}, secret=b"secret")

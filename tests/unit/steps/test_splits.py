@@ -15,10 +15,10 @@ from pydantic import ValidationError
 from journeyman.conditions import Facts, bucket
 from journeyman.errors import InvalidWorkflow
 from journeyman.model.runs import RunView
-from journeyman.model.workflow import json_schema, parse_workflow
 from journeyman.steps.base import StepEnv, StepItem
 from journeyman.steps.flow import Split, SplitParams, Switch, SwitchParams
 from journeyman.steps.registry import REGISTRY
+from journeyman.workflow.document import json_schema, parse_workflow
 
 NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 ENV = StepEnv(now=NOW, workflow_key="wf", step_id="s", list_ids={}, secret=b"secret")

@@ -15,7 +15,6 @@ from journeyman.conditions.rules import Needs
 from journeyman.errors import InvalidWorkflow
 from journeyman.model.contacts import AttributeDefinition, AttributeType, ContactView
 from journeyman.model.runs import Outcome, RunView
-from journeyman.model.workflow import parse_workflow
 from journeyman.steps.base import StepEnv, StepItem, StepKind
 from journeyman.steps.timing import (
     Delay,
@@ -27,6 +26,7 @@ from journeyman.steps.timing import (
     WaitWindowParams,
     run_outside_quiet_hours,
 )
+from journeyman.workflow.document import parse_workflow
 
 UTC = dt.UTC
 MONDAY_9_UTC = dt.datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

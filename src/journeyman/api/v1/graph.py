@@ -8,10 +8,10 @@ from pydantic import BaseModel, Field
 from journeyman.api.v1.common import v1_router
 from journeyman.api.wire import Journeyman
 from journeyman.errors import NotFound
-from journeyman.model.graph import workflow_graph
-from journeyman.model.workflow import parse_workflow
 from journeyman.store import read_transaction, reports
 from journeyman.store import workflows as workflow_store
+from journeyman.workflow.document import parse_workflow
+from journeyman.workflow.graph import workflow_graph
 
 router = v1_router("workflows")
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 from journeyman.api.v1.common import v1_router
 from journeyman.api.v1.workflows import RunCounts, run_counts
 from journeyman.api.wire import Journeyman
-from journeyman.model.workflow import parse_workflow
 from journeyman.store import read_transaction, reports
 from journeyman.store import workflows as workflow_store
+from journeyman.workflow.document import parse_workflow
 
 router = v1_router("workflows")
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from journeyman.model.workflow import END, Workflow
+from journeyman.workflow.document import END, Workflow
 
 
 @dataclass(frozen=True, kw_only=True)

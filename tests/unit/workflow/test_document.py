@@ -13,7 +13,7 @@ import yaml
 import journeyman
 from journeyman.documents import load_document
 from journeyman.errors import InvalidWorkflow, Problem
-from journeyman.model.workflow import json_schema, parse_workflow
+from journeyman.workflow.document import json_schema, parse_workflow
 
 EXAMPLE = Path(journeyman.__file__).parent / "examples" / "first-purchase-coupon.yaml"
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from journeyman.errors import Problem
-from journeyman.model.workflow import Workflow
+from journeyman.workflow.document import Workflow
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,11 +28,11 @@ from pydantic import (
 from journeyman import templating
 from journeyman.conditions import Comparison
 from journeyman.errors import InvalidWorkflow, Problem
-from journeyman.model.entry_points import Entry, EntryPoint
 from journeyman.schedule import Window
 from journeyman.steps.base import StepKind
 from journeyman.steps.registry import REGISTRY
 from journeyman.steps.timing import QuietHoursParams
+from journeyman.workflow.entry_points import Entry, EntryPoint
 
 END = "end"
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"

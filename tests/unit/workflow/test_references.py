@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from journeyman.model.references import KnownNames, lists_to_create, reference_problems
-from journeyman.model.workflow import Workflow, parse_workflow
+from journeyman.workflow.document import Workflow, parse_workflow
+from journeyman.workflow.references import KnownNames, lists_to_create, reference_problems
 
 KNOWN = KnownNames(
     attributes=frozenset({"BIRTHDAY", "SCORE", "MANAGER_EMAIL"}),

@@ -7,8 +7,8 @@ from typing import Any
 
 import journeyman
 from journeyman.documents import load_document
-from journeyman.model.graph import Edge, workflow_graph
-from journeyman.model.workflow import parse_workflow
+from journeyman.workflow.document import parse_workflow
+from journeyman.workflow.graph import Edge, workflow_graph
 
 EXAMPLES = Path(journeyman.__file__).parent / "examples"
 
