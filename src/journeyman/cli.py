@@ -941,7 +941,7 @@ def report_conversions(
 @workflow_app.command("secret")
 def workflow_secret(ctx: typer.Context, key: str) -> None:
     """The secret that signs KEY's webhook calls (Standard Webhooks, HMAC-SHA256)."""
-    from journeyman.steps.webhook import workflow_secret as secret_of
+    from journeyman.links import workflow_secret as secret_of
 
     with _app(ctx) as journeyman:
         sys.stdout.write(secret_of(journeyman.keys.current(), key) + "\n")

@@ -12,7 +12,7 @@ from cli_support import Cli, Reader, clean_environment, command_line
 
 from journeyman.app import App
 from journeyman.config import Settings
-from journeyman.steps.webhook import workflow_secret
+from journeyman.links import workflow_secret
 from journeyman.store import read_transaction, signing_secrets
 
 

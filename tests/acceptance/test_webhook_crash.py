@@ -24,7 +24,7 @@ from cli_support import (
 from journeyman.app import App, EventInput
 from journeyman.channels.webhook import verify
 from journeyman.config import Settings
-from journeyman.steps.webhook import workflow_secret
+from journeyman.links import workflow_secret
 from journeyman.store.contacts import ContactInput
 
 http_server = http_server_module()

@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from delivery_support import MailServer, clean_environment, journeyman_command
 
 from journeyman.app import App, EventInput
+from journeyman.channels.senders import message_id
 from journeyman.channels.smtp import SmtpSettings, SmtpTransport
 from journeyman.clock import FakeClock
 from journeyman.config import Settings
 from journeyman.demo import example_path, load_demo_data
 from journeyman.documents import load_document
-from journeyman.engine.dispatch import message_id
 from journeyman.engine.runner import RunSummary, run
 from journeyman.model.retry import RetryPolicy
 from journeyman.store import transaction

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from journeyman import schedule
 from journeyman.conditions import Deal, EventQuery, Facts, MessageQuery, Needs, OrderStats
 from journeyman.conditions.activity import count_matching, order_stats
 from journeyman.model.contacts import ContactView
@@ -137,8 +138,8 @@ def _event_facts(
     return counts, orders
 
 
-def _zone(contact: ContactView | None, default: str | None) -> str | None:
-    return (contact.timezone if contact is not None else None) or default
+def _zone(contact: ContactView | None, default: str | None) -> str:
+    return schedule.zone_or(contact.timezone if contact is not None else None, default).key
 
 
 def _message_facts(

@@ -69,10 +69,6 @@ class EngineSettings:
     default_timezone: str = "UTC"  # for contacts without their own
 
 
-# Steps that message the contact: held back by a workflow's quiet hours.
-MESSAGE_KINDS = frozenset({"send_email", "send_sms", "send_whatsapp"})
-
-
 @dataclass(frozen=True, kw_only=True)
 class TickReport:
     events: int = 0
@@ -505,7 +501,7 @@ class Stepper:
             workflows=shared.workflows,
             default_timezone=self._settings.default_timezone,
         )
-        quiet = group.workflow.quiet_hours if step.kind in MESSAGE_KINDS else None
+        quiet = group.workflow.quiet_hours if handler.sends_message else None
         # One step's templates may take so long per run (up to their time limit) that its
         # batch holds up the pass: past its share of render time, its runs wait.
         with templating.batch_budget():

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidInput
 from journeyman.model.effects import AddToAttribute, CreateDeal, JoinList, LeaveList, SetAttribute
+from journeyman.schedule import local_today
 from journeyman.store import events, fast
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import (
@@ -52,7 +53,6 @@ from journeyman.workflow.entry_points import (
     SYSTEM_SOURCE,
     anniversary_properties,
     due_anniversary,
-    local_today,
     month_days_due,
     names_listened,
     parse_date,

@@ -24,7 +24,6 @@ from journeyman.workflow.document import json_schema, parse_workflow
 from journeyman.workflow.entry_points import (
     anniversary_in,
     due_anniversary,
-    local_today,
     month_days_due,
     names_listened,
 )
@@ -339,15 +338,6 @@ def test_29_february_is_kept_on_28_february_in_other_years() -> None:
     assert due_anniversary("2000-02-29", dt.date(2028, 2, 29), 0) == dt.date(2028, 2, 29)
     assert "02-29" in month_days_due(dt.date(2027, 2, 28), 0)
     assert "02-29" not in month_days_due(dt.date(2028, 2, 28), -5)
-
-
-def test_the_local_date_is_the_contacts() -> None:
-    late_evening_utc = dt.datetime(2027, 3, 9, 23, 30, tzinfo=dt.UTC)
-
-    assert local_today(late_evening_utc, "Europe/Berlin") == dt.date(2027, 3, 10)
-    assert local_today(late_evening_utc, "America/New_York") == dt.date(2027, 3, 9)
-    assert local_today(late_evening_utc, None, "Asia/Tokyo") == dt.date(2027, 3, 10)
-    assert local_today(late_evening_utc, "Mars/Olympus", "UTC") == dt.date(2027, 3, 9)
 
 
 dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2060, 12, 31))
