@@ -40,6 +40,7 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"{name!r} is not an IANA time zone name") from None
 
 
+@lru_cache(maxsize=1024)  # called for every run whose facts the engine loads
 def zone_or(name: str | None, default: str | None = None) -> ZoneInfo:
     """The zone a contact's local times and dates are taken in, everywhere (steps, conditions,
     date entry points): its own ``name``, else ``default`` (JOURNEYMAN_DEFAULT_TIMEZONE), else
