@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from journeyman.conditions import Deal, EventQuery, Facts, MessageQuery, Needs, OrderStats
+from journeyman.conditions import EventQuery, Facts, MessageQuery, Needs, OrderStats
 from journeyman.conditions.activity import count_matching, order_stats
-from journeyman.model.contacts import ContactView
+from journeyman.model.contacts import ContactView, Deal
 from journeyman.model.runs import RunView
 from journeyman.model.subjects import Subject
 from journeyman.steps.base import StepItem
@@ -95,7 +95,7 @@ class _Loaded:
     counts: Mapping[str, Mapping[int, int]]
     orders: Mapping[str, Mapping[int, OrderStats]]
     messages: Mapping[str, Callable[[Subject], int]]
-    deals: Mapping[int, list[tuple[str, str, str]]]
+    deals: Mapping[int, list[Deal]]
     owners: Mapping[int, str]
 
     def facts(
@@ -118,7 +118,7 @@ class _Loaded:
             if orders
             else _EMPTY,
             messages={k: found(subject) for k, found in messages.items()} if messages else _EMPTY,
-            deals=tuple(Deal(*d) for d in deals.get(contact_id, ())) if deals else (),
+            deals=tuple(deals.get(contact_id, ())) if deals else (),
             owner=self.owners.get(contact_id),
             trigger=event,
             context=context,

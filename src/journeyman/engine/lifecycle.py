@@ -3,6 +3,7 @@
 - ``react``: an event of the contact reaches a goal (the run ends as converted), an exit
   condition (the run exits), a restart condition (back to the first step), or what a
   ``wait_for_event`` step waits for (the run wakes). One reaction per run and batch.
+- ``change``: what a reaction writes of its run (status, step, context, the run-log line).
 - ``admit``: re-entry after a minimum gap, and at most one run per contact and workflow
   unless ``allow_parallel_runs``: a second event for a run started in the same batch waits
   for the next tick (deferred), one for a run already inside is refused.

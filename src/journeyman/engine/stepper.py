@@ -37,6 +37,7 @@ from journeyman.model.contacts import AttributeDefinition
 from journeyman.model.effects import Effect
 from journeyman.model.events import Event
 from journeyman.model.runs import LogEntry, NewRun, Outcome, Refusal, RunState, RunStatus, RunView
+from journeyman.model.shards import Shard
 from journeyman.signing import FixedKeys, SigningKeys
 from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo
 from journeyman.steps.timing import run_outside_quiet_hours
@@ -111,6 +112,8 @@ class Stepper:
         self._engine = engine
         self._clock = clock
         self._settings = settings or EngineSettings()
+        index, count = self._settings.shard
+        self._shard = Shard(index=index, count=count)
         self._definitions: dict[int, Workflow] = {}
         self._inside: dict[tuple[int, int], int] = {}
         self._next_scan: dt.datetime | None = None
@@ -133,13 +136,13 @@ class Stepper:
             # kept for runs already due, so that runs released from a dead worker, and
             # timers, move on under any backlog of events (events about them wait).
             share = runs.due_runs_count_txn(
-                connection, now, up_to=settings.batch_size // 2, shard=settings.shard
+                connection, now, up_to=settings.batch_size // 2, shard=self._shard
             )
             queued = events.claim_queued_events_txn(
                 connection,
                 max(settings.batch_size - share, 1),
                 with_properties=True,
-                shard=settings.shard,
+                shard=self._shard,
             )
             queued = self._react_txn(connection, queued, candidates, now)
             new = self._enrol_txn(connection, queued, candidates, now, lease_until)
@@ -149,7 +152,7 @@ class Stepper:
                 now,
                 lease_until=lease_until,
                 claim=self.claim,
-                shard=settings.shard,
+                shard=self._shard,
             )
         steps = self._advance([*due, *new])
         return TickReport(events=len(queued), enrolled=len(new), claimed=len(due), steps=steps)
@@ -212,7 +215,7 @@ class Stepper:
     def enter_scheduled(self) -> int:
         """Entries that no event brings: anniversaries (a scan every 15 minutes) and the
         throttled "everyone who already matches" backfills. Shard 0 only."""
-        if self._settings.shard[0] != 0:
+        if self._shard.index != 0:
             return 0
         now = self._clock.now()
         with transaction(self._engine) as connection:
@@ -358,7 +361,7 @@ class Stepper:
                     log.extend(pending)
                     del unwritten[run.run_id]
                 if state.holding and state.step_id is not None:
-                    moving.append(_moved(run, state))
+                    moving.append(_moved(run, state.step_id, state))
         held = self._write(states, effects, log, now, shared)
         return [m for m in moving if held is None or m.run_id in held]
 
@@ -561,14 +564,14 @@ def _follow(
     return state, entry
 
 
-def _moved(run: RunView, state: RunState) -> RunView:
-    """``run`` where ``state`` (holding: it goes on in this tick) left it."""
+def _moved(run: RunView, step_id: str, state: RunState) -> RunView:
+    """``run`` on ``step_id``, where ``state`` (it goes on in this tick) left it."""
     return RunView(
         run_id=run.run_id,
         workflow_id=run.workflow_id,
         version_id=run.version_id,
         contact_id=run.contact_id,
-        step_id=state.step_id or run.step_id,
+        step_id=step_id,
         seq=state.seq,
         trigger_event_id=run.trigger_event_id,
         context=run.context if state.context is None else state.context,

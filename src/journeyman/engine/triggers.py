@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from journeyman.conditions import Facts, Needs, compare, evaluate, needs_of
-from journeyman.model.events import Event, property_at
+from journeyman.model.events import AnniversaryScan, Event, property_at
 from journeyman.model.runs import Refusal
 from journeyman.model.subjects import Subject
 from journeyman.workflow.document import Workflow
@@ -248,11 +248,11 @@ def event_names(candidates: Sequence[Candidate]) -> set[str]:
 # --- what the runner schedules ------------------------------------------------------------
 
 
-def anniversary_specs(candidates: Sequence[Candidate]) -> frozenset[tuple[str, int]]:
-    """(attribute, days before) of every anniversary entry point: what the daily scan
-    (``store.system_events.record_due_anniversaries_txn``) looks for."""
+def anniversary_specs(candidates: Sequence[Candidate]) -> frozenset[AnniversaryScan]:
+    """What the daily scan (``store.system_events.record_due_anniversaries_txn``) looks
+    for: one per attribute and offset of the anniversary entry points."""
     return frozenset(
-        (entry.anniversary.attribute, entry.anniversary.offset)
+        AnniversaryScan(attribute=entry.anniversary.attribute, days_before=entry.anniversary.offset)
         for c in candidates
         for entry in c.workflow.entry_points
         if isinstance(entry, AnniversaryEntry)

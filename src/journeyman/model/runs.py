@@ -184,3 +184,12 @@ class Refusal:
     contact_id: int
     event_id: int | None
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wake:
+    """A webhook's answer for the run that waits on it at ``step_id``."""
+
+    run_id: int
+    step_id: str
+    answer: Mapping[str, Any]

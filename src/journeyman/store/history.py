@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from journeyman.model.contacts import Deal
 from journeyman.model.subjects import Subject
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
@@ -276,18 +277,16 @@ def _by_contact_and_workflow(
     return {(r[0], 0): r[1] for r in rows}
 
 
-def deals_txn(
-    connection: Connection, contact_ids: Iterable[int]
-) -> dict[int, list[tuple[str, str, str]]]:
-    """Contact id -> its deals as (pipeline, stage, status), oldest first."""
+def deals_txn(connection: Connection, contact_ids: Iterable[int]) -> dict[int, list[Deal]]:
+    """Contact id -> its deals, oldest first."""
     statement = (
         sa.select(deals.c.contact_id, deals.c.pipeline, deals.c.stage, deals.c.status)
         .where(one_of(connection, deals.c.contact_id, contact_ids))
         .order_by(deals.c.id)
     )
-    found: dict[int, list[tuple[str, str, str]]] = {}
+    found: dict[int, list[Deal]] = {}
     for contact_id, pipeline, stage, status in fast.rows(connection, statement):
-        found.setdefault(contact_id, []).append((pipeline, stage, status))
+        found.setdefault(contact_id, []).append(Deal(pipeline=pipeline, stage=stage, status=status))
     return found
 
 

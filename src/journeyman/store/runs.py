@@ -20,6 +20,7 @@ from journeyman.model.runs import (
     RunStatus,
     RunView,
 )
+from journeyman.model.shards import EVERYONE, Shard
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import entry_refusals, events, run_log, runs, workflows
@@ -135,13 +136,13 @@ def claim_due_runs_txn(
     *,
     lease_until: dt.datetime,
     claim: str,
-    shard: tuple[int, int] = (0, 1),
+    shard: Shard = EVERYONE,
 ) -> list[RunView]:
     """Hold up to ``limit`` due runs of this shard, oldest first, until ``lease_until``.
 
     A run whose holder died becomes due again when its lease ends.
     """
-    index, count = shard
+    index, count = shard.index, shard.count
     statement = sa.select(*_VIEW_COLUMNS).where(runs.c.due_at <= now)
     if count > 1:
         statement = statement.where(runs.c.contact_id % count == index)
@@ -267,11 +268,11 @@ def due_runs_count_txn(
     now: dt.datetime,
     *,
     up_to: int | None = None,
-    shard: tuple[int, int] = (0, 1),
+    shard: Shard = EVERYONE,
 ) -> int:
     """How many runs of this shard are due by ``now``; counting stops at ``up_to`` (so that
     a large backlog costs no more than that). Nothing is held."""
-    index, count = shard
+    index, count = shard.index, shard.count
     statement = sa.select(runs.c.id).where(runs.c.due_at <= now)
     if count > 1:
         statement = statement.where(runs.c.contact_id % count == index)
