@@ -349,7 +349,7 @@ class App:
 
         from journeyman.conditions import Condition, evaluate, needs_of
         from journeyman.engine.facts import load_facts_txn
-        from journeyman.model.subjects import Subject
+        from journeyman.model.subjects import Probe
 
         try:
             condition = TypeAdapter(Condition).validate_python(dict(segment))
@@ -363,7 +363,7 @@ class App:
                 page_rows = contacts.contact_page_txn(connection, after, page)
                 if not page_rows:
                     return found
-                subjects = [Subject(key=i, contact_id=i) for i, _ in page_rows]
+                subjects = [Probe(key=i, contact_id=i) for i, _ in page_rows]
                 facts = load_facts_txn(
                     connection,
                     needs,

@@ -43,21 +43,12 @@ def load_items_txn(
     (else UTC)."""
     if not needs.anything:
         return [StepItem(run=run, contact=None, facts=NO_FACTS) for run in group]
-    subjects = [
-        Subject(
-            key=r.run_id,
-            contact_id=r.contact_id,
-            anchor_event_id=r.trigger_event_id,
-            workflow_id=r.workflow_id,
-        )
-        for r in group
-    ]
-    loaded = _load_txn(connection, needs, subjects, now, default_timezone)
+    loaded = _load_txn(connection, needs, group, now, default_timezone)
     items = []
-    for run, subject in zip(group, subjects, strict=True):
+    for run in group:
         contact = loaded.contacts.get(run.contact_id)
         event = loaded.triggers.get(run.trigger_event_id) if run.trigger_event_id else None
-        facts = loaded.facts(subject, contact, event, run.context, run.step_id)
+        facts = loaded.facts(run, contact, event, run.context, run.step_id)
         items.append(StepItem(run=run, contact=contact, facts=facts, event=event))
     return items
 

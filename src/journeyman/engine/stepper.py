@@ -95,7 +95,7 @@ class _Shared:
     def live(self, key: str) -> tuple[int, int, Workflow] | None:
         """An active workflow by key: (id, current version id, definition)."""
         info, found = self.workflows.get(key), self.versions.get(key)
-        if info is None or found is None or info.status != "active":
+        if info is None or found is None or info.status != workflows.WorkflowStatus.ACTIVE:
             return None
         return found[0], found[1], self.definitions[found[1]]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from journeyman.conditions import Facts, Needs, compare, evaluate, needs_of
 from journeyman.model.events import AnniversaryScan, Event, property_at
 from journeyman.model.runs import Refusal
-from journeyman.model.subjects import Subject
+from journeyman.model.subjects import Probe
 from journeyman.workflow.document import Workflow
 from journeyman.workflow.entry_points import (
     ATTRIBUTE_CHANGED,
@@ -220,7 +220,7 @@ def contact_needs(candidates: Sequence[Candidate]) -> Needs | None:
     return found
 
 
-def fact_subjects(events: Sequence[Event], candidates: Sequence[Candidate]) -> list[Subject]:
+def fact_subjects(events: Sequence[Event], candidates: Sequence[Candidate]) -> list[Probe]:
     """What the facts loader loads for: one subject per event that reaches a contact filter
     or a segment, keyed and anchored by the event's id, so event counts are taken up to the
     event, as for a run it starts."""
@@ -233,7 +233,7 @@ def fact_subjects(events: Sequence[Event], candidates: Sequence[Candidate]) -> l
     if not conditional:
         return []
     return [
-        Subject(key=event.id, contact_id=event.contact_id, anchor_event_id=event.id)
+        Probe(key=event.id, contact_id=event.contact_id, anchor_event_id=event.id)
         for event in events
         if any(entry_matches(e, event) for e in conditional.get(event.name, ()))
     ]

@@ -75,6 +75,16 @@ class RunView:
     trigger_event_id: int | None = None
     context: Mapping[str, Any] = field(default_factory=_empty)
 
+    # As a subject of the facts loader (``model.subjects``), so no other value is built per
+    # run and step to load its facts.
+    @property
+    def key(self) -> int:
+        return self.run_id
+
+    @property
+    def anchor_event_id(self) -> int | None:
+        return self.trigger_event_id
+
 
 # A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot
 # path, where it costs a third as much (docs/architecture.md, "Measured").
