@@ -21,6 +21,7 @@ from journeyman.clock import FakeClock
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings
 from journeyman.errors import InvalidWorkflow
 from journeyman.model.retry import RetryPolicy
+from journeyman.model.runs import Wake
 from journeyman.steps.webhook import workflow_secret
 from journeyman.store import outbox, transaction
 from journeyman.store.contacts import ContactInput
@@ -277,7 +278,8 @@ def test_a_late_duplicate_answer_changes_nothing(app: App, server: HttpServer) -
     late = {"key": call.idempotency_key, "ok": False, "status": 500, "json": None}
 
     with transaction(app.engine) as connection:
-        woken = outbox.wake_runs_txn(connection, [(before.id, "lookup", late)], app.clock.now())
+        wake = Wake(run_id=before.id, step_id="lookup", answer=late)
+        woken = outbox.wake_runs_txn(connection, [wake], app.clock.now())
 
     after = the_run(app)
     assert woken == 0
