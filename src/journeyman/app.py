@@ -348,8 +348,8 @@ class App:
         from pydantic import TypeAdapter, ValidationError
 
         from journeyman.conditions import Condition, evaluate, needs_of
-        from journeyman.engine.facts import load_items_txn
-        from journeyman.model.runs import RunView
+        from journeyman.engine.facts import load_facts_txn
+        from journeyman.model.subjects import Probe
 
         try:
             condition = TypeAdapter(Condition).validate_python(dict(segment))
@@ -363,22 +363,19 @@ class App:
                 page_rows = contacts.contact_page_txn(connection, after, page)
                 if not page_rows:
                     return found
-                probes = [
-                    RunView(run_id=i, workflow_id=0, version_id=0, contact_id=i, step_id="", seq=0)
-                    for i, _ in page_rows
-                ]
-                items = load_items_txn(
+                subjects = [Probe(key=i, contact_id=i) for i, _ in page_rows]
+                facts = load_facts_txn(
                     connection,
                     needs,
-                    probes,
+                    subjects,
                     self.clock.now(),
                     default_timezone=self.settings.default_timezone,
                 )
             emails = dict(page_rows)
             found += [
-                emails[i.run.contact_id]
-                for i in items
-                if evaluate(condition, i.facts).result and emails[i.run.contact_id]
+                emails[s.contact_id]
+                for s, f in zip(subjects, facts, strict=True)
+                if evaluate(condition, f).result and emails[s.contact_id]
             ]
             after = page_rows[-1][0]
 

@@ -23,6 +23,7 @@ from journeyman.errors import InvalidWorkflow
 from journeyman.links import workflow_secret
 from journeyman.model.contacts import AttributeDefinition, AttributeType
 from journeyman.model.retry import RetryPolicy
+from journeyman.model.runs import Wake
 from journeyman.store import outbox, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, list_members, lists, messages, run_log, runs
@@ -315,7 +316,8 @@ def test_a_late_duplicate_answer_changes_nothing(app: App, server: HttpServer) -
     late = {"key": call.idempotency_key, "ok": False, "status": 500, "json": None}
 
     with transaction(app.engine) as connection:
-        woken = outbox.wake_runs_txn(connection, [(before.id, "lookup", late)], app.clock.now())
+        wake = Wake(run_id=before.id, step_id="lookup", answer=late)
+        woken = outbox.wake_runs_txn(connection, [wake], app.clock.now())
 
     after = the_run(app)
     assert woken == 0

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from journeyman import schedule
 from journeyman.conditions.operators import Comparison, _Frozen
+from journeyman.model.contacts import Deal
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -31,12 +32,6 @@ class OrderStats(NamedTuple):
     number: int = 0
     total: float = 0.0
     products: frozenset[str] = frozenset()
-
-
-class Deal(NamedTuple):
-    pipeline: str
-    stage: str
-    status: str  # open, won, lost
 
 
 # A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot

@@ -247,4 +247,4 @@ class Dispatcher:
     def _wake(message: ClaimedMessage, answer: dict[str, Any]) -> Wake | None:
         if message.run_id is None or message.step_id is None:
             return None
-        return message.run_id, message.step_id, answer
+        return Wake(run_id=message.run_id, step_id=message.step_id, answer=answer)

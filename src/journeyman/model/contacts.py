@@ -7,9 +7,9 @@ import enum
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from journeyman.errors import InvalidContact
 
@@ -45,14 +45,20 @@ DEFAULT_ATTRIBUTES = (
 )
 
 
-# A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot
-# path, where it costs a third as much (docs/architecture.md, "Measured").
-class ContactView(NamedTuple):
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactView:
     """A contact as steps and templates see it."""
 
     id: int
     email: str | None
-    attributes: Mapping[str, Any] = MappingProxyType({})
+    attributes: Mapping[str, Any] = field(default_factory=_empty)
     sms: str | None = None
     whatsapp: str | None = None
     timezone: str | None = None
@@ -62,6 +68,15 @@ class ContactView(NamedTuple):
 
     def template_context(self) -> dict[str, Any]:
         return {**self.attributes, "EMAIL": self.email, "email": self.email, "id": self.id}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deal:
+    """A deal of a contact, as deal conditions see it."""
+
+    pipeline: str
+    stage: str
+    status: str  # open, won, lost
 
 
 def normalize_email(raw: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidEvent
 from journeyman.model.events import Event
+from journeyman.model.shards import EVERYONE, Shard
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
@@ -89,7 +90,7 @@ def claim_queued_events_txn(
     limit: int,
     *,
     with_properties: bool = True,
-    shard: tuple[int, int] = (0, 1),
+    shard: Shard = EVERYONE,
 ) -> list[Event]:
     """Take up to ``limit`` queued events out of the queue, oldest first.
 
@@ -99,7 +100,7 @@ def claim_queued_events_txn(
     have no foreign key to contacts: one stored for a contact id that a deletion removed
     meanwhile, a click on an old email of a deleted contact, say, is left to this).
     """
-    index, count = shard
+    index, count = shard.index, shard.count
     picked = sa.select(event_queue.c.event_id)
     if count > 1:
         picked = picked.where(event_queue.c.contact_id % count == index)
@@ -140,7 +141,7 @@ def claim_queued_events_txn(
     return found
 
 
-def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int, int]) -> set[int]:
+def _place_late_txn(connection: Connection, ids: Sequence[int], shard: Shard) -> set[int]:
     """Give each event taken below the highest place taken so far a place after it.
 
     History conditions count a contact's events in the order the engine took them
@@ -153,7 +154,7 @@ def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int
     placed anew."""
     if not ids:
         return set()
-    index, count = shard
+    index, count = shard.index, shard.count
     mark = sa.select(claim_marks.c.high).where(
         claim_marks.c.shard_count == count, claim_marks.c.shard_index == index
     )

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidInput
 from journeyman.model.effects import AddToAttribute, CreateDeal, JoinList, LeaveList, SetAttribute
+from journeyman.model.events import AnniversaryScan
 from journeyman.schedule import local_today
 from journeyman.store import events, fast
 from journeyman.store.dialects import one_of
@@ -338,17 +339,17 @@ def enrol_manually_txn(
 
 def record_due_anniversaries_txn(
     connection: Connection,
-    specs: Iterable[tuple[str, int]],
+    specs: Iterable[AnniversaryScan],
     now: dt.datetime,
     default_timezone: str = "UTC",
 ) -> int:
     """``anniversary`` events for every contact whose date attribute (month and day) is
     ``days_before`` days ahead on the contact's local date (its timezone, else
     ``default_timezone``), once per contact, attribute, offset and date however often this
-    runs. ``specs``: (attribute, days before) pairs. The number of events recorded."""
+    runs. The number of events recorded."""
     offsets: dict[str, set[int]] = {}
-    for attribute, days_before in specs:
-        offsets.setdefault(attribute, set()).add(days_before)
+    for spec in specs:
+        offsets.setdefault(spec.attribute, set()).add(spec.days_before)
     utc_day = now.astimezone(dt.UTC).date()
     due: dict[tuple[int, str, int, dt.date], dict[str, Any]] = {}
     for attribute, wanted in sorted(offsets.items()):

@@ -174,7 +174,7 @@ def list_workflows_txn(connection: Connection, key: str | None = None) -> list[d
 class WorkflowRow:
     id: int
     key: str
-    status: str
+    status: WorkflowStatus
     version_id: int | None
 
 
@@ -184,7 +184,9 @@ def workflow_rows_txn(connection: Connection) -> list[WorkflowRow]:
             workflows.c.id, workflows.c.key, workflows.c.status, workflows.c.current_version_id
         )
     )
-    return [WorkflowRow(id=r[0], key=r[1], status=r[2], version_id=r[3]) for r in rows]
+    return [
+        WorkflowRow(id=r[0], key=r[1], status=WorkflowStatus(r[2]), version_id=r[3]) for r in rows
+    ]
 
 
 def status_of_txn(connection: Connection, key: str) -> str | None:
