@@ -23,7 +23,12 @@ export function Builder({ schemas, initial, editing, note }: Props) {
   const [catalogue, setCatalogue] = useState<Catalogue>({ lists: [], attributes: [], users: [], workflows: [] });
   const [problems, setProblems] = useState<Problem[]>([]);
   const [checking, setChecking] = useState(false);
-  const [selected, setSelected] = useState<string | null>(null);
+  const [selected, select] = useState<string | null>(null);
+  const [opened, setOpened] = useState(0); // a new form for every step opened, not per rename
+  const setSelected = (id: string | null) => {
+    select(id);
+    setOpened((n) => n + 1);
+  };
   const [adding, setAdding] = useState<{ from: string; branch: string | null } | null>(null);
   const [moving, setMoving] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<{ id: string; keep: string | null } | null>(null);
@@ -94,7 +99,7 @@ export function Builder({ schemas, initial, editing, note }: Props) {
     for (const s of steps(d)) for (const o of outs(schemas, s)) if (o.target === from) setOut(schemas, s, o.branch, to);
     const step = findStep(d, from);
     if (step) step.id = to;
-    setSelected(to);
+    select(to);
   });
 
   const createList = useCallback(async (name: string) => {
@@ -155,7 +160,7 @@ export function Builder({ schemas, initial, editing, note }: Props) {
         <aside className="side">
           {step ? (
             <StepPanel
-              key={step.id}
+              key={opened}
               doc={doc}
               step={step}
               schemas={schemas}

@@ -9,6 +9,8 @@ import { Schemas } from "./schema";
 import { Field, Form } from "./SchemaForm";
 import { t } from "./messages";
 
+const STEP_ID = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
 type Props = {
   doc: Doc;
   step: Step;
@@ -42,7 +44,12 @@ export function StepPanel(props: Props) {
   const focus = useRef<{ path: string[]; at: number } | null>(null);
   const stepIds = (doc.steps || []).map((s: Step) => s.id).filter((id: string) => id !== step.id);
   const [id, setId] = useState(step.id);
-  useEffect(() => setId(step.id), [step.id]);
+  const idProblem = id === step.id ? "" : !STEP_ID.test(id) ? t.badId : t.takenId;
+  const renameTo = (next: string) => {
+    setId(next);
+    // Renamed as typed whenever the id is valid and free, so the form stays in place.
+    if (STEP_ID.test(next) && next !== "end" && !stepIds.includes(next)) props.onRename(step.id, next);
+  };
   const context = {
     schemas,
     catalogue: props.catalogue,
@@ -71,14 +78,15 @@ export function StepPanel(props: Props) {
         </header>
         <div className="field">
           <span className="label">{t.stepId}</span>
-          <input name="id" value={id} onChange={(e) => setId(e.target.value)} onBlur={() => id && id !== step.id && props.onRename(step.id, id)} />
+          <input name="id" value={id} onChange={(e) => renameTo(e.target.value)} />
+          {idProblem ? <p className="field-problem">{idProblem}</p> : null}
         </div>
         <div className="field">
           <span className="label">{t.stepName}</span>
           <input name="name" value={step.name ?? ""} onChange={(e) => props.onChange(setIn(step, ["name"], e.target.value || undefined))} />
         </div>
         <Field bare schema={stepSchema.properties?.[kind] || {}} value={step[kind]} path={[kind]} onChange={(v) => props.onChange(setIn(step, [kind], v))} />
-        {kind === "send_email" ? <EmailExtras step={step} catalogue={props.catalogue} onInsert={insert} /> : null}
+        {kind === "send_email" ? <EmailExtras doc={doc} step={step} catalogue={props.catalogue} onInsert={insert} /> : null}
         {ways.length ? (
           <fieldset className="ways">
             <legend>{t.ways}</legend>
@@ -97,7 +105,9 @@ export function StepPanel(props: Props) {
   );
 }
 
-function EmailExtras({ step, catalogue, onInsert }: { step: Step; catalogue: Catalogue; onInsert: (v: string) => void }) {
+type EmailProps = { doc: Doc; step: Step; catalogue: Catalogue; onInsert: (v: string) => void };
+
+function EmailExtras({ doc, step, catalogue, onInsert }: EmailProps) {
   const [contact, setContact] = useState("");
   const [rendered, setRendered] = useState<{ subject: string; html: string; text: string } | null>(null);
   const [error, setError] = useState("");
@@ -110,6 +120,10 @@ function EmailExtras({ step, catalogue, onInsert }: { step: Step; catalogue: Cat
         preview_text: params.preview_text ?? null,
         html: params.html ?? null,
         text: params.text ?? null,
+        template: params.template ?? null,
+        templates: doc.templates || {},
+        workflow: doc.key || "",
+        step: step.id,
         contact: contact.trim(),
       });
       setRendered(found);
@@ -121,7 +135,7 @@ function EmailExtras({ step, catalogue, onInsert }: { step: Step; catalogue: Cat
   useEffect(() => {
     const timer = setTimeout(render, 600);
     return () => clearTimeout(timer);
-  }, [params.subject, params.html, params.text, params.preview_text, contact]);
+  }, [params.subject, params.html, params.text, params.preview_text, params.template, contact]);
   const names = ["email", ...catalogue.attributes.map((a) => a.name)];
   return (
     <div className="email-extras">

@@ -62,6 +62,8 @@ export const en = {
   end: "end",
   stepId: "Step id",
   stepName: "Label",
+  badId: "An id starts with a letter: letters, digits, _ and -.",
+  takenId: "Another step has this id.",
   ways: "Ways out",
   startHere: "Starts here",
   groups: {
