@@ -16,8 +16,11 @@ import yaml
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 import journeyman
+from journeyman import App
+from journeyman.config import Settings
+from journeyman.documents import load_document
 
-from .api_support import Server, cli, served, wait_for
+from .api_support import Server, served, wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EXAMPLES = Path(journeyman.__file__).parent / "examples"
@@ -76,7 +79,8 @@ def purchase(http: httpx.Client, who: str) -> None:
 
 def branches(http: httpx.Client, step: str) -> dict[str, int]:
     found = http.get(f"/api/v1/workflows/{KEY}/stats").json()
-    return next(s for s in found["steps"] if s["id"] == step)["branches"]
+    counts: dict[str, int] = next(s for s in found["steps"] if s["id"] == step)["branches"]
+    return counts
 
 
 def build_the_example(page: Page) -> None:
@@ -188,26 +192,31 @@ def test_the_source_documents_example_is_built_by_clicks_published_and_runs(
 
 
 def applied_examples(server: Server) -> list[str]:
-    """Every shipped example applied as ``journeyman workflow apply`` does, with what each
-    needs first (attributes, users)."""
-    directory = Path(server.log).parent
-    for name, kind in (("LEAD_SCORE", "number"), ("LAST_ORDER", "text"), ("BIRTHDAY", "date")):
-        cli(directory, server.db_url, "attributes", "define", name, kind)
-    cli(directory, server.db_url, "users", "create", "Alice", "alice@example.com")
-    cli(directory, server.db_url, "users", "create", "Bob", "bob@example.com")
-    files = sorted(EXAMPLES.glob("*.yaml"), key=lambda f: f.stem == "every-action")
-    keys = []
-    for file in files:
-        cli(directory, server.db_url, "workflow", "apply", str(file))
-        keys.append(str(yaml.safe_load(file.read_text())["key"]))
+    """Every shipped example applied as ``journeyman workflow apply`` does (its template
+    files inlined), with what each needs first: attributes and users."""
+    with server.client() as http:
+        for name, kind in (("LEAD_SCORE", "float"), ("LAST_ORDER", "text"), ("BIRTHDAY", "date")):
+            answer = http.post(f"/v3/contacts/attributes/normal/{name}", json={"type": kind})
+            assert answer.status_code == 201, answer.text
+        app = App.open(Settings(database_url=server.db_url))
+        try:
+            app.create_user("Alice", "alice@example.com")
+            app.create_user("Bob", "bob@example.com")
+        finally:
+            app.close()
+        files = sorted(EXAMPLES.glob("*.yaml"), key=lambda f: f.stem == "every-action")
+        keys = []
+        for file in files:
+            applied = http.post("/api/v1/workflows", json=load_document(file))
+            assert applied.status_code == 200, applied.text
+            keys.append(applied.json()["key"])
     return keys
 
 
 @pytest.fixture(scope="module")
-def examples_applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, list[str]]]:
-    directory = tmp_path_factory.mktemp("builder-examples")
-    with served(directory, f"sqlite:///{directory / 'journeyman.db'}") as server:
-        yield server, applied_examples(server)
+def examples_applied(workspace: Server) -> tuple[Server, list[str]]:
+    """The same server after the first test (which needs it empty): the examples on top."""
+    return workspace, applied_examples(workspace)
 
 
 def test_every_shipped_example_opens_in_the_builder_and_saves_back_equal(
