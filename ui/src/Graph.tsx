@@ -42,11 +42,13 @@ type StepData = {
 
 type TriggerData = { entries: string[]; problems: number; actions: GraphActions };
 
-function branchLabel(out: Out): string {
-  return t.branches[out.branch] || out.branch.replace(/_/g, " ");
+function branchLabel(out: Out, kind = ""): string {
+  return t.kindBranches[kind]?.[out.branch] || t.branches[out.branch] || out.branch.replace(/_/g, " ");
 }
 
-function AddButtons({ id, ways, actions }: { id: string; ways: Out[]; actions: GraphActions }) {
+type AddProps = { id: string; kind?: string; ways: Out[]; actions: GraphActions };
+
+function AddButtons({ id, kind, ways, actions }: AddProps) {
   const open = ways.filter((w) => !w.jump);
   return (
     <div className="adds nodrag">
@@ -63,7 +65,7 @@ function AddButtons({ id, ways, actions }: { id: string; ways: Out[]; actions: G
             actions.onAdd(id, w.only ? null : w.branch);
           }}
         >
-          {w.only ? "+" : `${branchLabel(w)} +`}
+          {w.only ? "+" : `${branchLabel(w, kind)} +`}
         </button>
       ))}
     </div>
@@ -84,7 +86,7 @@ function StepNode({ data }: NodeProps<Node<StepData>>) {
       </div>
       <div className="words" data-words={data.id}>{data.words || "…"}</div>
       <div className="step-id">{data.id}</div>
-      <AddButtons id={data.id} ways={data.ways} actions={data.actions} />
+      <AddButtons id={data.id} kind={data.kind} ways={data.ways} actions={data.actions} />
       <Handle type="source" position={Position.Bottom} />
     </div>
   );
@@ -108,7 +110,7 @@ const nodeTypes = { step: StepNode, trigger: TriggerNode };
 
 function layout(nodes: Node[], edges: Edge[]): Node[] {
   const graph = new dagre.graphlib.Graph();
-  graph.setGraph({ rankdir: "TB", nodesep: 50, ranksep: 80, marginx: 20, marginy: 20 });
+  graph.setGraph({ rankdir: "TB", nodesep: 50, ranksep: 56, marginx: 20, marginy: 20 });
   graph.setDefaultEdgeLabel(() => ({}));
   nodes.forEach((n) => graph.setNode(n.id, { width: WIDTH, height: HEIGHT }));
   edges.filter((e) => !e.data?.jump).forEach((e) => graph.setEdge(e.source, e.target));
@@ -154,7 +156,7 @@ function Drawing({ doc, schemas, problems, selected, actions }: Props) {
           id: `${step.id}>${way.branch}`,
           source: step.id,
           target: way.target,
-          label: way.only ? undefined : branchLabel(way),
+          label: way.only ? undefined : branchLabel(way, kind),
           animated: !!way.jump,
           data: { jump: !!way.jump },
           className: way.jump ? "jump" : undefined,
@@ -168,7 +170,22 @@ function Drawing({ doc, schemas, problems, selected, actions }: Props) {
   }, [doc, schemas, problems, selected, actions]);
   const shape = nodes.map((n) => n.id).join(",");
   useEffect(() => {
-    const fit = () => flow.fitView({ maxZoom: 1, padding: 0.1 });
+    // The whole graph when it fits readable (zoom ≥ 0.6), else its top at a readable size:
+    // the wheel scrolls down the rest.
+    const fit = () => {
+      const pane = document.querySelector(".canvas");
+      if (!pane || !nodes.length) return;
+      const xs = nodes.map((n) => n.position.x);
+      const ys = nodes.map((n) => n.position.y);
+      const [minX, minY] = [Math.min(...xs), Math.min(...ys)];
+      const width = Math.max(...xs) + WIDTH - minX;
+      const height = Math.max(...ys) + HEIGHT - minY;
+      const { clientWidth: w, clientHeight: h } = pane;
+      const zoom = Math.max(0.6, Math.min(1, (w - 40) / width, (h - 40) / height));
+      const x = (w - width * zoom) / 2 - minX * zoom;
+      const y = height * zoom <= h - 40 ? (h - height * zoom) / 2 - minY * zoom : 20 - minY * zoom;
+      flow.setViewport({ x, y, zoom });
+    };
     const timer = setTimeout(fit, 30);
     window.addEventListener("resize", fit);
     return () => {
@@ -184,8 +201,7 @@ function Drawing({ doc, schemas, problems, selected, actions }: Props) {
       nodesDraggable={false}
       nodesConnectable={false}
       onNodeClick={(_, node) => node.id !== "__entry" && actions.onSelect(node.id)}
-      fitView
-      fitViewOptions={{ maxZoom: 1, padding: 0.1 }}
+      panOnScroll
       minZoom={0.2}
     >
       <Background />

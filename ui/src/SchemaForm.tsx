@@ -358,7 +358,7 @@ function MapInput({ schema, value, path, onChange }: FieldProps) {
       {Object.entries(map).map(([key, v]) => (
         <div className="map-row" key={key}>
           <input className="map-key" aria-label={t.property} data-map-key={path.join(".")} defaultValue={key} onBlur={(e) => e.target.value && e.target.value !== key && rename(key, e.target.value)} />
-          <Field schema={item} value={v} path={[...path, key]} onChange={(next) => onChange(without(map, key, next))} />
+          <Field bare schema={item} value={v} path={[...path, key]} onChange={(next) => onChange(without(map, key, next))} />
           <button type="button" className="link" onClick={() => onChange(without(map, key, undefined))}>{t.removeItem}</button>
         </div>
       ))}

@@ -107,6 +107,9 @@ export const en = {
     failure: "failure",
     default: "otherwise",
   } as Record<string, string>,
+  kindBranches: {
+    wait_for_event: { then: "event came", else: "no event in time" },
+  } as Record<string, Record<string, string>>,
   rules: {
     attribute: "Contact attribute",
     event_count: "Event count",
