@@ -52,6 +52,12 @@ def page(browser: Browser) -> Iterator[Page]:
     found.set_default_timeout(20_000)
     failures: list[str] = []
     found.on("pageerror", lambda error: failures.append(str(error)))
+    found.on(
+        "console",
+        lambda message: (
+            failures.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield found
     context.close()
     assert not failures, failures  # an uncaught script error fails the test
@@ -264,3 +270,20 @@ def test_deleting_a_condition_says_which_steps_go_with_it(
     assert moved["confirm"]["next"] == "score"
     assert moved["score"]["next"] == "text_them"
     assert moved["off_prospects"]["next"] == "last_order"
+
+
+def test_the_builder_carries_the_policy_and_builds_no_html_from_data(workspace: Server) -> None:
+    with workspace.anonymous() as anonymous:
+        page = anonymous.get("/ui/builder/")
+        assert page.status_code == 200
+        scripts = [part.split('"')[0] for part in page.text.split('src="')[1:]]
+        assert scripts and all(s.startswith("/ui/builder/assets/") for s in scripts)
+        for path in ("/ui/builder/", *scripts):
+            policy = anonymous.get(path).headers["content-security-policy"]
+            assert "script-src 'self'" in policy and "img-src data:" in policy, path
+    sources = Path(__file__).parents[2] / "ui" / "src"
+    for source in sources.glob("*.tsx"):
+        text = source.read_text()
+        assert "dangerouslySetInnerHTML" not in text and "innerHTML" not in text, source
+        # The email preview: a sandboxed frame without scripts (its pixel never loads).
+        assert 'sandbox="" srcDoc' in text or "srcDoc" not in text, source
