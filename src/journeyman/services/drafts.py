@@ -120,8 +120,8 @@ def delete_draft(ctx: Context, key: str) -> None:
 
 def draft_diff(ctx: Context, key: str) -> DraftDiff:
     """A unified diff of the YAML of the running version and of the draft, both normalised
-    as apply stores them (templates inlined, defaults filled in); a draft the validator
-    refuses is compared as written."""
+    as apply stores them (templates inlined, defaults filled in, keys sorted); a draft the
+    validator refuses is compared as written."""
     with read_transaction(ctx.engine) as connection:
         draft = drafts.draft_txn(connection, key)
         workflow = target_key(key, draft.document)
@@ -167,4 +167,6 @@ def _current_version_txn(connection: Any, key: str) -> int | None:
 
 
 def _yaml(document: Mapping[str, Any]) -> str:
-    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True)
+    """Keys sorted: PostgreSQL's JSONB keeps a stored version's keys in an order of its own,
+    so the order in which they were written is not a change."""
+    return yaml.safe_dump(dict(document), sort_keys=True, allow_unicode=True)

@@ -46,7 +46,7 @@ class _Days:
 
 def _day(connection: Connection) -> sa.ColumnElement[Any]:
     if connection.dialect.name == "postgresql":
-        return sa.func.date(sa.func.timezone("UTC", messages.c.sent_at))
+        return sa.func.date(sa.func.timezone(sa.literal_column("'UTC'"), messages.c.sent_at))
     return sa.func.date(messages.c.sent_at)  # stored as UTC text
 
 
