@@ -165,6 +165,21 @@ class SendEmail(StepKind):
         )
 
 
+INERT_UNSUBSCRIBE = "#unsubscribe"  # what a preview shows for {{ unsubscribe_url }}
+
+
+def render_preview(
+    params: SendEmailParams, item: StepItem, env: StepEnv
+) -> tuple[str, str, str | None]:
+    """(subject, html, text) as the step renders them for ``item``'s contact, with the same
+    template context, without tracking and with an inert unsubscribe link: what the builder
+    shows, nothing anybody could follow to record an open, a click or an unsubscribe."""
+    context = template_context(item, env)
+    context["unsubscribe_url"] = INERT_UNSUBSCRIBE
+    subject, html, text, _ = _template(params).render(context)
+    return subject, html, text
+
+
 @lru_cache(maxsize=1024)
 def _template(params: SendEmailParams) -> templating.MessageTemplate:
     html = params.html or ""

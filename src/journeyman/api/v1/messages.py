@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from journeyman.api.limits import MessageIdPath
 from journeyman.api.v1.common import Limit, Offset, v1_router
@@ -17,6 +17,8 @@ from journeyman.store import read_transaction, reports
 from journeyman.store.outbox import MessageStatus
 
 router = v1_router("messages")
+
+CAPTURED = "captured:"  # the provider id the capture transports give (channels/capture.py)
 
 
 class Message(BaseModel):
@@ -30,10 +32,19 @@ class Message(BaseModel):
     step_id: str | None
     run_id: int | None
     contact_id: int | None
-    reason: str | None
+    reason: str | None = Field(description="why a message was suppressed or failed")
     attempts: int
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    captured: bool = Field(
+        description="sent through the capture transport (no provider configured): kept in "
+        "the outbox, delivered to nobody"
+    )
+
+
+def captured(row: dict[str, Any]) -> bool:
+    provider_id = row.get("provider_id")
+    return row.get("status") == "sent" and str(provider_id or "").startswith(CAPTURED)
 
 
 class MessagesPage(BaseModel):
@@ -82,7 +93,10 @@ def list_messages(
         )
         rows, total = reports.messages_page_txn(connection, where, limit=limit, offset=offset)
     return MessagesPage(
-        messages=[Message(**r) for r in rows], count=total, limit=limit, offset=offset
+        messages=[Message(**r, captured=captured(r)) for r in rows],
+        count=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -95,5 +109,9 @@ def get_message(message_id: MessageIdPath, app: Journeyman) -> MessageDetail:
         tracking = reports.tracking_events_txn(
             connection, row["contact_id"], row["idempotency_key"]
         )
-    fields = {k: row.get(k) for k in MessageDetail.model_fields if k != "tracking"}
-    return MessageDetail(**fields, tracking=[TrackingEvent(**t) for t in tracking])
+    fields = {
+        k: row.get(k) for k in MessageDetail.model_fields if k not in ("tracking", "captured")
+    }
+    return MessageDetail(
+        **fields, captured=captured(row), tracking=[TrackingEvent(**t) for t in tracking]
+    )

@@ -34,7 +34,7 @@ class StepStats(BaseModel):
     kind: str | None = Field(description="null: the step is not in the current version")
     entered: int = Field(description="runs that executed the step (each run once)")
     waiting_now: int = Field(
-        description="runs standing on the step now (a delay's waiting runs stand on its next step)"
+        description="runs on the step now; runs waiting on a delay are counted on the delay"
     )
     branches: dict[str, int] = Field(description="way out (then, else, path_1...) -> times taken")
     messages: MessageCounts
