@@ -63,6 +63,7 @@ AT_THE_SEEDED_WORKFLOW = (
     "GET /api/v1/drafts/{key}",
     "GET /api/v1/drafts/{key}/diff",
     "PUT /api/v1/drafts/{key}",
+    "POST /api/v1/drafts/{key}/publish",
 )
 # Operations that answer a refused document or template with 422 and its problems.
 REFUSING_DOCUMENTS = {
@@ -71,6 +72,8 @@ REFUSING_DOCUMENTS = {
     ("post", "/api/v1/drafts/{key}/publish"),
     ("post", "/api/v1/preview/email"),
 }
+# Every operation of the document: minutes, and many more on a machine shared with other work.
+FUZZ_SECONDS = 900
 EMAIL = "fuzz@example.com"
 STEP = ', step = "hello"'
 WORKFLOW = {
@@ -195,7 +198,7 @@ def fuzz(server: Server, directory: Path, *, max_examples: int) -> set[str]:
         env=environment(),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=FUZZ_SECONDS,
         check=False,
     )
     assert done.returncode == 0, f"schemathesis found problems:\n{done.stdout}\n{done.stderr}"
@@ -227,6 +230,7 @@ def test_the_document_declares_the_errors_the_server_answers(fuzz_server: Server
     assert "content" not in attribute["post"]["responses"]["201"]  # created: no body
 
 
+@pytest.mark.timeout(FUZZ_SECONDS + 120)
 def test_every_operation_answers_as_documented_without_server_errors_sqlite(
     fuzz_server: Server, tmp_path: Path
 ) -> None:
@@ -238,6 +242,7 @@ def test_every_operation_answers_as_documented_without_server_errors_sqlite(
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(FUZZ_SECONDS + 120)
 def test_every_operation_answers_as_documented_without_server_errors_postgres(
     pg_fuzz_server: Server, tmp_path: Path
 ) -> None:

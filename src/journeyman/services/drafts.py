@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import yaml
+from sqlalchemy.engine import Connection
 
 from journeyman.app import ApplyReport, ValidationReport
 from journeyman.errors import InvalidWorkflow, NotFound, Problem
@@ -96,7 +97,7 @@ def save_draft(
     now = ctx.clock.now()
     workflow = target_key(key, document)
 
-    def save(connection: Any) -> tuple[drafts.Draft, int | None]:
+    def save(connection: Connection) -> tuple[drafts.Draft, int | None]:
         current = _current_version_txn(connection, workflow)
         based_on = based_on_version
         if based_on is None:
@@ -161,7 +162,7 @@ def _problems(ctx: Workflows, document: Mapping[str, Any]) -> tuple[Problem, ...
     return ()
 
 
-def _current_version_txn(connection: Any, key: str) -> int | None:
+def _current_version_txn(connection: Connection, key: str) -> int | None:
     found = workflows.list_workflows_txn(connection, key)
     return found[0]["version"] if found else None
 
