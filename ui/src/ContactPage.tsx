@@ -95,7 +95,7 @@ export function ContactPage({ id }: { id: string }) {
           <ul className="plain">
             {lists.map((l) => (
               <li key={l.id}>
-                <label className="inline">
+                <label className="check">
                   <input type="checkbox" name="member" data-list={l.name} checked={contact.listIds.includes(l.id)} onChange={(e) => member(l.id, e.target.checked)} />
                   <a href={`#/lists/${l.id}`}>{l.name}</a>
                 </label>

@@ -120,9 +120,9 @@ export function Contacts({ query }: { query: URLSearchParams }) {
                 <thead>
                   <tr>
                     <th>{t.contacts.email}</th>
-                    {sorted ? <th>{sorted}</th> : null}
-                    <th>{t.contacts.lists}</th>
-                    <th>{t.contacts.created}</th>
+                    {sorted ? <th className="number">{sorted}</th> : null}
+                    <th className="wide">{t.contacts.lists}</th>
+                    <th className="wide">{t.contacts.created}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -130,8 +130,8 @@ export function Contacts({ query }: { query: URLSearchParams }) {
                     <tr key={c.id} data-contact={c.email || c.id}>
                       <td><a href={`#/contacts/${c.id}`}>{c.email || `#${c.id}`}</a></td>
                       {sorted ? <td className="number" data-sort-value>{String(c.attributes[sorted] ?? "")}</td> : null}
-                      <td>{c.listIds.map((id) => listName.get(id) || `#${id}`).join(", ")}</td>
-                      <td>{c.createdAt.slice(0, 10)}</td>
+                      <td className="wide">{c.listIds.map((id) => listName.get(id) || `#${id}`).join(", ")}</td>
+                      <td className="wide">{c.createdAt.slice(0, 10)}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -93,7 +93,7 @@ export function ListPage({ id }: { id: string }) {
     <main className="page list">
       <p><a href="#/lists" data-action="all-lists">{t.lists.back}</a></p>
       <h1 data-list-name>{info.name}</h1>
-      <p className="help" data-members={info.totalSubscribers}>{info.totalSubscribers} {t.lists.members}</p>
+      <p className="help" data-members={info.totalSubscribers}>{info.totalSubscribers} {t.lists.memberCount}</p>
       <p className="status" role="status" data-status>{status}</p>
       <div className="two">
         <form className="panel" onSubmit={(e) => { e.preventDefault(); if (name.trim()) rename(); }}>

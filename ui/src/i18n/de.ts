@@ -205,6 +205,7 @@ export const de: Catalogue = {
     title: "Listen",
     name: "Name",
     members: "Kontakte",
+    memberCount: "Kontakte",
     create: "Liste erstellen",
     newName: "Name der neuen Liste",
     rename: "Umbenennen",

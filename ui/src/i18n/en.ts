@@ -206,6 +206,7 @@ export const en = {
     title: "Lists",
     name: "Name",
     members: "Members",
+    memberCount: "members",
     create: "Create the list",
     newName: "Name of the new list",
     rename: "Rename",
