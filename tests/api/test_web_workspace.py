@@ -155,8 +155,8 @@ def test_a_contact_is_opened_and_its_attribute_and_lists_edited(
 def test_a_list_is_created_renamed_and_given_and_relieved_of_a_member(
     page: Page, workspace: Server
 ) -> None:
-    opened(page, workspace, "#/new")
-    page.click('[data-nav="lists"]')
+    signed_in(page, workspace)
+    page.click('[data-nav="workspace-lists"]')  # from the classic pages
     expect(page.locator('[data-list="Newsletter"] [data-members]')).to_be_visible()
     page.fill('input[name="new-list"]', "Loyal customers")
     page.click('[data-action="create-list"]')
