@@ -218,6 +218,5 @@ export const de: Catalogue = {
     noMembers: "Diese Liste hat noch keine Kontakte.",
     added: "Hinzugefügt",
     removed: "Entfernt",
-    open: "Öffnen",
   },
 };

@@ -219,6 +219,5 @@ export const en = {
     noMembers: "This list has no member yet.",
     added: "Added",
     removed: "Removed",
-    open: "Open",
   },
 };
