@@ -10,7 +10,7 @@ import { Graph } from "./Graph";
 import { Palette } from "./Palette";
 import { Settings } from "./Settings";
 import { StepPanel } from "./StepPanel";
-import { t } from "./messages";
+import { t } from "./i18n";
 
 type Props = { schemas: Schemas; initial: Doc; editing: string | null; note: string };
 

@@ -19,7 +19,7 @@ import type { Problem } from "./api";
 import { Doc, END, Out, kindOf, outs, steps } from "./doc";
 import { Schemas } from "./schema";
 import { describe, entry } from "./describe";
-import { t } from "./messages";
+import { t } from "./i18n";
 
 const WIDTH = 250;
 const HEIGHT = 96;

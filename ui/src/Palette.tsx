@@ -1,7 +1,7 @@
 // The palette a "+" opens, grouped as the source document groups the actions; a kind the
 // schema has and no group names lands in "other", so new kinds appear without UI code.
 import { Schemas } from "./schema";
-import { t } from "./messages";
+import { t } from "./i18n";
 
 const GROUPS: [string, string[]][] = [
   ["send", ["send_email", "send_sms", "send_whatsapp", "send_notification"]],

@@ -5,7 +5,7 @@
 import { createContext, useContext, useState } from "react";
 import type { Catalogue, Problem } from "./api";
 import { Schema, Schemas, nonNull, skeleton } from "./schema";
-import { t } from "./messages";
+import { t } from "./i18n";
 
 export type FormContext = {
   schemas: Schemas;
@@ -255,7 +255,7 @@ function ArrayInput(props: FieldProps) {
         name={path.join(".")}
         rows={Math.max(2, list.length + 1)}
         value={list.join("\n")}
-        placeholder="one a line"
+        placeholder={t.oneALine}
         onChange={(e) => {
           const lines = e.target.value.split("\n");
           onChange(lines.filter((l, i) => l !== "" || i < lines.length - 1).map((l) => (items.type === "string" ? l : parseScalar(l))));

@@ -4,7 +4,7 @@ import type { Catalogue, Problem } from "./api";
 import { Doc } from "./doc";
 import { Schemas, skeleton } from "./schema";
 import { Field, Form } from "./SchemaForm";
-import { t } from "./messages";
+import { t } from "./i18n";
 
 type Props = {
   doc: Doc;

@@ -7,7 +7,7 @@ import type { Catalogue, Problem } from "./api";
 import { Doc, Step, kindOf, outs } from "./doc";
 import { Schemas } from "./schema";
 import { Field, Form } from "./SchemaForm";
-import { t } from "./messages";
+import { t } from "./i18n";
 
 const STEP_ID = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 

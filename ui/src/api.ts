@@ -72,3 +72,25 @@ export async function loadCatalogue(): Promise<Catalogue> {
     workflows: (workflows.workflows || []).map((w: any) => ({ key: w.key, name: w.name })),
   };
 }
+
+export type ListInfo = { id: number; name: string; totalSubscribers: number };
+export type AttributeInfo = { name: string; type?: string; category?: string };
+export type ContactInfo = {
+  id: number; email: string | null; emailBlacklisted: boolean; createdAt: string;
+  attributes: Record<string, unknown>; listIds: number[];
+};
+
+// Every list, page by page (the route gives at most 50 at a time), oldest first.
+export async function allLists(): Promise<ListInfo[]> {
+  const found: ListInfo[] = [];
+  for (let offset = 0; ; offset += 50) {
+    const page = await api<{ lists: ListInfo[]; count: number }>(`/v3/contacts/lists?limit=50&offset=${offset}&sort=asc`);
+    found.push(...page.lists);
+    if (!page.lists.length || found.length >= page.count) return found;
+  }
+}
+
+export async function attributeDefinitions(): Promise<AttributeInfo[]> {
+  const found = await api<{ attributes: AttributeInfo[] }>("/v3/contacts/attributes");
+  return found.attributes || [];
+}

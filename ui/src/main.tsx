@@ -1,5 +1,6 @@
-// The builder's entry: sign in (the key the vanilla UI keeps in this tab), load the schema,
-// open a new workflow (#/new) or a workflow's draft or current version (#/edit/KEY).
+// The workspace's entry: sign in (the key the vanilla UI keeps in this tab), then the page the
+// address names: the builder on a new workflow (#/new) or a workflow's draft or current
+// version (#/edit/KEY), contacts (#/contacts, #/contacts/ID), lists (#/lists, #/lists/ID).
 import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/style.css";
@@ -8,7 +9,11 @@ import { api, apiKey, ApiError, KEY_STORE } from "./api";
 import { Builder } from "./Builder";
 import { Doc } from "./doc";
 import { Schemas } from "./schema";
-import { t } from "./messages";
+import { ContactPage } from "./ContactPage";
+import { Contacts } from "./Contacts";
+import { ListPage, Lists } from "./Lists";
+import { Nav } from "./Nav";
+import { language, setLanguage, t } from "./i18n";
 
 type Loaded = { schemas: Schemas; doc: Doc; editing: string | null; note: string };
 
@@ -43,6 +48,7 @@ function SignIn({ onDone }: { onDone: () => void }) {
 function App() {
   const [hash, setHash] = useState(location.hash);
   const [signedIn, setSignedIn] = useState(!!apiKey());
+  const [lang, setLang] = useState(language);
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [error, setError] = useState("");
   useEffect(() => {
@@ -50,18 +56,40 @@ function App() {
     window.addEventListener("hashchange", moved);
     return () => window.removeEventListener("hashchange", moved);
   }, []);
+  const [path, search] = hash.split("?");
+  const page = path.startsWith("#/contacts") ? "contacts" : path.startsWith("#/lists") ? "lists" : "builder";
   useEffect(() => {
-    if (!signedIn) return;
+    if (!signedIn || page !== "builder") return;
     setLoaded(null);
     load(hash).then(setLoaded, (e: Error) => {
       if (e instanceof ApiError && e.status === 401) setSignedIn(false);
       setError(e.message);
     });
-  }, [hash, signedIn]);
+  }, [hash, signedIn, page]);
   if (!signedIn) return <SignIn onDone={() => setSignedIn(true)} />;
-  if (error) return <p className="error" role="alert">{error}</p>;
-  if (!loaded) return <p className="help">{t.loading}</p>;
-  return <Builder key={hash} schemas={loaded.schemas} initial={loaded.doc} editing={loaded.editing} note={loaded.note} />;
+  // A new language renders every page anew, in the words of its catalogue.
+  const onLanguage = (code: string) => { setLanguage(code); setLang(code); };
+  return (
+    <div className="workspace" key={lang}>
+      <Nav page={page} onLanguage={onLanguage} />
+      {page === "contacts" ? contactsPage(path, search) : page === "lists" ? listsPage(path) : (
+        error ? <p className="error" role="alert">{error}</p>
+          : !loaded ? <p className="help">{t.loading}</p>
+          : <Builder key={hash} schemas={loaded.schemas} initial={loaded.doc} editing={loaded.editing} note={loaded.note} />
+      )}
+    </div>
+  );
+}
+
+function contactsPage(path: string, search: string | undefined) {
+  const one = /^#\/contacts\/(\d+)$/.exec(path);
+  if (one) return <ContactPage key={one[1]} id={one[1]} />;
+  return <Contacts key={search || ""} query={new URLSearchParams(search || "")} />;
+}
+
+function listsPage(path: string) {
+  const one = /^#\/lists\/(\d+)$/.exec(path);
+  return one ? <ListPage key={one[1]} id={one[1]} /> : <Lists />;
 }
 
 createRoot(document.getElementById("root") as HTMLElement).render(

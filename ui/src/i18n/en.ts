@@ -1,6 +1,10 @@
-// The builder's words. Labels and help come from the schema's titles and descriptions; this
-// catalogue overrides them where the schema speaks to developers. A language is a catalogue.
+// The workspace's words in English, the reference catalogue: every other language has exactly
+// its keys (the type check fails otherwise). Labels and help of step forms come from the
+// schema's titles and descriptions; this catalogue overrides them where the schema speaks to
+// developers.
 export const en = {
+  language: "Language",
+  nav: { builder: "Workflow builder", contacts: "Contacts", lists: "Lists", classic: "Workflows & reports" },
   title: "Workflow builder",
   back: "All workflows",
   openPage: "Open the workflow page",
@@ -66,6 +70,7 @@ export const en = {
   takenId: "Another step has this id.",
   ways: "Ways out",
   startHere: "Starts here",
+  oneALine: "one a line",
   groups: {
     send: "Send an email, SMS or notification",
     lists: "Lists",
@@ -75,7 +80,7 @@ export const en = {
     conditions: "Conditions",
     timing: "Timing",
     other: "Other",
-  } as Record<string, string>,
+  },
   kinds: {
     send_email: "Send an email",
     send_sms: "Send an SMS",
@@ -99,17 +104,17 @@ export const en = {
     delay: "Wait (delay)",
     wait_until: "Wait until a date",
     wait_window: "Wait for a time window",
-  } as Record<string, string>,
+  },
   branches: {
     then: "yes",
     else: "no",
     success: "success",
     failure: "failure",
     default: "otherwise",
-  } as Record<string, string>,
+  },
   kindBranches: {
     wait_for_event: { then: "event came", else: "no event in time" },
-  } as Record<string, Record<string, string>>,
+  },
   rules: {
     attribute: "Contact attribute",
     event_count: "Event count",
@@ -128,7 +133,7 @@ export const en = {
     all: "All of",
     any: "Any of",
     not: "Not",
-  } as Record<string, string>,
+  },
   // Field labels by path suffix (after the step kind): the schema's title otherwise.
   fields: {
     "send_email.html": "HTML",
@@ -140,8 +145,79 @@ export const en = {
     "if.event_count.equals": "equals",
     reentry: "Can a contact enter again?",
     allow_parallel_runs: "Several runs of one contact at once",
-  } as Record<string, string>,
+  },
+  // The graph's boxes in words: "purchase count = 1", "wait 3 days".
+  words: {
+    and: "and", or: "or", not: "not", where: "where", count: "count", event: "event",
+    did: "did", didNot: "did not", inList: "in list", inAnyOf: "in any of", inNoneOf: "in none of",
+    atRandom: "% at random", aMessage: "a message", orders: "orders", spent: "spent", bought: "bought",
+    wait: "wait", until: "until", between: "between", waitFor: "wait for", upTo: "up to",
+    goTo: "go to", start: "start", conversion: "conversion", deal: "deal", task: "task", to: "to",
+    theOwner: "the owner", inTurn: "in turn:", block: "block", clear: "clear", template: "template",
+    anniversaryOf: "anniversary of", startsMatching: "starts matching:", contacts: "contacts",
+    webhookAnswer: "answer",
+    contains: "contains", starts_with: "starts with", in: "in", is_set: "is set", before: "before",
+    after: "after", within_last_days: "within last days", anniversary_in_days: "anniversary in days",
+  },
+  units: {
+    months: ["month", "months"], weeks: ["week", "weeks"], days: ["day", "days"],
+    hours: ["hour", "hours"], minutes: ["minute", "minutes"],
+  },
+  contacts: {
+    title: "Contacts",
+    search: "Email contains",
+    searchButton: "Search",
+    filters: "Attribute filters",
+    addFilter: "Add a filter",
+    attribute: "Attribute",
+    operator: "Operator",
+    value: "Value",
+    ops: { eq: "=", ne: "≠", lt: "<", lte: "≤", gt: ">", gte: "≥", contains: "contains", set: "is set", unset: "is not set" },
+    inList: "In list",
+    anyList: "(any list)",
+    sortBy: "Sort by",
+    newest: "Newest first",
+    descending: "highest first",
+    ascending: "lowest first",
+    topLeads: "Who engages most (lead score)",
+    email: "Email",
+    lists: "Lists",
+    created: "Created",
+    found: "contacts found",
+    none: "No contact matches these conditions.",
+    previous: "Previous",
+    next: "Next",
+    page: "Page",
+    of: "of",
+    back: "All contacts",
+    attributes: "Attributes",
+    addAttribute: "Add an attribute",
+    name: "Name",
+    save: "Save",
+    saved: "Saved",
+    memberships: "List memberships",
+    timeline: "Timeline",
+    noTimeline: "This contact has not entered any workflow yet.",
+    entered: "entered",
+    refused: "refused",
+    blocked: "Blocklisted for email",
+  },
+  lists: {
+    title: "Lists",
+    name: "Name",
+    members: "Members",
+    memberCount: "members",
+    create: "Create the list",
+    newName: "Name of the new list",
+    rename: "Rename",
+    back: "All lists",
+    add: "Add members",
+    addHelp: "Email addresses, one a line or separated by commas",
+    addButton: "Add",
+    remove: "Remove",
+    none: "No list yet.",
+    noMembers: "This list has no member yet.",
+    added: "Added",
+    removed: "Removed",
+  },
 };
-
-export type Messages = typeof en;
-export const t: Messages = en;
