@@ -72,6 +72,12 @@ def work(settings: Settings, *, parent: Parent | None = None) -> None:
         journeyman.close()
 
 
+def engine_child(parent: Parent, settings: Settings) -> None:
+    """``serve``'s engine child; here, not beside ``serve``, so that the child does not
+    import the API (FastAPI, uvicorn) it does not run."""
+    work(settings, parent=parent)
+
+
 async def _work(journeyman: App, transport: EmailTransport, *, parent: Parent | None) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

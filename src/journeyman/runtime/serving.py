@@ -39,8 +39,8 @@ from journeyman.api.hot_path import HotEvents
 from journeyman.app import App
 from journeyman.config import Settings
 from journeyman.errors import JourneymanError
-from journeyman.runtime.children import Child, Parent
-from journeyman.runtime.engine import email_transport, finish_engine, work
+from journeyman.runtime.children import Child
+from journeyman.runtime.engine import email_transport, engine_child, finish_engine
 from journeyman.runtime.signals import stop_on_signals
 from journeyman.runtime.tuning import tune_garbage_collector, tune_thread_switching
 
@@ -65,7 +65,7 @@ def serve(settings: Settings, *, host: str, port: int, engine: EngineMode = "pro
     App.open(settings).close()  # migrated once, here, before the child opens it
     tune_garbage_collector()
     # Started from the main thread: it lives as long as the server.
-    child = Child.start(_engine_child, settings)
+    child = Child.start(engine_child, settings)
     try:
         journeyman = App.open(settings, upgrade=False)
         tune_thread_switching(journeyman.engine.dialect.name)
@@ -75,10 +75,6 @@ def serve(settings: Settings, *, host: str, port: int, engine: EngineMode = "pro
             journeyman.close()
     finally:
         child.stop(signal.SIGTERM)  # it has ended, unless we failed before the server ran
-
-
-def _engine_child(parent: Parent, settings: Settings) -> None:
-    work(settings, parent=parent)
 
 
 def _server(journeyman: App, *, host: str, port: int) -> uvicorn.Server:
