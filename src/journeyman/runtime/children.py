@@ -126,17 +126,14 @@ class Child(Generic[R]):
         os.close(read_in)
         os.close(write_out)
         child = cls(process, write_in, read_out)
-        _write_all(write_in, _LENGTH.pack(len(payload)) + payload)
+        with contextlib.suppress(BrokenPipeError):  # it ended already: its end tells so
+            _write_all(write_in, _LENGTH.pack(len(payload)) + payload)
         os.set_blocking(write_in, False)
         return child
 
     @property
     def pid(self) -> int:
         return self._process.pid
-
-    def status(self) -> int | None:
-        """The exit status (negative: killed by that signal), or None while it runs."""
-        return self._process.poll()
 
     def wake(self) -> None:
         """One byte down IN, without blocking."""
