@@ -422,16 +422,16 @@ class App:
         )
 
     def run_until_idle(
-        self, transport: EmailTransport | None, *, batch_size: int | None = None, workers: int = 1
+        self, transport: EmailTransport | None, *, batch_size: int | None = None
     ) -> RunSummary:
         """Move every due run and deliver every due message, then close the transport.
 
-        ``workers`` > 1 runs shards 1.. in child processes (they use the system clock).
+        (Several processes: ``journeyman.runtime.engine.run_until_idle``.)
         """
 
         async def until_idle() -> RunSummary:
             try:
-                return await self.run(transport, batch_size=batch_size, workers=workers)
+                return await self.run(transport, batch_size=batch_size)
             finally:
                 if transport is not None:
                     await transport.aclose()
@@ -443,19 +443,13 @@ class App:
         transport: EmailTransport | None,
         *,
         batch_size: int | None = None,
-        workers: int = 1,
         until_idle: bool = True,
     ) -> RunSummary:
-        """The engine (and the dispatcher, given a transport) in the running event loop."""
+        """The engine (and the dispatcher, given a transport) in the running event loop.
+        (Several processes: ``journeyman.runtime.engine.run_engine``.)"""
         dispatcher = self.dispatcher(transport) if transport is not None else None
-        stepper = self.stepper(batch_size=batch_size, shard=(0, workers))
+        stepper = self.stepper(batch_size=batch_size)
         try:
-            if workers > 1:
-                from journeyman.engine.workers import run_workers
-
-                settings = replace(self.settings, batch_size=batch_size or self.settings.batch_size)
-                parent = (stepper, dispatcher)
-                return await run_workers(settings, workers, parent, until_idle=until_idle)
             self.events_stored = asyncio.Event()  # one of this event loop's own
             return await run(stepper, dispatcher, until_idle=until_idle, wake=self.events_stored)
         finally:

@@ -24,11 +24,9 @@ from rich.text import Text
 from journeyman import demo as demo_module
 from journeyman import nesting, simulation
 from journeyman.app import App, EventInput
-from journeyman.channels.capture import CaptureTransport
 from journeyman.clock import FakeClock
 from journeyman.config import Settings
 from journeyman.documents import load_document
-from journeyman.engine.dispatch import EmailTransport
 from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError, StoreError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
 from journeyman.store import contacts as contact_store
@@ -92,14 +90,6 @@ def _app(ctx: typer.Context) -> Iterator[App]:
         yield journeyman
     finally:
         journeyman.close()
-
-
-def _transport(settings: Settings) -> EmailTransport:
-    if settings.smtp_url:
-        from journeyman.channels.smtp import SmtpSettings, SmtpTransport
-
-        return SmtpTransport(SmtpSettings.from_url(str(settings.smtp_url)))
-    return CaptureTransport()
 
 
 @app.callback()
@@ -686,15 +676,16 @@ def run_engine(
     import asyncio
 
     from journeyman.engine.runner import RunSummary
+    from journeyman.runtime import engine
 
     settings = _settings(ctx)
     clock = _as_of(now, until_idle=until_idle, workers=workers) if now else None
 
     async def main(journeyman: App) -> RunSummary:
-        transport = _transport(settings)
+        transport = engine.email_transport(settings)
         try:
-            return await journeyman.run(
-                transport, batch_size=batch_size, workers=workers, until_idle=until_idle
+            return await engine.run_engine(
+                journeyman, transport, batch_size=batch_size, workers=workers, until_idle=until_idle
             )
         finally:
             await transport.aclose()
@@ -729,19 +720,17 @@ def serve(
     ] = ServeEngine.PROCESS,
 ) -> None:
     """Run the HTTP API, the engine and the message dispatcher."""
-    from journeyman.api.serve import serve as serve_api
+    from journeyman.runtime import serving
 
-    settings = _settings(ctx)
-    serve_api(settings, _transport(settings), host=host, port=port, engine=engine.value)
+    serving.serve(_settings(ctx), host=host, port=port, engine=engine.value)
 
 
 @app.command("worker")
 def worker(ctx: typer.Context) -> None:
     """Run the engine and the message dispatcher (the API runs elsewhere)."""
-    from journeyman.api.serve import work
+    from journeyman.runtime import engine
 
-    settings = _settings(ctx)
-    work(settings, _transport(settings))
+    engine.work(_settings(ctx))
 
 
 apikey_app = typer.Typer(no_args_is_help=True, help="Keys of the HTTP API.")

@@ -16,6 +16,7 @@ from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
 from journeyman.documents import load_document
 from journeyman.engine.dispatch import EmailTransport
+from journeyman.runtime import engine
 from journeyman.store import contacts, events, lists, outbox, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import runs
@@ -126,6 +127,6 @@ def run_demo(
     started = time.perf_counter()
     load_demo_data(app, count)
     loaded = time.perf_counter()
-    app.run_until_idle(transport or CaptureTransport(), workers=workers)
+    engine.run_until_idle(app, transport or CaptureTransport(), workers=workers)
     finished = time.perf_counter()
     return measure(app, count, loaded - started, finished - loaded)

@@ -94,7 +94,8 @@ def upsert_contacts_txn(
         if e in existing
     ]
     bulk.update(contacts, (*_CHANGED, "modified_at"), updates)
-    system_events.upserted_txn(connection, merged, existing, now)
+    written = {email: item.attributes for email, item in merged.items()}
+    system_events.upserted_txn(connection, written, existing, now)
     return len(new), len(updates)
 
 

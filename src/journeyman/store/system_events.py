@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -58,9 +58,6 @@ from journeyman.workflow.entry_points import (
     names_listened,
     parse_date,
 )
-
-if TYPE_CHECKING:
-    from journeyman.store.contacts import ContactInput
 
 Change = tuple[str, int, Mapping[str, Any]]  # (event name, contact id, properties)
 
@@ -114,12 +111,13 @@ def contacts_created_txn(
 
 def upserted_txn(
     connection: Connection,
-    merged: Mapping[str, ContactInput],
+    merged: Mapping[str, Mapping[str, Any]],
     existing: Mapping[str, Any],
     now: dt.datetime,
 ) -> None:
     """After an upsert: ``contact_created`` for the new contacts, ``attribute_changed`` for
-    each attribute whose value an update changed (``existing``: the rows before it)."""
+    each attribute whose value an update changed (``merged``: the attributes written, by
+    email; ``existing``: the rows before it)."""
     listened = listened_txn(connection) if merged else set()
     created = [email for email in merged if email not in existing]
     if created and CONTACT_CREATED in listened:
@@ -130,12 +128,12 @@ def upserted_txn(
     if ATTRIBUTE_CHANGED not in listened:
         return
     changes: list[Change] = []
-    for email, item in merged.items():
+    for email, attributes in merged.items():
         row = existing.get(email)
         if row is None:
             continue
         before = row.attributes or {}
-        for name, value in item.attributes.items():
+        for name, value in attributes.items():
             changes.extend(_changed(row.id, name, before.get(name), value))
     record_txn(connection, changes, now)
 
