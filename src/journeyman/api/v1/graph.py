@@ -7,9 +7,7 @@ from pydantic import BaseModel, Field
 
 from journeyman.api.v1.common import v1_router
 from journeyman.api.wire import Journeyman
-from journeyman.errors import NotFound
-from journeyman.store import read_transaction, reports
-from journeyman.store import workflows as workflow_store
+from journeyman.services import versions
 from journeyman.workflow.document import parse_workflow
 from journeyman.workflow.graph import workflow_graph
 
@@ -43,19 +41,11 @@ class WorkflowGraph(BaseModel):
 @router.get("/workflows/{key}/graph", response_model=WorkflowGraph)
 def workflow_graph_route(key: str, app: Journeyman) -> WorkflowGraph:
     """The current version as a graph: steps with their layer and column, ways out as edges."""
-    with read_transaction(app.engine) as connection:
-        reports.workflow_id_txn(connection, key)  # 404 for an unknown key
-        document = workflow_store.current_definition_txn(connection, key)
-        version = next(
-            (v["version"] for v in workflow_store.versions_txn(connection, key) if v["current"]),
-            None,
-        )
-    if document is None or version is None:
-        raise NotFound(f"workflow {key!r} has no version")
-    graph = workflow_graph(parse_workflow(document, stored=True))
+    current = versions.current(app, key)
+    graph = workflow_graph(parse_workflow(current.document, stored=True))
     return WorkflowGraph(
         key=key,
-        version=version,
+        version=current.version,
         entries=list(graph.entries),
         nodes=[GraphNode(**vars(n)) for n in graph.nodes],
         edges=[GraphEdge(**vars(e)) for e in graph.edges],
