@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -18,7 +19,7 @@ from journeyman.config import Settings
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
-from journeyman.errors import InvalidEvent, InvalidInput
+from journeyman.errors import InvalidEvent, InvalidInput, StoreError
 from journeyman.imports import RowError, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, normalize_email
 from journeyman.services import enrolment, versions, workflows
@@ -31,6 +32,7 @@ from journeyman.store import (
     lists,
     make_engine,
     migrate,
+    normalize_url,
     read_transaction,
     signing_secrets,
     transaction,
@@ -95,6 +97,31 @@ class App:
         if upgrade:
             migrate.ensure_current(engine)
         return cls(engine, clock=clock, settings=settings)
+
+    @classmethod
+    def open_existing(cls, settings: Settings) -> tuple[App | None, str]:
+        """The database as it is, to look into (never created or upgraded), or why there is
+        none to look into."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import DBAPIError
+
+        url = make_url(normalize_url(settings.database_url))
+        if url.get_backend_name() == "sqlite":
+            path = url.database or ""
+            if path in ("", ":memory:") or not Path(path).is_file():
+                return None, f"no database at {path or settings.database_url}"
+        app = cls.open(settings, upgrade=False)
+        try:
+            revision = migrate.current_revision(app.engine)
+        except DBAPIError as exc:
+            app.close()
+            raise StoreError(f"cannot read the database: {exc.orig}") from None
+        if revision == migrate.head_revision(app.engine):
+            return app, ""
+        app.close()
+        if revision is None:
+            return None, "the database has no Journeyman tables yet"
+        return None, "the database has an older schema (journeyman db upgrade)"
 
     def close(self) -> None:
         self.engine.dispose()
