@@ -142,7 +142,7 @@ def simulate(app: App, document: Mapping[str, Any], scenario: Scenario) -> Simul
         )
         scratch = App.open(settings, clock=clock)
         try:
-            contact_id = found.furnish(scratch, workflow, now)
+            contact_id = found.furnish(scratch, workflow)
             entering = LaterEvent(after=dt.timedelta(0), name=event, properties=scenario.properties)
             _record(scratch, found.email, entering, now, what="event")
             calls: list[WebhookCall] = []
@@ -205,7 +205,7 @@ class _Copied:
             started=stored.started,
         )
 
-    def furnish(self, scratch: App, workflow: Workflow, now: dt.datetime) -> int:
+    def furnish(self, scratch: App, workflow: Workflow) -> int:
         """Fill the scratch store; the contact's id there."""
         for definition in self.definitions.values():
             scratch.define_attribute(definition)
