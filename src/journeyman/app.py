@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -15,13 +16,14 @@ from journeyman import signing
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock, SystemClock
 from journeyman.config import Settings
-from journeyman.engine import triggers
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
-from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow, NotFound
+from journeyman.errors import InvalidEvent, InvalidInput, StoreError
 from journeyman.imports import RowError, parse_contacts_csv
 from journeyman.model.contacts import AttributeDefinition, normalize_email
+from journeyman.services import enrolment, versions, workflows
+from journeyman.services.workflows import ApplyReport, ValidationReport, WorkflowStatus
 from journeyman.signing import SigningKeys
 from journeyman.store import (
     contacts,
@@ -30,36 +32,16 @@ from journeyman.store import (
     lists,
     make_engine,
     migrate,
+    normalize_url,
     read_transaction,
     signing_secrets,
-    system_events,
     transaction,
-    workflows,
     write,
 )
-from journeyman.store import runs as runs_store
 from journeyman.store.contacts import ContactInput
 from journeyman.store.events import NewEvent
-from journeyman.store.workflows import WorkflowStatus
-from journeyman.workflow.document import Workflow, parse_workflow
-from journeyman.workflow.references import KnownNames, lists_to_create, reference_problems
 
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ApplyReport:
-    key: str
-    version: int
-    created: bool
-    status: str
-    lists_created: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class ValidationReport:
-    workflow: Workflow
-    lists_to_create: tuple[str, ...] = ()  # apply would create them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,137 +98,64 @@ class App:
             migrate.ensure_current(engine)
         return cls(engine, clock=clock, settings=settings)
 
+    @classmethod
+    def open_existing(cls, settings: Settings) -> tuple[App | None, str]:
+        """The database as it is, to look into (never created or upgraded), or why there is
+        none to look into."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import DBAPIError
+
+        url = make_url(normalize_url(settings.database_url))
+        if url.get_backend_name() == "sqlite":
+            path = url.database or ""
+            if path in ("", ":memory:") or not Path(path).is_file():
+                return None, f"no database at {path or settings.database_url}"
+        app = cls.open(settings, upgrade=False)
+        try:
+            revision = migrate.current_revision(app.engine)
+        except DBAPIError as exc:
+            app.close()
+            raise StoreError(f"cannot read the database: {exc.orig}") from None
+        if revision == migrate.head_revision(app.engine):
+            return app, ""
+        app.close()
+        if revision is None:
+            return None, "the database has no Journeyman tables yet"
+        return None, "the database has an older schema (journeyman db upgrade)"
+
     def close(self) -> None:
         self.engine.dispose()
 
-    # workflows
+    # workflows: the services, as methods (the edges call the services themselves)
 
     def apply_workflow(self, document: Mapping[str, Any], *, activate: bool = True) -> ApplyReport:
-        """Validate and store a new version; lists the workflow names are created."""
-        workflow = parse_workflow(document)
-        now = self.clock.now()
-        status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
-        with transaction(self.engine) as connection:
-            existing, _ = _check_for_apply_txn(connection, workflow, activate=activate)
-            created_lists = lists.ensure_lists_txn(connection, workflow.lists_used(), now)
-            saved = workflows.save_version_txn(
-                connection, workflow.document, now, status_if_new=status
-            )
-            rate = triggers.backfill_rate(workflow)
-            if existing is None and saved.status == WorkflowStatus.ACTIVE.value and rate:
-                system_events.start_backfill_txn(connection, saved.key, rate, now)
-        return ApplyReport(
-            key=saved.key,
-            version=saved.version,
-            created=saved.created,
-            status=saved.status,
-            lists_created=tuple(created_lists),
-        )
+        return workflows.apply(self, document, activate=activate)
 
     def validate_workflow(
         self, document: Mapping[str, Any], *, activate: bool = True
     ) -> ValidationReport:
-        """What ``apply_workflow(document, activate=...)`` would refuse, refused the same way
-        (the document, then the names it uses), in a read-only transaction: nothing stored."""
-        workflow = parse_workflow(document)
-        with read_transaction(self.engine) as connection:
-            _, known = _check_for_apply_txn(connection, workflow, activate=activate)
-        return ValidationReport(
-            workflow=workflow, lists_to_create=tuple(lists_to_create(workflow, known))
-        )
+        return workflows.validate(self, document, activate=activate)
 
     def set_workflow_status(self, key: str, status: WorkflowStatus) -> int:
-        """Activating checks again that every workflow the steps start exists; stopping makes
-        every run inside exit (how many did is returned)."""
-        now = self.clock.now()
-        with transaction(self.engine) as connection:
-            before = workflows.status_of_txn(connection, key)
-            if status is WorkflowStatus.ACTIVE:
-                document = workflows.current_definition_txn(connection, key)
-                if document is not None:
-                    workflow = parse_workflow(document)
-                    _check_references_txn(connection, workflow, activating=True)
-                    rate = triggers.backfill_rate(workflow)
-                    if rate and before != WorkflowStatus.ACTIVE.value:
-                        system_events.start_backfill_txn(connection, key, rate, now)
-            workflows.set_status_txn(connection, key, status, now)
-            if status is not WorkflowStatus.STOPPED:
-                return 0
-            workflow_id = next(
-                r.id for r in workflows.workflow_rows_txn(connection) if r.key == key
-            )
-            return runs_store.exit_all_txn(connection, workflow_id, "workflow stopped", now)
+        return workflows.set_status(self, key, status)
 
     def workflow_history(self, key: str) -> list[dict[str, Any]]:
-        with transaction(self.engine) as connection:
-            return workflows.versions_txn(connection, key)
+        return versions.history(self, key)
 
     def workflow_document(self, key: str, version: int) -> Mapping[str, Any]:
-        with transaction(self.engine) as connection:
-            return workflows.version_document_txn(connection, key, version)
+        return versions.document(self, key, version)
 
     def workflow_diff(self, key: str, old: int, new: int | None = None) -> tuple[int, str]:
-        """A unified diff of the YAML of versions ``old`` and ``new`` (default: the current
-        one); the new version's number with it. Empty when they are equal."""
-        import difflib
-
-        import yaml
-
-        history = self.workflow_history(key)
-        if not history:
-            raise NotFound(f"no workflow with key {key!r}")
-        new = new or next(r["version"] for r in history if r["current"])
-        texts = [
-            yaml.safe_dump(dict(self.workflow_document(key, v)), sort_keys=False)
-            for v in (old, new)
-        ]
-        lines = difflib.unified_diff(
-            texts[0].splitlines(keepends=True),
-            texts[1].splitlines(keepends=True),
-            fromfile=f"{key} v{old}",
-            tofile=f"{key} v{new}",
-        )
-        return new, "".join(lines)
+        return versions.diff(self, key, old, new)
 
     def current_document(self, key: str) -> Mapping[str, Any]:
-        """The current version's document of workflow ``key``."""
-        with read_transaction(self.engine) as connection:
-            document = workflows.current_definition_txn(connection, key)
-        if document is None:
-            raise NotFound(f"no workflow with key {key!r}")
-        return document
+        return versions.current_document(self, key)
 
     def rollback_workflow(self, key: str, version: int) -> ApplyReport:
-        """Publish version ``version``'s document again, as the newest version."""
-        return self.apply_workflow(self.workflow_document(key, version), activate=False)
+        return versions.rollback(self, key, version)
 
     def migrate_runs(self, key: str, from_version: int, mapping: Mapping[str, str]) -> int:
-        """Move the runs inside ``from_version`` to the current version; ``mapping`` renames
-        steps (old id -> new id); every step a run stands on must exist afterwards."""
-        with transaction(self.engine) as connection:
-            history = workflows.versions_txn(connection, key)
-            source = next((v for v in history if v["version"] == from_version), None)
-            current = next(v for v in history if v["current"])
-            if source is None:
-                raise InvalidInput(f"workflow {key!r} has no version {from_version}")
-            target = parse_workflow(
-                workflows.version_document_txn(connection, key, current["version"]), stored=True
-            )
-            old = parse_workflow(
-                workflows.version_document_txn(connection, key, from_version), stored=True
-            )
-            missing = sorted({mapping.get(s, s) for s in old.steps} - set(target.steps))
-            if missing:
-                raise InvalidInput(
-                    f"steps {', '.join(missing)} do not exist in version {current['version']}: "
-                    "map them (--map OLD=NEW)"
-                )
-            workflow_id = next(
-                r.id for r in workflows.workflow_rows_txn(connection) if r.key == key
-            )
-            return runs_store.migrate_txn(
-                connection, workflow_id, source["id"], current["id"], mapping, self.clock.now()
-            )
+        return workflows.migrate_runs(self, key, from_version, mapping)
 
     # contacts, attributes, lists
 
@@ -330,54 +239,10 @@ class App:
         lists: Sequence[str] = (),
         segment: Mapping[str, Any] | None = None,
     ) -> int:
-        """Manual enrolment into active workflow ``key`` of the contacts with these emails,
-        the members of these lists and the contacts matching ``segment`` (a condition), as
-        its re-entry rules allow (on the next engine tick). The number of contacts; unknown
-        workflows, contacts and lists are refused."""
-        wanted = [normalize_email(e) for e in emails]
-        if segment is not None:
-            wanted += self.segment_emails(segment)
-        with transaction(self.engine) as connection:
-            return system_events.enrol_manually_txn(
-                connection, key, wanted, list(lists), self.clock.now()
-            )
+        return enrolment.enrol(self, key, emails=emails, lists=lists, segment=segment)
 
     def segment_emails(self, segment: Mapping[str, Any], *, page: int = 1000) -> list[str]:
-        """The emails of the contacts that match a condition now (read page by page, facts
-        loaded with one query per kind and page)."""
-        from pydantic import TypeAdapter, ValidationError
-
-        from journeyman.conditions import Condition, evaluate, needs_of
-        from journeyman.engine.facts import load_facts_txn
-        from journeyman.model.subjects import Probe
-
-        try:
-            condition = TypeAdapter(Condition).validate_python(dict(segment))
-        except ValidationError as exc:
-            raise InvalidInput(f"the segment is not a valid condition: {exc}") from None
-        needs = needs_of(condition)
-        found: list[str] = []
-        after = 0
-        while True:
-            with transaction(self.engine) as connection:
-                page_rows = contacts.contact_page_txn(connection, after, page)
-                if not page_rows:
-                    return found
-                subjects = [Probe(key=i, contact_id=i) for i, _ in page_rows]
-                facts = load_facts_txn(
-                    connection,
-                    needs,
-                    subjects,
-                    self.clock.now(),
-                    default_timezone=self.settings.default_timezone,
-                )
-            emails = dict(page_rows)
-            found += [
-                emails[s.contact_id]
-                for s, f in zip(subjects, facts, strict=True)
-                if evaluate(condition, f).result and emails[s.contact_id]
-            ]
-            after = page_rows[-1][0]
+        return enrolment.segment_emails(self, segment, page=page)
 
     # secrets
 
@@ -455,50 +320,6 @@ class App:
         finally:
             if dispatcher is not None:
                 await dispatcher.close_transports()
-
-
-def _workflow_id_txn(connection: Connection, key: str) -> int:
-    return next(r.id for r in workflows.workflow_rows_txn(connection) if r.key == key)
-
-
-def _check_for_apply_txn(
-    connection: Connection, workflow: Workflow, *, activate: bool
-) -> tuple[str | None, KnownNames]:
-    """What apply checks in its transaction (validate too, in a read-only one): the names the
-    steps use. The workflow's status before (None: new) and the names that exist."""
-    existing = workflows.status_of_txn(connection, workflow.key)
-    status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
-    activating = (existing or status.value) == WorkflowStatus.ACTIVE.value
-    return existing, _check_references_txn(connection, workflow, activating=activating)
-
-
-def _check_references_txn(
-    connection: Connection, workflow: Workflow, *, activating: bool
-) -> KnownNames:
-    known = _known_names_txn(connection, workflow)
-    problems = reference_problems(workflow, known, activating=activating)
-    if problems:
-        raise InvalidWorkflow(problems)
-    return known
-
-
-def _known_names_txn(connection: Connection, workflow: Workflow) -> KnownNames:
-    """Of the names ``workflow`` uses, those that exist: every attribute and list, the users
-    it names, the workflows it starts with the steps of their current versions."""
-    named = workflow.references()
-    started = named.get("workflows", {})
-    versions = {r.key: r.version_id for r in workflows.workflow_rows_txn(connection)}
-    versions = {key: version for key, version in versions.items() if key in started}
-    documents = workflows.definitions_txn(connection, [v for v in versions.values() if v])
-    return KnownNames(
-        attributes=frozenset(contacts.attribute_definitions_txn(connection)),
-        users=frozenset(crm.users_by_email_txn(connection, named.get("users", {}))),
-        workflows={
-            key: frozenset(s.get("id") for s in documents[v].get("steps", [])) if v else None
-            for key, v in versions.items()
-        },
-        lists=frozenset(lists.list_ids_txn(connection)),
-    )
 
 
 def _check_event(item: EventInput) -> str:

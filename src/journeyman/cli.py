@@ -27,21 +27,16 @@ from journeyman.app import App, EventInput
 from journeyman.clock import FakeClock
 from journeyman.config import Settings
 from journeyman.documents import load_document
-from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError, StoreError
+from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
-from journeyman.store import contacts as contact_store
-from journeyman.store import crm as crm_store
+from journeyman.services import crm, enrolment, journeys, messages, reports, versions, workflows
+from journeyman.services.workflows import WorkflowStatus
 from journeyman.store import lists as list_store
 from journeyman.store import (
     migrate,
-    normalize_url,
-    outbox,
     read_transaction,
-    reports,
     transaction,
 )
-from journeyman.store import workflows as workflow_store
-from journeyman.store.workflows import WorkflowStatus
 from journeyman.workflow.document import json_schema
 
 app = typer.Typer(
@@ -133,7 +128,7 @@ def workflow_apply(
     """Validate FILE and store it as the workflow's next version."""
     document = load_document(file)
     with _app(ctx) as journeyman:
-        report = journeyman.apply_workflow(document, activate=not draft)
+        report = workflows.apply(journeyman, document, activate=not draft)
     what = (
         f"version {report.version}" if report.created else f"unchanged at version {report.version}"
     )
@@ -156,45 +151,22 @@ def workflow_validate(
     from journeyman.workflow.document import parse_workflow
 
     document = load_document(file)
-    journeyman, why = (None, "--document-only") if document_only else _existing(_settings(ctx))
+    journeyman, why = (
+        (None, "--document-only") if document_only else App.open_existing(_settings(ctx))
+    )
     if journeyman is None:
         workflow = parse_workflow(document)
         out.print(f"{file}: valid ({len(workflow.steps)} steps, key {workflow.key})")
         out.print(f"  names of attributes, users and workflows not checked: {why}")
         return
     try:
-        report = journeyman.validate_workflow(document, activate=not draft)
+        report = workflows.validate(journeyman, document, activate=not draft)
     finally:
         journeyman.close()
     workflow = report.workflow
     out.print(f"{file}: valid ({len(workflow.steps)} steps, key {workflow.key})")
     for name in report.lists_to_create:
         out.print(f"  apply creates list {name!r}")
-
-
-def _existing(settings: Settings) -> tuple[App | None, str]:
-    """The database as it is, to look into (never created or upgraded), or why there is none
-    to look into."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import DBAPIError
-
-    url = make_url(normalize_url(settings.database_url))
-    if url.get_backend_name() == "sqlite":
-        path = url.database or ""
-        if path in ("", ":memory:") or not Path(path).is_file():
-            return None, f"no database at {path or settings.database_url}"
-    journeyman = App.open(settings, upgrade=False)
-    try:
-        revision = migrate.current_revision(journeyman.engine)
-    except DBAPIError as exc:
-        journeyman.close()
-        raise StoreError(f"cannot read the database: {exc.orig}") from None
-    if revision == migrate.head_revision(journeyman.engine):
-        return journeyman, ""
-    journeyman.close()
-    if revision is None:
-        return None, "the database has no Journeyman tables yet"
-    return None, "the database has an older schema (journeyman db upgrade)"
 
 
 @workflow_app.command("schema")
@@ -205,14 +177,14 @@ def workflow_schema() -> None:
 
 @workflow_app.command("list")
 def workflow_list(ctx: typer.Context) -> None:
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = workflow_store.list_workflows_txn(connection)
+    with _app(ctx) as journeyman:
+        rows = workflows.list_workflows(journeyman)
     _table(rows, ["key", "name", "status", "version"])
 
 
 def _set_status(ctx: typer.Context, key: str, status: WorkflowStatus) -> None:
     with _app(ctx) as journeyman:
-        journeyman.set_workflow_status(key, status)
+        workflows.set_status(journeyman, key, status)
     out.print(f"workflow {key}: {status.value}")
 
 
@@ -255,7 +227,9 @@ def workflow_enrol(
         if not isinstance(condition, dict):
             raise InvalidInput(f"--segment {segment!r} is not a condition (a mapping)")
     with _app(ctx) as journeyman:
-        count = journeyman.enrol(key, emails=email or [], lists=list_ or [], segment=condition)
+        count = enrolment.enrol(
+            journeyman, key, emails=email or [], lists=list_ or [], segment=condition
+        )
     out.print(f"workflow {key}: {count} contact(s) queued for enrolment")
 
 
@@ -263,7 +237,7 @@ def workflow_enrol(
 def workflow_stop(ctx: typer.Context, key: str) -> None:
     """No new entries, and every run inside exits (reason: workflow stopped)."""
     with _app(ctx) as journeyman:
-        exited = journeyman.set_workflow_status(key, WorkflowStatus.STOPPED)
+        exited = workflows.set_status(journeyman, key, WorkflowStatus.STOPPED)
     out.print(f"workflow {key}: stopped; {exited} run(s) exited")
 
 
@@ -271,7 +245,7 @@ def workflow_stop(ctx: typer.Context, key: str) -> None:
 def workflow_history(ctx: typer.Context, key: str) -> None:
     """The versions of KEY, with the runs on each."""
     with _app(ctx) as journeyman:
-        rows = journeyman.workflow_history(key)
+        rows = versions.history(journeyman, key)
     for row in rows:
         row["current"] = "*" if row["current"] else ""
     _table(rows, ["version", "created_at", "runs", "current"])
@@ -286,7 +260,7 @@ def workflow_diff(
 ) -> None:
     """What changed between two versions (a unified diff of their YAML)."""
     with _app(ctx) as journeyman:
-        _, diff = journeyman.workflow_diff(key, old, new)
+        _, diff = versions.diff(journeyman, key, old, new)
     sys.stdout.write(diff)
 
 
@@ -329,7 +303,7 @@ def workflow_simulate(
         document: Mapping[str, Any] = (
             load_document(path)
             if path.suffix in (".yaml", ".yml", ".json") or path.is_file()
-            else journeyman.current_document(workflow)
+            else versions.current_document(journeyman, workflow)
         )
         try:
             answer = (
@@ -432,7 +406,7 @@ def workflow_rollback(
 ) -> None:
     """Publish an earlier version again as the newest one (runs in flight stay where they are)."""
     with _app(ctx) as journeyman:
-        report = journeyman.rollback_workflow(key, version)
+        report = versions.rollback(journeyman, key, version)
     out.print(f"workflow {key}: version {version} published again as version {report.version}")
 
 
@@ -451,7 +425,7 @@ def workflow_migrate(
         raise InvalidInput(f"--map {' '.join(map_ or [])!r}: expected OLD_STEP=NEW_STEP")
     mapping = {old: new for old, _, new in pairs}
     with _app(ctx) as journeyman:
-        moved = journeyman.migrate_runs(key, from_version, mapping)
+        moved = workflows.migrate_runs(journeyman, key, from_version, mapping)
     out.print(f"workflow {key}: {moved} run(s) moved from version {from_version}")
 
 
@@ -489,11 +463,10 @@ def contacts_import(
 @contacts_app.command("show")
 def contacts_show(ctx: typer.Context, email: str) -> None:
     """A contact with its journey: every step with the reason."""
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        contact = contact_store.contact_by_email_txn(connection, email.strip().lower())
-        if contact is None:
-            raise JourneymanError(f"no contact with email {email!r}")
-        journey = reports.journey_txn(connection, contact.id)
+    with _app(ctx) as journeyman:
+        contact, journey = journeys.of_email(journeyman, email.strip().lower())
+    if contact is None or journey is None:
+        raise JourneymanError(f"no contact with email {email!r}")
     attributes = json.dumps(dict(contact.attributes), ensure_ascii=False)
     out.print(f"contact {contact.id} {contact.email} {attributes}")
     _table(journey.log, ["run_id", "seq", "step_id", "kind", "result", "branch", "reason"])
@@ -558,24 +531,24 @@ def users_create(ctx: typer.Context, name: str, email: str) -> None:
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """The team members."""
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = crm_store.list_users_txn(connection)
+    with _app(ctx) as journeyman:
+        rows = crm.users(journeyman)
     _table(rows, ["id", "name", "email"])
 
 
 @deals_app.command("list")
 def deals_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """The newest deals first."""
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = crm_store.list_deals_txn(connection, limit=limit)
+    with _app(ctx) as journeyman:
+        rows = crm.deals(journeyman, limit=limit)
     _table(rows, ["id", "name", "pipeline", "stage", "amount", "status", "owner", "contact"])
 
 
 @tasks_app.command("list")
 def tasks_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """The newest tasks first."""
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = crm_store.list_tasks_txn(connection, limit=limit)
+    with _app(ctx) as journeyman:
+        rows = crm.tasks(journeyman, limit=limit)
     _table(rows, ["id", "title", "type", "due_at", "assignee", "contact", "deal_id", "done"])
 
 
@@ -919,10 +892,8 @@ def report_conversions(
     by_step: Annotated[bool, typer.Option("--by-step", help="one row per step")] = False,
 ) -> None:
     """Conversions and revenue per workflow (and step), per currency."""
-    from journeyman.store import conversions
-
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = conversions.report_txn(connection, by_step=by_step)
+    with _app(ctx) as journeyman:
+        rows = reports.conversions(journeyman, by_step=by_step)
     columns = ["workflow", *(["step"] if by_step else []), "conversions", "revenue", "currency"]
     _table(rows, columns)
 
@@ -930,10 +901,8 @@ def report_conversions(
 @workflow_app.command("secret")
 def workflow_secret(ctx: typer.Context, key: str) -> None:
     """The secret that signs KEY's webhook calls (Standard Webhooks, HMAC-SHA256)."""
-    from journeyman.links import workflow_secret as secret_of
-
     with _app(ctx) as journeyman:
-        sys.stdout.write(secret_of(journeyman.keys.current(), key) + "\n")
+        sys.stdout.write(workflows.webhook_secret(journeyman, key) + "\n")
 
 
 # outbox
@@ -946,15 +915,15 @@ def outbox_list(
     limit: int = 50,
     offset: int = 0,
 ) -> None:
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = outbox.list_messages_txn(connection, status=status, limit=limit, offset=offset)
+    with _app(ctx) as journeyman:
+        rows = messages.list_messages(journeyman, status=status, limit=limit, offset=offset)
     _table(rows, ["id", "status", "recipient", "subject", "step_id", "reason"])
 
 
 @outbox_app.command("show")
 def outbox_show(ctx: typer.Context, message_id: int) -> None:
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        row = outbox.get_message_txn(connection, message_id)
+    with _app(ctx) as journeyman:
+        row = messages.row(journeyman, message_id)
     for key in (
         "id",
         "status",

@@ -13,28 +13,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 from sqlalchemy.engine import Connection
 
-from journeyman.app import ApplyReport, ValidationReport
 from journeyman.errors import InvalidWorkflow, NotFound, Problem
+from journeyman.services import workflows as workflow_service
 from journeyman.services.context import Context
+from journeyman.services.workflows import ApplyReport
 from journeyman.store import drafts, read_transaction, transaction, workflows, write
 from journeyman.workflow.document import parse_workflow, slugify
-
-
-class Workflows(Context, Protocol):
-    """A context that applies and validates workflows (:class:`journeyman.app.App`)."""
-
-    def apply_workflow(
-        self, document: Mapping[str, Any], *, activate: bool = True
-    ) -> ApplyReport: ...
-
-    def validate_workflow(
-        self, document: Mapping[str, Any], *, activate: bool = True
-    ) -> ValidationReport: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +60,7 @@ def list_drafts(ctx: Context) -> list[drafts.Draft]:
         return drafts.drafts_txn(connection)
 
 
-def get_draft(ctx: Workflows, key: str) -> DraftView:
+def get_draft(ctx: Context, key: str) -> DraftView:
     with read_transaction(ctx.engine) as connection:
         draft = drafts.draft_txn(connection, key)
         workflow = target_key(key, draft.document)
@@ -85,7 +74,7 @@ def get_draft(ctx: Workflows, key: str) -> DraftView:
 
 
 def save_draft(
-    ctx: Workflows,
+    ctx: Context,
     key: str,
     document: Mapping[str, Any],
     *,
@@ -142,21 +131,21 @@ def draft_diff(ctx: Context, key: str) -> DraftDiff:
     return DraftDiff(workflow=workflow, version=version, diff="".join(lines))
 
 
-def publish_draft(ctx: Workflows, key: str, *, activate: bool = True) -> ApplyReport:
+def publish_draft(ctx: Context, key: str, *, activate: bool = True) -> ApplyReport:
     """Apply the draft as ``POST /api/v1/workflows`` does (refused the same way, with the
     same problems), then delete it unless it was saved again meanwhile. Runs in flight stay
     on their versions."""
     with read_transaction(ctx.engine) as connection:
         draft = drafts.draft_txn(connection, key)
-    report = ctx.apply_workflow(draft.document, activate=activate)
+    report = workflow_service.apply(ctx, draft.document, activate=activate)
     with transaction(ctx.engine) as connection:
         drafts.delete_draft_txn(connection, key, if_document=draft.document)
     return report
 
 
-def _problems(ctx: Workflows, document: Mapping[str, Any]) -> tuple[Problem, ...]:
+def _problems(ctx: Context, document: Mapping[str, Any]) -> tuple[Problem, ...]:
     try:
-        ctx.validate_workflow(document)
+        workflow_service.validate(ctx, document)
     except InvalidWorkflow as refused:
         return refused.problems
     return ()

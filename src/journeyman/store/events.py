@@ -208,6 +208,21 @@ def count_events_txn(connection: Connection, name: str | None = None) -> int:
     return int(connection.execute(statement).scalar_one())
 
 
+def last_events_of_contact_txn(
+    connection: Connection, contact_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """The contact's ``limit`` events received last (name, occurred_at, properties), in the
+    order received: copied in that order, they count for conditions as they do here."""
+    statement = (
+        sa.select(events.c.name, events.c.occurred_at, events.c.properties)
+        .where(events.c.contact_id == contact_id)
+        .order_by(sa.func.coalesce(events.c.taken_as, events.c.id).desc())
+        .limit(limit)
+    )
+    found = [dict(r._mapping) for r in connection.execute(statement)]
+    return found[::-1]
+
+
 def trigger_events_txn(connection: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Event id -> what templates and conditions see of it (name, time, properties)."""
     found: dict[int, dict[str, Any]] = {}

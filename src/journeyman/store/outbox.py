@@ -276,6 +276,16 @@ def due_messages_count_txn(connection: Connection, now: dt.datetime) -> int:
     return int(connection.execute(statement).scalar_one())
 
 
+def next_attempt_txn(connection: Connection) -> dt.datetime | None:
+    """When the earliest message not sent yet is due (a retry, quiet hours)."""
+    unsent = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
+    statement = sa.select(sa.func.min(messages.c.next_attempt_at)).where(
+        messages.c.status.in_(unsent)
+    )
+    due: dt.datetime | None = connection.execute(statement).scalar()
+    return due
+
+
 def list_messages_txn(
     connection: Connection, *, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:

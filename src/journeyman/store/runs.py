@@ -287,6 +287,14 @@ def status_counts_txn(connection: Connection) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
+def next_due_txn(connection: Connection) -> dt.datetime | None:
+    """When the earliest run inside is due (a delay's end, a wait's timeout, a window)."""
+    inside = (RunStatus.ACTIVE.value, RunStatus.WAITING.value)
+    statement = sa.select(sa.func.min(runs.c.due_at)).where(runs.c.status.in_(inside))
+    due: dt.datetime | None = connection.execute(statement).scalar()
+    return due
+
+
 def log_of_contact_txn(connection: Connection, contact_id: int) -> list[dict[str, Any]]:
     statement = (
         sa.select(

@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 
 from journeyman.api.v1.common import v1_router
 from journeyman.api.wire import Journeyman, parse_time
-from journeyman.services import browse
-from journeyman.store import conversions, read_transaction
+from journeyman.services import browse, reports
 
 router = v1_router("reports")
 
@@ -53,9 +52,7 @@ def conversions_report(
 ) -> ConversionsReport:
     """Conversions recorded in ``[since, until)`` (each optional)."""
     start, end = parse_time(since, "since"), parse_time(until, "until")
-    with read_transaction(app.engine) as connection:
-        per_workflow = conversions.report_txn(connection, by_step=False, since=start, until=end)
-        per_step = conversions.report_txn(connection, by_step=True, since=start, until=end)
+    per_workflow, per_step = reports.conversions_per_workflow_and_step(app, since=start, until=end)
     totals: dict[str, Revenue] = {}
     for row in per_workflow:
         total = totals.setdefault(
