@@ -12,12 +12,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels.capture import CaptureTransport
 from journeyman.documents import load_document
 from journeyman.engine.dispatch import EmailTransport
+from journeyman.model.contacts import ContactInput
+from journeyman.services import contacts as contact_service
+from journeyman.services import events as event_service
+from journeyman.services.events import EventInput
 from journeyman.store import contacts, events, lists, outbox, transaction
-from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import runs
 
 EXAMPLE = "first-purchase-coupon.yaml"
@@ -62,11 +65,12 @@ def load_demo_data(app: App, count: int, *, chunk: int = 20_000) -> int:
     app.apply_workflow(load_document(example_path()))
     emails = [f"customer{i:07d}@example.com" for i in range(count)]
     for start in range(0, count, chunk):
-        app.upsert_contacts(
+        contact_service.upsert(
+            app,
             [
                 ContactInput(email=e, attributes={"FIRSTNAME": _FIRST_NAMES[i % 10]})
                 for i, e in enumerate(emails[start : start + chunk], start)
-            ]
+            ],
         )
     base = app.clock.now() - dt.timedelta(hours=1)
     purchases = [
@@ -90,7 +94,7 @@ def load_demo_data(app: App, count: int, *, chunk: int = 20_000) -> int:
         for i in range(0, count, 3)
     ]
     for start in range(0, len(purchases), chunk):
-        report = app.record_events(purchases[start : start + chunk])
+        report = event_service.record(app, purchases[start : start + chunk])
         if report.rejected:
             raise RuntimeError(f"demo events rejected: {report.rejected[:3]}")
     return len(purchases)

@@ -1,8 +1,10 @@
-"""Events as the triggers see them."""
+"""Events as the triggers see them, and as the API shows them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 
@@ -12,6 +14,17 @@ class Event(NamedTuple):
     id: int
     name: str
     contact_id: int
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRecord:
+    """A stored event as the API lists it."""
+
+    id: int
+    name: str
+    contact_id: int
+    occurred_at: dt.datetime
     properties: Mapping[str, Any]
 
 

@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel
 
-from journeyman.api import changes
 from journeyman.api.v1.common import Limit, Offset, v1_router
 from journeyman.api.wire import Journeyman
 from journeyman.model.runs import RunStatus
-from journeyman.store import api_reads, read_transaction, reports
+from journeyman.services.contacts import resolve_txn
+from journeyman.store import contact_records, read_transaction, reports
 
 router = v1_router("runs")
 
@@ -96,7 +96,7 @@ def contact_runs(
     """The contact's runs (by email or id), newest first."""
     with read_transaction(app.engine) as connection:
         where = reports.RunFilter(
-            contact_id=changes.resolve_txn(connection, identifier, None),
+            contact_id=resolve_txn(connection, identifier, None),
             status=status.value if status else None,
         )
         rows, total = reports.runs_page_txn(connection, where, limit=limit, offset=offset)
@@ -108,8 +108,8 @@ def contact_timeline(identifier: str, app: Journeyman) -> Timeline:
     """The contact's journey (by email or id), oldest first: each run's entry with the event
     that started it, every step with the reason of its decision, the entries refused."""
     with read_transaction(app.engine) as connection:
-        contact_id = changes.resolve_txn(connection, identifier, None)
-        record = api_reads.contact_records_txn(connection, [contact_id])[0]
+        contact_id = resolve_txn(connection, identifier, None)
+        record = contact_records.contact_records_txn(connection, [contact_id])[0]
         journey = reports.journey_txn(connection, contact_id)
     entries = [*map(_entered, journey.runs), *map(_step, journey.log)]
     entries += [_refused(r) for r in journey.refusals]
