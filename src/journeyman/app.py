@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from journeyman import signing
 from journeyman.channels.webhook import WebhookTransport
@@ -19,54 +17,24 @@ from journeyman.config import Settings
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
-from journeyman.errors import InvalidEvent, InvalidInput, StoreError
-from journeyman.imports import RowError, parse_contacts_csv
-from journeyman.model.contacts import AttributeDefinition, normalize_email
-from journeyman.services import enrolment, versions, workflows
+from journeyman.errors import StoreError
+from journeyman.model.contacts import AttributeDefinition, ContactInput
+from journeyman.services import attributes, crm, enrolment, imports, versions, workflows
+from journeyman.services import contacts as contact_service
+from journeyman.services import events as event_service
+from journeyman.services import lists as list_service
+from journeyman.services import signing_secrets as secret_service
+from journeyman.services.events import EventInput, EventReport
+from journeyman.services.imports import ImportReport
 from journeyman.services.workflows import ApplyReport, ValidationReport, WorkflowStatus
 from journeyman.signing import SigningKeys
 from journeyman.store import (
-    contacts,
-    crm,
-    events,
-    lists,
     make_engine,
     migrate,
     normalize_url,
-    read_transaction,
-    signing_secrets,
-    transaction,
-    write,
 )
-from journeyman.store.contacts import ContactInput
-from journeyman.store.events import NewEvent
 
-_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImportReport:
-    created: int
-    updated: int
-    errors: tuple[RowError, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class EventInput:
-    """An event as it arrives: the contact by email, optional time and properties."""
-
-    name: str
-    email: str
-    occurred_at: dt.datetime | None = None
-    properties: Mapping[str, Any] = field(default_factory=dict)
-    historical: bool = False
-    source: str = "api"
-
-
-@dataclass(frozen=True, kw_only=True)
-class EventReport:
-    ids: tuple[int, ...]
-    rejected: tuple[tuple[int, str], ...] = ()  # (index in the input, reason)
+__all__ = ["App", "ApplyReport", "EventInput", "EventReport", "ImportReport", "ValidationReport"]
 
 
 class App:
@@ -160,76 +128,33 @@ class App:
     # contacts, attributes, lists
 
     def define_attribute(self, definition: AttributeDefinition) -> None:
-        with transaction(self.engine) as connection:
-            contacts.define_attribute_txn(connection, definition)
+        attributes.define(self, definition)
 
     def attribute_definitions(self) -> dict[str, AttributeDefinition]:
-        with read_transaction(self.engine) as connection:
-            return contacts.attribute_definitions_txn(connection)
+        return attributes.definitions(self)
 
     def create_lists(self, names: Iterable[str]) -> list[str]:
-        with transaction(self.engine) as connection:
-            return lists.ensure_lists_txn(connection, names, self.clock.now())
+        return list_service.create(self, names)
 
     def create_user(self, name: str, email: str) -> int:
         """A team member (owner of contacts, deals and tasks); the email must be new."""
-        with transaction(self.engine) as connection:
-            return crm.create_user_txn(connection, name, email, self.clock.now())
+        return crm.create_user(self, name, email)
 
     def import_contacts_csv(self, lines: Iterable[str]) -> ImportReport:
-        good, bad = parse_contacts_csv(lines, self.attribute_definitions())
-        created, updated = self.upsert_contacts(good)
-        return ImportReport(created=created, updated=updated, errors=tuple(bad))
+        return imports.import_csv(self, lines)
 
     def upsert_contacts(self, inputs: Sequence[ContactInput]) -> tuple[int, int]:
         """Create or update contacts by email (case-insensitive): (created, updated)."""
-        normalized = [replace(i, email=normalize_email(i.email)) for i in inputs]
-        now = self.clock.now()
-        return write(self.engine, lambda c: contacts.upsert_contacts_txn(c, normalized, now))
+        return contact_service.upsert(self, inputs)
 
     # events
 
     def record_events(
         self, inputs: Sequence[EventInput], *, contacts_first: Sequence[ContactInput] = ()
     ) -> EventReport:
-        """Store the valid events (creating unknown contacts); report the others by index.
-
-        ``contacts_first`` are created or updated in the same transaction, before the events,
-        so that the workflows the events start see them (the API's ``contact_properties``).
-        """
-        valid: list[tuple[int, EventInput, str]] = []
-        rejected: list[tuple[int, str]] = []
-        for index, item in enumerate(inputs):
-            try:
-                valid.append((index, item, _check_event(item)))
-            except InvalidInput as exc:
-                rejected.append((index, str(exc)))
-        now = self.clock.now()
-        first = [replace(i, email=normalize_email(i.email)) for i in contacts_first]
-        news = [(item, email) for _, item, email in valid]
-
-        def store(connection: Connection) -> list[int]:
-            if first:
-                contacts.upsert_contacts_txn(connection, first, now)
-            ids = contacts.ensure_contacts_txn(connection, {email for _, email in news}, now)
-            return events.record_events_txn(
-                connection,
-                [
-                    NewEvent(
-                        name=item.name,
-                        contact_id=ids[email],
-                        occurred_at=item.occurred_at or now,
-                        properties=item.properties,
-                        source=item.source,
-                        historical=item.historical,
-                    )
-                    for item, email in news
-                ],
-                now,
-            )
-
-        stored = write(self.engine, store)  # run again if it lost a race to another writer
-        return EventReport(ids=tuple(stored), rejected=tuple(rejected))
+        """Store the valid events (creating unknown contacts); report the others by index
+        (:func:`journeyman.services.events.record`)."""
+        return event_service.record(self, inputs, contacts_first=contacts_first)
 
     def enrol(
         self,
@@ -246,14 +171,10 @@ class App:
 
     # secrets
 
-    def rotate_secret(self, grace: dt.timedelta) -> signing_secrets.StoredSecret:
+    def rotate_secret(self, grace: dt.timedelta) -> secret_service.StoredSecret:
         """A new signing secret; the previous ones verify for ``grace`` at most
         (journeyman.signing). This process signs with the new one at once."""
-        now = self.clock.now()
-        # Two rotations at once: the loser runs again (write), on top of the winner's.
-        rotated = write(self.engine, lambda c: signing_secrets.rotate_txn(c, now, grace))
-        self.keys.refresh()
-        return rotated
+        return secret_service.rotate(self, grace)
 
     # the engine
 
@@ -320,15 +241,3 @@ class App:
         finally:
             if dispatcher is not None:
                 await dispatcher.close_transports()
-
-
-def _check_event(item: EventInput) -> str:
-    if not _EVENT_NAME.match(item.name or ""):
-        raise InvalidEvent(
-            f"event name {item.name!r} is invalid: 1-200 letters, digits, '_', '.', ':', '-'"
-        )
-    if not isinstance(item.properties, Mapping):
-        raise InvalidEvent("event properties must be an object")
-    if item.occurred_at is not None and item.occurred_at.tzinfo is None:
-        raise InvalidEvent(f"event time {item.occurred_at.isoformat()} has no time zone")
-    return normalize_email(item.email)

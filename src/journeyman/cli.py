@@ -23,20 +23,30 @@ from rich.text import Text
 
 from journeyman import demo as demo_module
 from journeyman import nesting, simulation
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.clock import FakeClock
 from journeyman.config import Settings
 from journeyman.documents import load_document
 from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
-from journeyman.services import crm, enrolment, journeys, messages, reports, versions, workflows
-from journeyman.services.workflows import WorkflowStatus
-from journeyman.store import lists as list_store
-from journeyman.store import (
-    migrate,
-    read_transaction,
-    transaction,
+from journeyman.services import (
+    api_keys,
+    attributes,
+    crm,
+    database,
+    enrolment,
+    imports,
+    journeys,
+    messages,
+    reports,
+    signing_secrets,
+    versions,
+    workflows,
 )
+from journeyman.services import events as event_service
+from journeyman.services import lists as list_service
+from journeyman.services.events import EventInput
+from journeyman.services.workflows import WorkflowStatus
 from journeyman.workflow.document import json_schema
 
 app = typer.Typer(
@@ -112,7 +122,7 @@ def main_options(
 def db_upgrade(ctx: typer.Context) -> None:
     """Bring the database schema to the newest version."""
     with _app(ctx) as journeyman:
-        revision = migrate.current_revision(journeyman.engine)
+        revision = database.revision(journeyman)
     out.print(f"database at revision {revision}")
 
 
@@ -452,7 +462,7 @@ def contacts_import(
     if encoding is None and not used.startswith("utf-8"):
         err.print(f"{file}: not UTF-8, read as {used} (name another with --encoding)")
     with _app(ctx) as journeyman:
-        report = journeyman.import_contacts_csv(io.StringIO(text, newline=""))
+        report = imports.import_csv(journeyman, io.StringIO(text, newline=""))
     out.print(f"imported: {report.created} created, {report.updated} updated")
     for error in report.errors:
         err.print(Text(f"skipped {error}", style="yellow"))
@@ -487,8 +497,8 @@ def attributes_define(
     if type_ is AttributeType.CATEGORY and not allowed:
         raise InvalidInput("a category attribute needs --value for each allowed value")
     with _app(ctx) as journeyman:
-        journeyman.define_attribute(
-            AttributeDefinition(name=name.upper(), type=type_, allowed_values=allowed)
+        attributes.define(
+            journeyman, AttributeDefinition(name=name.upper(), type=type_, allowed_values=allowed)
         )
     out.print(f"attribute {name.upper()}: {type_.value}")
 
@@ -498,7 +508,7 @@ def attributes_list(ctx: typer.Context) -> None:
     with _app(ctx) as journeyman:
         rows = [
             {"name": d.name, "type": d.type.value, "values": ", ".join(d.allowed_values)}
-            for d in journeyman.attribute_definitions().values()
+            for d in attributes.definitions(journeyman).values()
         ]
     _table(rows, ["name", "type", "values"])
 
@@ -506,14 +516,14 @@ def attributes_list(ctx: typer.Context) -> None:
 @lists_app.command("create")
 def lists_create(ctx: typer.Context, name: str) -> None:
     with _app(ctx) as journeyman:
-        created = journeyman.create_lists([name])
+        created = list_service.create(journeyman, [name])
     out.print(f"list {name!r}: {'created' if created else 'exists already'}")
 
 
 @lists_app.command("list")
 def lists_list(ctx: typer.Context) -> None:
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = list_store.list_summaries_txn(connection)
+    with _app(ctx) as journeyman:
+        rows = list_service.summaries(journeyman)
     _table(rows, ["id", "name", "members"])
 
 
@@ -524,7 +534,7 @@ def lists_list(ctx: typer.Context) -> None:
 def users_create(ctx: typer.Context, name: str, email: str) -> None:
     """Add team member NAME with EMAIL (workflows name users by email)."""
     with _app(ctx) as journeyman:
-        user_id = journeyman.create_user(name, email)
+        user_id = crm.create_user(journeyman, name, email)
     out.print(f"user {email.strip().lower()} created (id {user_id})", highlight=False)
 
 
@@ -614,7 +624,8 @@ def event_send(
     properties = dict(parse_property(p) for p in prop or [])
     occurred = _event_time(time) if time else None
     with _app(ctx) as journeyman:
-        report = journeyman.record_events(
+        report = event_service.record(
+            journeyman,
             [
                 EventInput(
                     name=name,
@@ -624,7 +635,7 @@ def event_send(
                     historical=historical,
                     source="cli",
                 )
-            ]
+            ],
         )
     if report.rejected:
         raise InvalidInput(report.rejected[0][1])
@@ -723,10 +734,8 @@ def apikey_create(
     ] = "admin",
 ) -> None:
     """Create key NAME and print it; it is stored hashed and shown this once only."""
-    from journeyman.store import apikeys
-
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        created = apikeys.create_key_txn(connection, name, journeyman.clock.now(), scope=scope)
+    with _app(ctx) as journeyman:
+        created = api_keys.create(journeyman, name, scope=scope)
     err.print(
         f"{created.scope} api key {created.name!r} created; it is shown only now:",
         markup=False,
@@ -738,20 +747,16 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(ctx: typer.Context) -> None:
     """The keys (their first characters, never the keys): name, scope, created, last used."""
-    from journeyman.store import apikeys
-
-    with _app(ctx) as journeyman, read_transaction(journeyman.engine) as connection:
-        rows = apikeys.list_keys_txn(connection)
+    with _app(ctx) as journeyman:
+        rows = api_keys.listed(journeyman)
     _table(rows, ["name", "scope", "prefix", "created_at", "last_used_at"])
 
 
 @apikey_app.command("revoke")
 def apikey_revoke(ctx: typer.Context, name: str) -> None:
     """Delete key NAME: every running server refuses it from its next request on."""
-    from journeyman.store import apikeys
-
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        apikeys.revoke_key_txn(connection, name)
+    with _app(ctx) as journeyman:
+        api_keys.revoke(journeyman, name)
     err.print(f"api key {name!r} revoked", markup=False, highlight=False)
 
 
@@ -782,7 +787,7 @@ def secret_rotate(
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     with _app(ctx) as journeyman:
-        rotated = journeyman.rotate_secret(period)
+        rotated = signing_secrets.rotate(journeyman, period)
     until = (rotated.created_at + period).isoformat(timespec="seconds")
     message = (
         f"secret rotated (generation {rotated.generation}); tokens signed before verify until "
@@ -796,10 +801,8 @@ def secret_rotate(
 @secret_app.command("list")
 def secret_list(ctx: typer.Context) -> None:
     """The database's secrets (never their values): created, retired, verifying until."""
-    from journeyman.store import signing_secrets
-
-    with _app(ctx) as journeyman, read_transaction(journeyman.engine) as connection:
-        found = signing_secrets.history_txn(connection)
+    with _app(ctx) as journeyman:
+        found = signing_secrets.history(journeyman)
     rows = [
         {
             "generation": s.generation,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from journeyman.errors import InvalidContact
+from journeyman.errors import InvalidContact, InvalidInput
 
 _EMAIL = re.compile(
     r"^[^@\s<>,;\"\x00-\x1f\x7f]+@[^@\s<>,;\"\x00-\x1f\x7f]+\.[^@\s<>,;\".\x00-\x1f\x7f]+$"
@@ -77,6 +77,71 @@ class Deal:
     pipeline: str
     stage: str
     status: str  # open, won, lost
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactInput:
+    """A validated contact to create or update (attributes already coerced)."""
+
+    email: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    sms: str | None = None
+    whatsapp: str | None = None
+    ext_id: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactRecord:
+    """A contact as the API shows it: every column, with the ids of its lists."""
+
+    id: int
+    email: str | None
+    attributes: Mapping[str, Any]
+    sms: str | None
+    whatsapp: str | None
+    ext_id: str | None
+    email_blocklisted: bool
+    sms_blocklisted: bool
+    created_at: dt.datetime
+    modified_at: dt.datetime
+    list_ids: tuple[int, ...] = ()
+
+
+# How an identifier names a contact (Brevo's ``identifierType`` values).
+IDENTIFIER_KINDS = ("email_id", "contact_id", "ext_id", "phone_id", "whatsapp_id")
+_DIGITS = re.compile(r"^\d{1,18}$")
+
+
+def identifier_kind(identifier: str, identifier_type: str | None) -> str:
+    """Brevo's ``identifierType``, or what the identifier looks like: an email, an id, a
+    phone number, else an ext_id."""
+    if identifier_type is not None:
+        if identifier_type not in IDENTIFIER_KINDS:
+            known = ", ".join(IDENTIFIER_KINDS)
+            raise InvalidInput(f"identifierType: {identifier_type!r} is not one of {known}")
+        return identifier_type
+    if "@" in identifier:
+        return "email_id"
+    if _DIGITS.match(identifier):
+        return "contact_id"
+    if identifier.startswith("+"):
+        return "phone_id"
+    return "ext_id"
+
+
+def identifier_value(kind: str, identifier: Any) -> Any:
+    """The value to look for in the column ``kind`` names."""
+    text = str(identifier).strip()
+    if kind == "contact_id":
+        if not _DIGITS.match(text):
+            raise InvalidInput(f"contact id {identifier!r} is not a number")
+        return int(text)
+    if kind == "email_id":
+        return text.lower()
+    if kind in ("phone_id", "whatsapp_id"):
+        return normalize_phone(text, field_name="phone number")
+    return text
 
 
 def normalize_email(raw: str) -> str:

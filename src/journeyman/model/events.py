@@ -1,7 +1,8 @@
-"""Events as the triggers see them."""
+"""Events as the triggers see them, and as the API shows them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,17 @@ class AnniversaryScan:
 
     attribute: str
     days_before: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRecord:
+    """A stored event as the API lists it."""
+
+    id: int
+    name: str
+    contact_id: int
+    occurred_at: dt.datetime
+    properties: Mapping[str, Any]
 
 
 def property_at(properties: Mapping[str, Any], path: str) -> Any:

@@ -13,11 +13,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from journeyman.errors import InvalidContact, InvalidInput, NotFound
-from journeyman.model.contacts import AttributeDefinition, AttributeType, coerce_attribute
+from journeyman.model.contacts import (
+    AttributeDefinition,
+    AttributeType,
+    ContactRecord,
+    coerce_attribute,
+)
 from journeyman.services.context import Context
-from journeyman.store import api_reads, contacts, crm, read_transaction, reports, step_reads
+from journeyman.store import (
+    contact_records,
+    contacts,
+    crm,
+    read_transaction,
+    reports,
+    step_reads,
+)
+from journeyman.store import lists as list_store
 from journeyman.store import workflows as workflow_store
-from journeyman.store.api_reads import ContactRecord
 from journeyman.store.contact_search import AttributeFilter, ContactSearch, Op, search_contacts_txn
 from journeyman.store.funnel import FunnelDay, funnel_txn
 from journeyman.store.step_reads import StepCounts
@@ -63,7 +75,7 @@ def search_contacts(
     descending by a number attribute, ``created`` / ``-created``; default newest first)."""
     with read_transaction(ctx.engine) as connection:
         definitions = contacts.attribute_definitions_txn(connection)
-        missing = sorted(set(lists) - api_reads.existing_list_ids_txn(connection, lists))
+        missing = sorted(set(lists) - list_store.existing_list_ids_txn(connection, lists))
         if missing:
             raise InvalidInput(f"list: no list with id {missing[0]}")
         attribute, descending = _sort(sort, definitions)
@@ -75,7 +87,7 @@ def search_contacts(
             descending=descending,
         )
         ids, total = search_contacts_txn(connection, query, limit=limit, offset=offset)
-        return api_reads.contact_records_txn(connection, ids), total
+        return contact_records.contact_records_txn(connection, ids), total
 
 
 def _sort(sort: str | None, definitions: dict[str, AttributeDefinition]) -> tuple[str | None, bool]:

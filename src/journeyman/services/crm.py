@@ -1,12 +1,18 @@
-"""The team and what workflows created for it, read: users, deals and tasks. Read
-transactions only."""
+"""The team (users: owners of contacts, deals and tasks) and the deals and tasks workflows
+create for it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from journeyman.services.context import Context
-from journeyman.store import crm, read_transaction
+from journeyman.store import crm, read_transaction, transaction
+
+
+def create_user(context: Context, name: str, email: str) -> int:
+    """A team member: its id; the email must be new."""
+    with transaction(context.engine) as connection:
+        return crm.create_user_txn(connection, name, email, context.clock.now())
 
 
 def users(context: Context) -> list[dict[str, Any]]:

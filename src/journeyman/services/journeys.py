@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from journeyman.errors import NotFound
 from journeyman.model.contacts import ContactView
 from journeyman.services.context import Context
-from journeyman.store import api_reads, read_transaction, reports
+from journeyman.store import contact_records, read_transaction, reports
 from journeyman.store import contacts as contact_store
 from journeyman.store.reports import Journey
 
@@ -71,7 +71,7 @@ def timeline(context: Context, contact: ContactRef) -> Timeline:
     """The contact (NotFound when it does not exist) and its journey, in one snapshot."""
     with read_transaction(context.engine) as connection:
         contact_id = _resolve_txn(connection, contact)
-        record = api_reads.contact_records_txn(connection, [contact_id])[0]
+        record = contact_records.contact_records_txn(connection, [contact_id])[0]
         journey = reports.journey_txn(connection, contact_id)
     return Timeline(contact_id=record.id, email=record.email, journey=journey)
 
@@ -92,7 +92,7 @@ def of_contact(context: Context, contact_id: int) -> Journey:
 
 
 def _resolve_txn(connection: Connection, contact: ContactRef) -> int:
-    found = api_reads.contact_ids_txn(connection, contact.kind, [contact.value])
+    found = contact_records.contact_ids_txn(connection, contact.kind, [contact.value])
     if not found:
         raise NotFound(f"Contact does not exist ({contact.kind} {contact.text})")
     return next(iter(found.values()))

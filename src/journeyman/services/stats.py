@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from journeyman.services.context import Context
-from journeyman.store import read_transaction, reports
+from journeyman.store import contacts, events, lists, outbox, read_transaction, reports, runs
 from journeyman.store import workflows as workflow_store
 from journeyman.store.reports import StepStats, WorkflowStats
 from journeyman.workflow.document import parse_workflow
@@ -34,4 +34,29 @@ def of_workflow(context: Context, key: str) -> Found:
         kinds = {s.id: s.kind for s in steps}
         return Found(
             version=version, stats=reports.workflow_stats_txn(connection, workflow_id, kinds)
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Totals:
+    """Whole-database counts, as the demo reports them."""
+
+    contacts: int
+    events: int  # of the named event
+    runs: dict[str, int]  # by status
+    messages: dict[str, int]  # by status
+    list_members: int  # of the named list
+    contacts_emailed_more_than_once: int
+
+
+def totals(context: Context, *, event: str, list_name: str) -> Totals:
+    """Counts over the whole database, read in one snapshot."""
+    with read_transaction(context.engine) as connection:
+        return Totals(
+            contacts=contacts.count_contacts_txn(connection),
+            events=events.count_events_txn(connection, event),
+            runs=runs.status_counts_txn(connection),
+            messages=outbox.message_counts_txn(connection),
+            list_members=lists.members_count_txn(connection, list_name),
+            contacts_emailed_more_than_once=outbox.contacts_emailed_more_than_once_txn(connection),
         )

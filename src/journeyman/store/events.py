@@ -1,9 +1,10 @@
-"""Events: ingestion, the queue of events still to trigger workflows."""
+"""Events: ingestion, the queue of events still to trigger workflows, pages for the API."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -13,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidEvent
-from journeyman.model.events import Event
+from journeyman.model.events import Event, EventRecord
 from journeyman.model.shards import EVERYONE, Shard
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
@@ -245,3 +246,47 @@ def requeue_txn(connection: Connection, deferred: Sequence[Event]) -> None:
             sa.insert(event_queue),
             [{"event_id": e.id, "contact_id": e.contact_id} for e in deferred],
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventFilter:
+    contact_ids: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
+def page_events_txn(
+    connection: Connection, where: EventFilter, *, limit: int, offset: int
+) -> tuple[list[EventRecord], int]:
+    """A page of events, the latest first, and the total."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.contact_ids:
+        conditions.append(events.c.contact_id.in_(where.contact_ids))
+    if where.names:
+        conditions.append(events.c.name.in_(where.names))
+    if where.start is not None:
+        conditions.append(events.c.occurred_at >= where.start)
+    if where.end is not None:
+        conditions.append(events.c.occurred_at <= where.end)
+    total = connection.execute(
+        sa.select(sa.func.count()).select_from(events).where(*conditions)
+    ).scalar_one()
+    statement = (
+        sa.select(events)
+        .where(*conditions)
+        .order_by(events.c.occurred_at.desc(), events.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    found = [
+        EventRecord(
+            id=r.id,
+            name=r.name,
+            contact_id=r.contact_id,
+            occurred_at=r.occurred_at,
+            properties=r.properties or {},
+        )
+        for r in connection.execute(statement)
+    ]
+    return found, int(total)

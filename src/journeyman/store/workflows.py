@@ -239,3 +239,14 @@ def version_document_txn(connection: Connection, key: str, version: int) -> Mapp
     if row is None:
         raise NotFound(f"workflow {key!r} has no version {version}")
     return row[0]  # type: ignore[no-any-return]
+
+
+def workflow_documents_txn(connection: Connection) -> dict[str, Mapping[str, Any]]:
+    """Key -> current definition of every workflow that is not stopped (what may still act on
+    lists and attributes by name)."""
+    statement = (
+        sa.select(workflows.c.key, workflow_versions.c.definition)
+        .join(workflow_versions, workflow_versions.c.id == workflows.c.current_version_id)
+        .where(workflows.c.status != "stopped")
+    )
+    return {r.key: r.definition for r in connection.execute(statement)}

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel
 
-from journeyman.api import changes
 from journeyman.api.v1.common import Limit, Offset, v1_router
 from journeyman.api.wire import Journeyman
+from journeyman.model.contacts import identifier_kind, identifier_value
 from journeyman.model.runs import RunStatus
 from journeyman.services import journeys
 
@@ -120,10 +120,8 @@ def contact_timeline(identifier: str, app: Journeyman) -> Timeline:
 
 def _contact(identifier: str) -> journeys.ContactRef:
     """The contact a path names: an email, an id, a phone number, else an ext_id."""
-    kind = changes.identifier_kind(identifier, None)
-    return journeys.ContactRef(
-        kind=kind, value=changes.identifier_value(kind, identifier), text=identifier
-    )
+    kind = identifier_kind(identifier, None)
+    return journeys.ContactRef(kind=kind, value=identifier_value(kind, identifier), text=identifier)
 
 
 def _entered(run: dict[str, Any]) -> TimelineEntry:
