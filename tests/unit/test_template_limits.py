@@ -83,12 +83,16 @@ def test_a_large_value_is_refused_before_it_is_built(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", OVER_A_LIMIT)
-def test_validation_refuses_what_goes_over_a_limit_for_any_contact(name: str) -> None:
+def test_validation_refuses_what_goes_over_a_limit_for_any_contact(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit named, not the dry render's deadline, even on a loaded machine.
+    monkeypatch.setattr(limits, "CHECK_SECONDS", 10.0)
     source, reason = OVER_A_LIMIT[name]
     started = time.monotonic()
 
     assert reason in (check_limits(source, html=False) or "")
-    assert time.monotonic() - started < 5  # generous: the dry render's own limit is 0.25 s
+    assert time.monotonic() - started < 10
 
 
 def test_compiling_never_runs_the_template() -> None:
