@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from cli_support import (
+from .cli_support import (
     Cli,
     CountingHandler,
     SmtpServer,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from cli_support import EXAMPLE, Cli, Reader
+from .cli_support import EXAMPLE, Cli, Reader
 
 from journeyman.store import migrate
 

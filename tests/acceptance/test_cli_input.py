@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_support import Cli, Reader
+from .cli_support import Cli, Reader
 
 from journeyman.documents import MAX_DOCUMENT_DEPTH
 

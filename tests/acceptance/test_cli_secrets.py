@@ -8,7 +8,7 @@ import datetime as dt
 import subprocess
 from pathlib import Path
 
-from cli_support import Cli, Reader, clean_environment, command_line
+from .cli_support import Cli, Reader, clean_environment, command_line
 
 from journeyman.app import App
 from journeyman.config import Settings

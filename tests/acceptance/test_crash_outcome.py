@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Reader, kill_when, logged, start_logged
+from .cli_support import Reader, kill_when, logged, start_logged
 
 from journeyman.app import App
 from journeyman.config import Settings

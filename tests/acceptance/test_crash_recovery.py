@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from cli_support import (
+from .cli_support import (
     Reader,
     SmtpServer,
     kill_when,

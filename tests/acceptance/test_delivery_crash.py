@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import (
+from .cli_support import (
     Reader,
     SmtpServer,
     http_server_module,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import Reader, clean_environment, command_line
+from .cli_support import Reader, clean_environment, command_line
 
 from journeyman.app import App
 from journeyman.config import Settings

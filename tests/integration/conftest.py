@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from delivery_support import MailHandler, MailServer
+from .delivery_support import MailHandler, MailServer
 
 from loopback import EphemeralController
 

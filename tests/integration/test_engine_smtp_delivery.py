@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from delivery_support import MailServer, clean_environment, journeyman_command
+from .delivery_support import MailServer, clean_environment, journeyman_command
 
 from journeyman.app import App, EventInput
 from journeyman.channels.smtp import SmtpSettings, SmtpTransport

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from delivery_support import MailServer
-from http_server import HttpServer, RecordedRequest, Reply
+from .delivery_support import MailServer
+from .http_server import HttpServer, RecordedRequest, Reply
 
 from journeyman import links
 from journeyman.app import App, EventInput

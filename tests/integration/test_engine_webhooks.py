@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from http_server import HttpServer, RecordedRequest, Reply
+from .http_server import HttpServer, RecordedRequest, Reply
 
 from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport

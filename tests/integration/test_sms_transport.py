@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TypeVar
 
 import pytest
-from http_server import HttpServer, Reply
+from .http_server import HttpServer, Reply
 
 from journeyman.channels.sms import ProviderSettings, SmsCaptureTransport, TwilioTransport
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError

@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from http_server import HttpServer, Reply
+from .http_server import HttpServer, Reply
 
 from journeyman.channels.webhook import WebhookHttpError, WebhookTransport, refusal, verify
 from journeyman.clock import UTC, FakeClock
