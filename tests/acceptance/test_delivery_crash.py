@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from journeyman.app import App, EventInput
+from journeyman.channels import sms, smtp, webhook
+from journeyman.config import Settings
+from journeyman.engine.dispatch import RECORD_GROUP, message_id
+from journeyman.store.contacts import ContactInput
+
 from .cli_support import (
     Reader,
     SmtpServer,
@@ -22,12 +29,6 @@ from .cli_support import (
     logged,
     start_logged,
 )
-
-from journeyman.app import App, EventInput
-from journeyman.channels import sms, smtp, webhook
-from journeyman.config import Settings
-from journeyman.engine.dispatch import RECORD_GROUP, message_id
-from journeyman.store.contacts import ContactInput
 
 http_server = http_server_module()
 MESSAGES = 1_500  # three dispatcher batches of 500

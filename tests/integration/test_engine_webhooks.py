@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from .http_server import HttpServer, RecordedRequest, Reply
 
 from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
@@ -25,6 +24,8 @@ from journeyman.steps.webhook import workflow_secret
 from journeyman.store import outbox, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, list_members, lists, messages, run_log, runs
+
+from .http_server import HttpServer, RecordedRequest, Reply
 
 LOOPBACK = ("127.0.0.0/8",)
 EMAIL = "jane@example.com"
@@ -122,7 +123,7 @@ def log_of(app: App) -> list[tuple[str, str, str | None, str]]:
     return [tuple(r) for r in rows]
 
 
-def outbox_rows(app: App, channel: str) -> list[Any]:
+def outbox_rows(app: App, channel: str) -> Sequence[sa.Row[Any]]:
     with transaction(app.engine) as connection:
         return connection.execute(
             sa.select(messages).where(messages.c.channel == channel).order_by(messages.c.id)
@@ -168,7 +169,7 @@ def test_through_a_rotation_s_grace_period_calls_are_signed_with_both_workflow_s
     (request,) = server.requests
     current = workflow_secret(app.keys.current(), KEY)
     headers = request.headers
-    signed = [headers["webhook-id"], headers["webhook-timestamp"], request.body]
+    signed = (headers["webhook-id"], headers["webhook-timestamp"], request.body)
     assert current != previous
     assert len(headers["webhook-signature"].split()) == 2
     assert verify(current, *signed, headers["webhook-signature"])
@@ -477,7 +478,7 @@ def test_headers_that_would_break_the_request_are_refused_at_apply_time(
         app.apply_workflow(workflow("https://hooks.example.com/x", headers=headers))
 
     (problem,) = refused.value.problems
-    assert problem.step == "lookup" and "headers" in problem.field
+    assert problem.step == "lookup" and problem.field is not None and "headers" in problem.field
     assert words in problem.message
 
 

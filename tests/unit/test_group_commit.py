@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -123,7 +124,7 @@ def test_two_writers_commit_side_by_side(app: App, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr("journeyman.api.group_commit.SECOND_WRITER_EVENTS", 1)
     writer = EventWriter(app, writers=2)
 
-    async def one_after_the_other() -> list[object]:
+    async def one_after_the_other() -> Sequence[object]:
         first = asyncio.ensure_future(writer.record(Submission(events=[event("x@example.com")])))
         await asyncio.sleep(0.2)  # the first transaction is under way (at the barrier)
         second = writer.record(Submission(events=[event("y@example.com")]))
