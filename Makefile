@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test coverage bench check clean
+.PHONY: install ui browser demo test coverage bench check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,9 +12,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ui
 
-demo: $(STAMP)
+# The workflow builder (React + TypeScript, ui/) is built into the package, only when its
+# sources are newer than the build; a wheel or sdist builds it too (setup.py).
+UI_BUILT := src/journeyman/web/builder/index.html
+UI_SOURCES := $(shell find ui/src -type f) ui/index.html ui/package.json ui/package-lock.json \
+	ui/vite.config.ts ui/tsconfig.json
+
+ui: $(UI_BUILT)
+
+$(UI_BUILT): $(UI_SOURCES)
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js and npm build the workflow builder (ui/): install them" >&2; exit 1; }
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+demo: $(STAMP) ui
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/journeyman demo --file demo.db --contacts $(or $(CONTACTS),1000)
 
@@ -29,7 +41,7 @@ browser:
 
 # Tests run in parallel processes (pytest-xdist), one test file per process at a time.
 TEST_JOBS ?= 4
-test: $(STAMP) browser
+test: $(STAMP) browser ui
 	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile
 
 # The same suite, measuring its line coverage of journeyman; fails under the floor set in
@@ -47,4 +59,4 @@ check: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) ui/node_modules src/journeyman/web/builder demo.db demo.db-wal demo.db-shm .pytest_cache .mypy_cache .ruff_cache .coverage

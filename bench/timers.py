@@ -40,6 +40,7 @@ from bench import DEFAULT_POSTGRES_URL, child
 from bench.worker import fresh_database, peak_rss_mb
 from journeyman.app import App
 from journeyman.config import Settings
+from journeyman.runtime.engine import run_engine
 from journeyman.store import read_transaction, transaction
 from journeyman.store.bulk import Bulk
 from journeyman.store.runs import LOG_COLUMNS, RUN_COLUMNS
@@ -273,7 +274,7 @@ def _move_due_times(app: App, back: int) -> float:
 async def drive(app: App, plan: Plan) -> bool:
     """The engine until no run is left waiting (True), or until it seems stuck (False)."""
     engine = asyncio.create_task(
-        app.run(None, batch_size=plan.batch_size, workers=plan.workers, until_idle=False)
+        run_engine(app, None, batch_size=plan.batch_size, workers=plan.workers, until_idle=False)
     )
     deadline = time.monotonic() + plan.spread + max(600.0, plan.runs / MIN_RATE)
     try:

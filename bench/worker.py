@@ -32,6 +32,7 @@ from journeyman import demo
 from journeyman.app import App
 from journeyman.channels.capture import CaptureTransport
 from journeyman.config import Settings
+from journeyman.runtime.engine import run_until_idle
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,13 +51,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_once(url: str, count: int, batch_size: int, workers: int = 1) -> dict[str, Any]:
-    parallel = {"workers": workers} if workers != 1 else {}
     app = App.open(Settings(database_url=url, batch_size=batch_size))
     try:
         started = time.perf_counter()
         demo.load_demo_data(app, count)
         stored = time.perf_counter()
-        app.run_until_idle(None, batch_size=batch_size, **parallel)
+        run_until_idle(app, None, batch_size=batch_size, workers=workers)
         idle = time.perf_counter()
         app.run_until_idle(CaptureTransport(), batch_size=batch_size)
         dispatched = time.perf_counter()

@@ -4,87 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from journeyman import signing
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock, SystemClock
 from journeyman.config import Settings
-from journeyman.engine import triggers
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
 from journeyman.engine.runner import RunSummary, run
 from journeyman.engine.stepper import EngineSettings, Stepper
-from journeyman.errors import InvalidEvent, InvalidInput, InvalidWorkflow, NotFound
-from journeyman.imports import RowError, parse_contacts_csv
-from journeyman.model.contacts import AttributeDefinition, normalize_email
+from journeyman.errors import StoreError
+from journeyman.model.contacts import AttributeDefinition, ContactInput
+from journeyman.services import attributes, crm, enrolment, imports, versions, workflows
+from journeyman.services import contacts as contact_service
+from journeyman.services import events as event_service
+from journeyman.services import lists as list_service
+from journeyman.services import signing_secrets as secret_service
+from journeyman.services.events import EventInput, EventReport
+from journeyman.services.imports import ImportReport
+from journeyman.services.workflows import ApplyReport, ValidationReport, WorkflowStatus
 from journeyman.signing import SigningKeys
 from journeyman.store import (
-    contacts,
-    crm,
-    events,
-    lists,
     make_engine,
     migrate,
-    read_transaction,
-    signing_secrets,
-    system_events,
-    transaction,
-    workflows,
-    write,
+    normalize_url,
 )
-from journeyman.store import runs as runs_store
-from journeyman.store.contacts import ContactInput
-from journeyman.store.events import NewEvent
-from journeyman.store.workflows import WorkflowStatus
-from journeyman.workflow.document import Workflow, parse_workflow
-from journeyman.workflow.references import KnownNames, lists_to_create, reference_problems
 
-_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ApplyReport:
-    key: str
-    version: int
-    created: bool
-    status: str
-    lists_created: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class ValidationReport:
-    workflow: Workflow
-    lists_to_create: tuple[str, ...] = ()  # apply would create them
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImportReport:
-    created: int
-    updated: int
-    errors: tuple[RowError, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class EventInput:
-    """An event as it arrives: the contact by email, optional time and properties."""
-
-    name: str
-    email: str
-    occurred_at: dt.datetime | None = None
-    properties: Mapping[str, Any] = field(default_factory=dict)
-    historical: bool = False
-    source: str = "api"
-
-
-@dataclass(frozen=True, kw_only=True)
-class EventReport:
-    ids: tuple[int, ...]
-    rejected: tuple[tuple[int, str], ...] = ()  # (index in the input, reason)
+__all__ = ["App", "ApplyReport", "EventInput", "EventReport", "ImportReport", "ValidationReport"]
 
 
 class App:
@@ -116,211 +66,95 @@ class App:
             migrate.ensure_current(engine)
         return cls(engine, clock=clock, settings=settings)
 
+    @classmethod
+    def open_existing(cls, settings: Settings) -> tuple[App | None, str]:
+        """The database as it is, to look into (never created or upgraded), or why there is
+        none to look into."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import DBAPIError
+
+        url = make_url(normalize_url(settings.database_url))
+        if url.get_backend_name() == "sqlite":
+            path = url.database or ""
+            if path in ("", ":memory:") or not Path(path).is_file():
+                return None, f"no database at {path or settings.database_url}"
+        app = cls.open(settings, upgrade=False)
+        try:
+            revision = migrate.current_revision(app.engine)
+        except DBAPIError as exc:
+            app.close()
+            raise StoreError(f"cannot read the database: {exc.orig}") from None
+        if revision == migrate.head_revision(app.engine):
+            return app, ""
+        app.close()
+        if revision is None:
+            return None, "the database has no Journeyman tables yet"
+        return None, "the database has an older schema (journeyman db upgrade)"
+
     def close(self) -> None:
         self.engine.dispose()
 
-    # workflows
+    # workflows: the services, as methods (the edges call the services themselves)
 
     def apply_workflow(self, document: Mapping[str, Any], *, activate: bool = True) -> ApplyReport:
-        """Validate and store a new version; lists the workflow names are created."""
-        workflow = parse_workflow(document)
-        now = self.clock.now()
-        status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
-        with transaction(self.engine) as connection:
-            existing, _ = _check_for_apply_txn(connection, workflow, activate=activate)
-            created_lists = lists.ensure_lists_txn(connection, workflow.lists_used(), now)
-            saved = workflows.save_version_txn(
-                connection, workflow.document, now, status_if_new=status
-            )
-            rate = triggers.backfill_rate(workflow)
-            if existing is None and saved.status == WorkflowStatus.ACTIVE.value and rate:
-                system_events.start_backfill_txn(connection, saved.key, rate, now)
-        return ApplyReport(
-            key=saved.key,
-            version=saved.version,
-            created=saved.created,
-            status=saved.status,
-            lists_created=tuple(created_lists),
-        )
+        return workflows.apply(self, document, activate=activate)
 
     def validate_workflow(
         self, document: Mapping[str, Any], *, activate: bool = True
     ) -> ValidationReport:
-        """What ``apply_workflow(document, activate=...)`` would refuse, refused the same way
-        (the document, then the names it uses), in a read-only transaction: nothing stored."""
-        workflow = parse_workflow(document)
-        with read_transaction(self.engine) as connection:
-            _, known = _check_for_apply_txn(connection, workflow, activate=activate)
-        return ValidationReport(
-            workflow=workflow, lists_to_create=tuple(lists_to_create(workflow, known))
-        )
+        return workflows.validate(self, document, activate=activate)
 
     def set_workflow_status(self, key: str, status: WorkflowStatus) -> int:
-        """Activating checks again that every workflow the steps start exists; stopping makes
-        every run inside exit (how many did is returned)."""
-        now = self.clock.now()
-        with transaction(self.engine) as connection:
-            before = workflows.status_of_txn(connection, key)
-            if status is WorkflowStatus.ACTIVE:
-                document = workflows.current_definition_txn(connection, key)
-                if document is not None:
-                    workflow = parse_workflow(document)
-                    _check_references_txn(connection, workflow, activating=True)
-                    rate = triggers.backfill_rate(workflow)
-                    if rate and before != WorkflowStatus.ACTIVE.value:
-                        system_events.start_backfill_txn(connection, key, rate, now)
-            workflows.set_status_txn(connection, key, status, now)
-            if status is not WorkflowStatus.STOPPED:
-                return 0
-            workflow_id = next(
-                r.id for r in workflows.workflow_rows_txn(connection) if r.key == key
-            )
-            return runs_store.exit_all_txn(connection, workflow_id, "workflow stopped", now)
+        return workflows.set_status(self, key, status)
 
     def workflow_history(self, key: str) -> list[dict[str, Any]]:
-        with transaction(self.engine) as connection:
-            return workflows.versions_txn(connection, key)
+        return versions.history(self, key)
 
     def workflow_document(self, key: str, version: int) -> Mapping[str, Any]:
-        with transaction(self.engine) as connection:
-            return workflows.version_document_txn(connection, key, version)
+        return versions.document(self, key, version)
 
     def workflow_diff(self, key: str, old: int, new: int | None = None) -> tuple[int, str]:
-        """A unified diff of the YAML of versions ``old`` and ``new`` (default: the current
-        one); the new version's number with it. Empty when they are equal."""
-        import difflib
-
-        import yaml
-
-        history = self.workflow_history(key)
-        if not history:
-            raise NotFound(f"no workflow with key {key!r}")
-        new = new or next(r["version"] for r in history if r["current"])
-        texts = [
-            yaml.safe_dump(dict(self.workflow_document(key, v)), sort_keys=False)
-            for v in (old, new)
-        ]
-        lines = difflib.unified_diff(
-            texts[0].splitlines(keepends=True),
-            texts[1].splitlines(keepends=True),
-            fromfile=f"{key} v{old}",
-            tofile=f"{key} v{new}",
-        )
-        return new, "".join(lines)
+        return versions.diff(self, key, old, new)
 
     def current_document(self, key: str) -> Mapping[str, Any]:
-        """The current version's document of workflow ``key``."""
-        with read_transaction(self.engine) as connection:
-            document = workflows.current_definition_txn(connection, key)
-        if document is None:
-            raise NotFound(f"no workflow with key {key!r}")
-        return document
+        return versions.current_document(self, key)
 
     def rollback_workflow(self, key: str, version: int) -> ApplyReport:
-        """Publish version ``version``'s document again, as the newest version."""
-        return self.apply_workflow(self.workflow_document(key, version), activate=False)
+        return versions.rollback(self, key, version)
 
     def migrate_runs(self, key: str, from_version: int, mapping: Mapping[str, str]) -> int:
-        """Move the runs inside ``from_version`` to the current version; ``mapping`` renames
-        steps (old id -> new id); every step a run stands on must exist afterwards."""
-        with transaction(self.engine) as connection:
-            history = workflows.versions_txn(connection, key)
-            source = next((v for v in history if v["version"] == from_version), None)
-            current = next(v for v in history if v["current"])
-            if source is None:
-                raise InvalidInput(f"workflow {key!r} has no version {from_version}")
-            target = parse_workflow(
-                workflows.version_document_txn(connection, key, current["version"]), stored=True
-            )
-            old = parse_workflow(
-                workflows.version_document_txn(connection, key, from_version), stored=True
-            )
-            missing = sorted({mapping.get(s, s) for s in old.steps} - set(target.steps))
-            if missing:
-                raise InvalidInput(
-                    f"steps {', '.join(missing)} do not exist in version {current['version']}: "
-                    "map them (--map OLD=NEW)"
-                )
-            workflow_id = next(
-                r.id for r in workflows.workflow_rows_txn(connection) if r.key == key
-            )
-            return runs_store.migrate_txn(
-                connection, workflow_id, source["id"], current["id"], mapping, self.clock.now()
-            )
+        return workflows.migrate_runs(self, key, from_version, mapping)
 
     # contacts, attributes, lists
 
     def define_attribute(self, definition: AttributeDefinition) -> None:
-        with transaction(self.engine) as connection:
-            contacts.define_attribute_txn(connection, definition)
+        attributes.define(self, definition)
 
     def attribute_definitions(self) -> dict[str, AttributeDefinition]:
-        with read_transaction(self.engine) as connection:
-            return contacts.attribute_definitions_txn(connection)
+        return attributes.definitions(self)
 
     def create_lists(self, names: Iterable[str]) -> list[str]:
-        with transaction(self.engine) as connection:
-            return lists.ensure_lists_txn(connection, names, self.clock.now())
+        return list_service.create(self, names)
 
     def create_user(self, name: str, email: str) -> int:
         """A team member (owner of contacts, deals and tasks); the email must be new."""
-        with transaction(self.engine) as connection:
-            return crm.create_user_txn(connection, name, email, self.clock.now())
+        return crm.create_user(self, name, email)
 
     def import_contacts_csv(self, lines: Iterable[str]) -> ImportReport:
-        good, bad = parse_contacts_csv(lines, self.attribute_definitions())
-        created, updated = self.upsert_contacts(good)
-        return ImportReport(created=created, updated=updated, errors=tuple(bad))
+        return imports.import_csv(self, lines)
 
     def upsert_contacts(self, inputs: Sequence[ContactInput]) -> tuple[int, int]:
         """Create or update contacts by email (case-insensitive): (created, updated)."""
-        normalized = [replace(i, email=normalize_email(i.email)) for i in inputs]
-        now = self.clock.now()
-        return write(self.engine, lambda c: contacts.upsert_contacts_txn(c, normalized, now))
+        return contact_service.upsert(self, inputs)
 
     # events
 
     def record_events(
         self, inputs: Sequence[EventInput], *, contacts_first: Sequence[ContactInput] = ()
     ) -> EventReport:
-        """Store the valid events (creating unknown contacts); report the others by index.
-
-        ``contacts_first`` are created or updated in the same transaction, before the events,
-        so that the workflows the events start see them (the API's ``contact_properties``).
-        """
-        valid: list[tuple[int, EventInput, str]] = []
-        rejected: list[tuple[int, str]] = []
-        for index, item in enumerate(inputs):
-            try:
-                valid.append((index, item, _check_event(item)))
-            except InvalidInput as exc:
-                rejected.append((index, str(exc)))
-        now = self.clock.now()
-        first = [replace(i, email=normalize_email(i.email)) for i in contacts_first]
-        news = [(item, email) for _, item, email in valid]
-
-        def store(connection: Connection) -> list[int]:
-            if first:
-                contacts.upsert_contacts_txn(connection, first, now)
-            ids = contacts.ensure_contacts_txn(connection, {email for _, email in news}, now)
-            return events.record_events_txn(
-                connection,
-                [
-                    NewEvent(
-                        name=item.name,
-                        contact_id=ids[email],
-                        occurred_at=item.occurred_at or now,
-                        properties=item.properties,
-                        source=item.source,
-                        historical=item.historical,
-                    )
-                    for item, email in news
-                ],
-                now,
-            )
-
-        stored = write(self.engine, store)  # run again if it lost a race to another writer
-        return EventReport(ids=tuple(stored), rejected=tuple(rejected))
+        """Store the valid events (creating unknown contacts); report the others by index
+        (:func:`journeyman.services.events.record`)."""
+        return event_service.record(self, inputs, contacts_first=contacts_first)
 
     def enrol(
         self,
@@ -330,68 +164,17 @@ class App:
         lists: Sequence[str] = (),
         segment: Mapping[str, Any] | None = None,
     ) -> int:
-        """Manual enrolment into active workflow ``key`` of the contacts with these emails,
-        the members of these lists and the contacts matching ``segment`` (a condition), as
-        its re-entry rules allow (on the next engine tick). The number of contacts; unknown
-        workflows, contacts and lists are refused."""
-        wanted = [normalize_email(e) for e in emails]
-        if segment is not None:
-            wanted += self.segment_emails(segment)
-        with transaction(self.engine) as connection:
-            return system_events.enrol_manually_txn(
-                connection, key, wanted, list(lists), self.clock.now()
-            )
+        return enrolment.enrol(self, key, emails=emails, lists=lists, segment=segment)
 
     def segment_emails(self, segment: Mapping[str, Any], *, page: int = 1000) -> list[str]:
-        """The emails of the contacts that match a condition now (read page by page, facts
-        loaded with one query per kind and page)."""
-        from pydantic import TypeAdapter, ValidationError
-
-        from journeyman.conditions import Condition, evaluate, needs_of
-        from journeyman.engine.facts import load_items_txn
-        from journeyman.model.runs import RunView
-
-        try:
-            condition = TypeAdapter(Condition).validate_python(dict(segment))
-        except ValidationError as exc:
-            raise InvalidInput(f"the segment is not a valid condition: {exc}") from None
-        needs = needs_of(condition)
-        found: list[str] = []
-        after = 0
-        while True:
-            with transaction(self.engine) as connection:
-                page_rows = contacts.contact_page_txn(connection, after, page)
-                if not page_rows:
-                    return found
-                probes = [
-                    RunView(run_id=i, workflow_id=0, version_id=0, contact_id=i, step_id="", seq=0)
-                    for i, _ in page_rows
-                ]
-                items = load_items_txn(
-                    connection,
-                    needs,
-                    probes,
-                    self.clock.now(),
-                    default_timezone=self.settings.default_timezone,
-                )
-            emails = dict(page_rows)
-            found += [
-                emails[i.run.contact_id]
-                for i in items
-                if evaluate(condition, i.facts).result and emails[i.run.contact_id]
-            ]
-            after = page_rows[-1][0]
+        return enrolment.segment_emails(self, segment, page=page)
 
     # secrets
 
-    def rotate_secret(self, grace: dt.timedelta) -> signing_secrets.StoredSecret:
+    def rotate_secret(self, grace: dt.timedelta) -> secret_service.StoredSecret:
         """A new signing secret; the previous ones verify for ``grace`` at most
         (journeyman.signing). This process signs with the new one at once."""
-        now = self.clock.now()
-        # Two rotations at once: the loser runs again (write), on top of the winner's.
-        rotated = write(self.engine, lambda c: signing_secrets.rotate_txn(c, now, grace))
-        self.keys.refresh()
-        return rotated
+        return secret_service.rotate(self, grace)
 
     # the engine
 
@@ -425,16 +208,16 @@ class App:
         )
 
     def run_until_idle(
-        self, transport: EmailTransport | None, *, batch_size: int | None = None, workers: int = 1
+        self, transport: EmailTransport | None, *, batch_size: int | None = None
     ) -> RunSummary:
         """Move every due run and deliver every due message, then close the transport.
 
-        ``workers`` > 1 runs shards 1.. in child processes (they use the system clock).
+        (Several processes: ``journeyman.runtime.engine.run_until_idle``.)
         """
 
         async def until_idle() -> RunSummary:
             try:
-                return await self.run(transport, batch_size=batch_size, workers=workers)
+                return await self.run(transport, batch_size=batch_size)
             finally:
                 if transport is not None:
                     await transport.aclose()
@@ -446,77 +229,15 @@ class App:
         transport: EmailTransport | None,
         *,
         batch_size: int | None = None,
-        workers: int = 1,
         until_idle: bool = True,
     ) -> RunSummary:
-        """The engine (and the dispatcher, given a transport) in the running event loop."""
+        """The engine (and the dispatcher, given a transport) in the running event loop.
+        (Several processes: ``journeyman.runtime.engine.run_engine``.)"""
         dispatcher = self.dispatcher(transport) if transport is not None else None
-        stepper = self.stepper(batch_size=batch_size, shard=(0, workers))
+        stepper = self.stepper(batch_size=batch_size)
         try:
-            if workers > 1:
-                from journeyman.engine.workers import run_workers
-
-                settings = replace(self.settings, batch_size=batch_size or self.settings.batch_size)
-                parent = (stepper, dispatcher)
-                return await run_workers(settings, workers, parent, until_idle=until_idle)
             self.events_stored = asyncio.Event()  # one of this event loop's own
             return await run(stepper, dispatcher, until_idle=until_idle, wake=self.events_stored)
         finally:
             if dispatcher is not None:
                 await dispatcher.close_transports()
-
-
-def _workflow_id_txn(connection: Connection, key: str) -> int:
-    return next(r.id for r in workflows.workflow_rows_txn(connection) if r.key == key)
-
-
-def _check_for_apply_txn(
-    connection: Connection, workflow: Workflow, *, activate: bool
-) -> tuple[str | None, KnownNames]:
-    """What apply checks in its transaction (validate too, in a read-only one): the names the
-    steps use. The workflow's status before (None: new) and the names that exist."""
-    existing = workflows.status_of_txn(connection, workflow.key)
-    status = WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT
-    activating = (existing or status.value) == WorkflowStatus.ACTIVE.value
-    return existing, _check_references_txn(connection, workflow, activating=activating)
-
-
-def _check_references_txn(
-    connection: Connection, workflow: Workflow, *, activating: bool
-) -> KnownNames:
-    known = _known_names_txn(connection, workflow)
-    problems = reference_problems(workflow, known, activating=activating)
-    if problems:
-        raise InvalidWorkflow(problems)
-    return known
-
-
-def _known_names_txn(connection: Connection, workflow: Workflow) -> KnownNames:
-    """Of the names ``workflow`` uses, those that exist: every attribute and list, the users
-    it names, the workflows it starts with the steps of their current versions."""
-    named = workflow.references()
-    started = named.get("workflows", {})
-    versions = {r.key: r.version_id for r in workflows.workflow_rows_txn(connection)}
-    versions = {key: version for key, version in versions.items() if key in started}
-    documents = workflows.definitions_txn(connection, [v for v in versions.values() if v])
-    return KnownNames(
-        attributes=frozenset(contacts.attribute_definitions_txn(connection)),
-        users=frozenset(crm.users_by_email_txn(connection, named.get("users", {}))),
-        workflows={
-            key: frozenset(s.get("id") for s in documents[v].get("steps", [])) if v else None
-            for key, v in versions.items()
-        },
-        lists=frozenset(lists.list_ids_txn(connection)),
-    )
-
-
-def _check_event(item: EventInput) -> str:
-    if not _EVENT_NAME.match(item.name or ""):
-        raise InvalidEvent(
-            f"event name {item.name!r} is invalid: 1-200 letters, digits, '_', '.', ':', '-'"
-        )
-    if not isinstance(item.properties, Mapping):
-        raise InvalidEvent("event properties must be an object")
-    if item.occurred_at is not None and item.occurred_at.tzinfo is None:
-        raise InvalidEvent(f"event time {item.occurred_at.isoformat()} has no time zone")
-    return normalize_email(item.email)

@@ -23,27 +23,30 @@ from rich.text import Text
 
 from journeyman import demo as demo_module
 from journeyman import nesting, simulation
-from journeyman.app import App, EventInput
-from journeyman.channels.capture import CaptureTransport
+from journeyman.app import App
 from journeyman.clock import FakeClock
 from journeyman.config import Settings
 from journeyman.documents import load_document
-from journeyman.engine.dispatch import EmailTransport
-from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError, StoreError
+from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
-from journeyman.store import contacts as contact_store
-from journeyman.store import crm as crm_store
-from journeyman.store import lists as list_store
-from journeyman.store import (
-    migrate,
-    normalize_url,
-    outbox,
-    read_transaction,
+from journeyman.services import (
+    api_keys,
+    attributes,
+    crm,
+    database,
+    enrolment,
+    imports,
+    journeys,
+    messages,
     reports,
-    transaction,
+    signing_secrets,
+    versions,
+    workflows,
 )
-from journeyman.store import workflows as workflow_store
-from journeyman.store.workflows import WorkflowStatus
+from journeyman.services import events as event_service
+from journeyman.services import lists as list_service
+from journeyman.services.events import EventInput
+from journeyman.services.workflows import WorkflowStatus
 from journeyman.workflow.document import json_schema
 
 app = typer.Typer(
@@ -94,14 +97,6 @@ def _app(ctx: typer.Context) -> Iterator[App]:
         journeyman.close()
 
 
-def _transport(settings: Settings) -> EmailTransport:
-    if settings.smtp_url:
-        from journeyman.channels.smtp import SmtpSettings, SmtpTransport
-
-        return SmtpTransport(SmtpSettings.from_url(str(settings.smtp_url)))
-    return CaptureTransport()
-
-
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -127,7 +122,7 @@ def main_options(
 def db_upgrade(ctx: typer.Context) -> None:
     """Bring the database schema to the newest version."""
     with _app(ctx) as journeyman:
-        revision = migrate.current_revision(journeyman.engine)
+        revision = database.revision(journeyman)
     out.print(f"database at revision {revision}")
 
 
@@ -143,7 +138,7 @@ def workflow_apply(
     """Validate FILE and store it as the workflow's next version."""
     document = load_document(file)
     with _app(ctx) as journeyman:
-        report = journeyman.apply_workflow(document, activate=not draft)
+        report = workflows.apply(journeyman, document, activate=not draft)
     what = (
         f"version {report.version}" if report.created else f"unchanged at version {report.version}"
     )
@@ -166,45 +161,22 @@ def workflow_validate(
     from journeyman.workflow.document import parse_workflow
 
     document = load_document(file)
-    journeyman, why = (None, "--document-only") if document_only else _existing(_settings(ctx))
+    journeyman, why = (
+        (None, "--document-only") if document_only else App.open_existing(_settings(ctx))
+    )
     if journeyman is None:
         workflow = parse_workflow(document)
         out.print(f"{file}: valid ({len(workflow.steps)} steps, key {workflow.key})")
         out.print(f"  names of attributes, users and workflows not checked: {why}")
         return
     try:
-        report = journeyman.validate_workflow(document, activate=not draft)
+        report = workflows.validate(journeyman, document, activate=not draft)
     finally:
         journeyman.close()
     workflow = report.workflow
     out.print(f"{file}: valid ({len(workflow.steps)} steps, key {workflow.key})")
     for name in report.lists_to_create:
         out.print(f"  apply creates list {name!r}")
-
-
-def _existing(settings: Settings) -> tuple[App | None, str]:
-    """The database as it is, to look into (never created or upgraded), or why there is none
-    to look into."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import DBAPIError
-
-    url = make_url(normalize_url(settings.database_url))
-    if url.get_backend_name() == "sqlite":
-        path = url.database or ""
-        if path in ("", ":memory:") or not Path(path).is_file():
-            return None, f"no database at {path or settings.database_url}"
-    journeyman = App.open(settings, upgrade=False)
-    try:
-        revision = migrate.current_revision(journeyman.engine)
-    except DBAPIError as exc:
-        journeyman.close()
-        raise StoreError(f"cannot read the database: {exc.orig}") from None
-    if revision == migrate.head_revision(journeyman.engine):
-        return journeyman, ""
-    journeyman.close()
-    if revision is None:
-        return None, "the database has no Journeyman tables yet"
-    return None, "the database has an older schema (journeyman db upgrade)"
 
 
 @workflow_app.command("schema")
@@ -215,14 +187,14 @@ def workflow_schema() -> None:
 
 @workflow_app.command("list")
 def workflow_list(ctx: typer.Context) -> None:
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = workflow_store.list_workflows_txn(connection)
+    with _app(ctx) as journeyman:
+        rows = workflows.list_workflows(journeyman)
     _table(rows, ["key", "name", "status", "version"])
 
 
 def _set_status(ctx: typer.Context, key: str, status: WorkflowStatus) -> None:
     with _app(ctx) as journeyman:
-        journeyman.set_workflow_status(key, status)
+        workflows.set_status(journeyman, key, status)
     out.print(f"workflow {key}: {status.value}")
 
 
@@ -265,7 +237,9 @@ def workflow_enrol(
         if not isinstance(condition, dict):
             raise InvalidInput(f"--segment {segment!r} is not a condition (a mapping)")
     with _app(ctx) as journeyman:
-        count = journeyman.enrol(key, emails=email or [], lists=list_ or [], segment=condition)
+        count = enrolment.enrol(
+            journeyman, key, emails=email or [], lists=list_ or [], segment=condition
+        )
     out.print(f"workflow {key}: {count} contact(s) queued for enrolment")
 
 
@@ -273,7 +247,7 @@ def workflow_enrol(
 def workflow_stop(ctx: typer.Context, key: str) -> None:
     """No new entries, and every run inside exits (reason: workflow stopped)."""
     with _app(ctx) as journeyman:
-        exited = journeyman.set_workflow_status(key, WorkflowStatus.STOPPED)
+        exited = workflows.set_status(journeyman, key, WorkflowStatus.STOPPED)
     out.print(f"workflow {key}: stopped; {exited} run(s) exited")
 
 
@@ -281,7 +255,7 @@ def workflow_stop(ctx: typer.Context, key: str) -> None:
 def workflow_history(ctx: typer.Context, key: str) -> None:
     """The versions of KEY, with the runs on each."""
     with _app(ctx) as journeyman:
-        rows = journeyman.workflow_history(key)
+        rows = versions.history(journeyman, key)
     for row in rows:
         row["current"] = "*" if row["current"] else ""
     _table(rows, ["version", "created_at", "runs", "current"])
@@ -296,7 +270,7 @@ def workflow_diff(
 ) -> None:
     """What changed between two versions (a unified diff of their YAML)."""
     with _app(ctx) as journeyman:
-        _, diff = journeyman.workflow_diff(key, old, new)
+        _, diff = versions.diff(journeyman, key, old, new)
     sys.stdout.write(diff)
 
 
@@ -339,7 +313,7 @@ def workflow_simulate(
         document: Mapping[str, Any] = (
             load_document(path)
             if path.suffix in (".yaml", ".yml", ".json") or path.is_file()
-            else journeyman.current_document(workflow)
+            else versions.current_document(journeyman, workflow)
         )
         try:
             answer = (
@@ -442,7 +416,7 @@ def workflow_rollback(
 ) -> None:
     """Publish an earlier version again as the newest one (runs in flight stay where they are)."""
     with _app(ctx) as journeyman:
-        report = journeyman.rollback_workflow(key, version)
+        report = versions.rollback(journeyman, key, version)
     out.print(f"workflow {key}: version {version} published again as version {report.version}")
 
 
@@ -461,7 +435,7 @@ def workflow_migrate(
         raise InvalidInput(f"--map {' '.join(map_ or [])!r}: expected OLD_STEP=NEW_STEP")
     mapping = {old: new for old, _, new in pairs}
     with _app(ctx) as journeyman:
-        moved = journeyman.migrate_runs(key, from_version, mapping)
+        moved = workflows.migrate_runs(journeyman, key, from_version, mapping)
     out.print(f"workflow {key}: {moved} run(s) moved from version {from_version}")
 
 
@@ -488,7 +462,7 @@ def contacts_import(
     if encoding is None and not used.startswith("utf-8"):
         err.print(f"{file}: not UTF-8, read as {used} (name another with --encoding)")
     with _app(ctx) as journeyman:
-        report = journeyman.import_contacts_csv(io.StringIO(text, newline=""))
+        report = imports.import_csv(journeyman, io.StringIO(text, newline=""))
     out.print(f"imported: {report.created} created, {report.updated} updated")
     for error in report.errors:
         err.print(Text(f"skipped {error}", style="yellow"))
@@ -499,11 +473,10 @@ def contacts_import(
 @contacts_app.command("show")
 def contacts_show(ctx: typer.Context, email: str) -> None:
     """A contact with its journey: every step with the reason."""
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        contact = contact_store.contact_by_email_txn(connection, email.strip().lower())
-        if contact is None:
-            raise JourneymanError(f"no contact with email {email!r}")
-        journey = reports.journey_txn(connection, contact.id)
+    with _app(ctx) as journeyman:
+        contact, journey = journeys.of_email(journeyman, email.strip().lower())
+    if contact is None or journey is None:
+        raise JourneymanError(f"no contact with email {email!r}")
     attributes = json.dumps(dict(contact.attributes), ensure_ascii=False)
     out.print(f"contact {contact.id} {contact.email} {attributes}")
     _table(journey.log, ["run_id", "seq", "step_id", "kind", "result", "branch", "reason"])
@@ -524,8 +497,8 @@ def attributes_define(
     if type_ is AttributeType.CATEGORY and not allowed:
         raise InvalidInput("a category attribute needs --value for each allowed value")
     with _app(ctx) as journeyman:
-        journeyman.define_attribute(
-            AttributeDefinition(name=name.upper(), type=type_, allowed_values=allowed)
+        attributes.define(
+            journeyman, AttributeDefinition(name=name.upper(), type=type_, allowed_values=allowed)
         )
     out.print(f"attribute {name.upper()}: {type_.value}")
 
@@ -535,7 +508,7 @@ def attributes_list(ctx: typer.Context) -> None:
     with _app(ctx) as journeyman:
         rows = [
             {"name": d.name, "type": d.type.value, "values": ", ".join(d.allowed_values)}
-            for d in journeyman.attribute_definitions().values()
+            for d in attributes.definitions(journeyman).values()
         ]
     _table(rows, ["name", "type", "values"])
 
@@ -543,14 +516,14 @@ def attributes_list(ctx: typer.Context) -> None:
 @lists_app.command("create")
 def lists_create(ctx: typer.Context, name: str) -> None:
     with _app(ctx) as journeyman:
-        created = journeyman.create_lists([name])
+        created = list_service.create(journeyman, [name])
     out.print(f"list {name!r}: {'created' if created else 'exists already'}")
 
 
 @lists_app.command("list")
 def lists_list(ctx: typer.Context) -> None:
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = list_store.list_summaries_txn(connection)
+    with _app(ctx) as journeyman:
+        rows = list_service.summaries(journeyman)
     _table(rows, ["id", "name", "members"])
 
 
@@ -561,31 +534,31 @@ def lists_list(ctx: typer.Context) -> None:
 def users_create(ctx: typer.Context, name: str, email: str) -> None:
     """Add team member NAME with EMAIL (workflows name users by email)."""
     with _app(ctx) as journeyman:
-        user_id = journeyman.create_user(name, email)
+        user_id = crm.create_user(journeyman, name, email)
     out.print(f"user {email.strip().lower()} created (id {user_id})", highlight=False)
 
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """The team members."""
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = crm_store.list_users_txn(connection)
+    with _app(ctx) as journeyman:
+        rows = crm.users(journeyman)
     _table(rows, ["id", "name", "email"])
 
 
 @deals_app.command("list")
 def deals_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """The newest deals first."""
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = crm_store.list_deals_txn(connection, limit=limit)
+    with _app(ctx) as journeyman:
+        rows = crm.deals(journeyman, limit=limit)
     _table(rows, ["id", "name", "pipeline", "stage", "amount", "status", "owner", "contact"])
 
 
 @tasks_app.command("list")
 def tasks_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """The newest tasks first."""
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = crm_store.list_tasks_txn(connection, limit=limit)
+    with _app(ctx) as journeyman:
+        rows = crm.tasks(journeyman, limit=limit)
     _table(rows, ["id", "title", "type", "due_at", "assignee", "contact", "deal_id", "done"])
 
 
@@ -651,7 +624,8 @@ def event_send(
     properties = dict(parse_property(p) for p in prop or [])
     occurred = _event_time(time) if time else None
     with _app(ctx) as journeyman:
-        report = journeyman.record_events(
+        report = event_service.record(
+            journeyman,
             [
                 EventInput(
                     name=name,
@@ -661,7 +635,7 @@ def event_send(
                     historical=historical,
                     source="cli",
                 )
-            ]
+            ],
         )
     if report.rejected:
         raise InvalidInput(report.rejected[0][1])
@@ -686,15 +660,16 @@ def run_engine(
     import asyncio
 
     from journeyman.engine.runner import RunSummary
+    from journeyman.runtime import engine
 
     settings = _settings(ctx)
     clock = _as_of(now, until_idle=until_idle, workers=workers) if now else None
 
     async def main(journeyman: App) -> RunSummary:
-        transport = _transport(settings)
+        transport = engine.email_transport(settings)
         try:
-            return await journeyman.run(
-                transport, batch_size=batch_size, workers=workers, until_idle=until_idle
+            return await engine.run_engine(
+                journeyman, transport, batch_size=batch_size, workers=workers, until_idle=until_idle
             )
         finally:
             await transport.aclose()
@@ -729,19 +704,17 @@ def serve(
     ] = ServeEngine.PROCESS,
 ) -> None:
     """Run the HTTP API, the engine and the message dispatcher."""
-    from journeyman.api.serve import serve as serve_api
+    from journeyman.runtime import serving
 
-    settings = _settings(ctx)
-    serve_api(settings, _transport(settings), host=host, port=port, engine=engine.value)
+    serving.serve(_settings(ctx), host=host, port=port, engine=engine.value)
 
 
 @app.command("worker")
 def worker(ctx: typer.Context) -> None:
     """Run the engine and the message dispatcher (the API runs elsewhere)."""
-    from journeyman.api.serve import work
+    from journeyman.runtime import engine
 
-    settings = _settings(ctx)
-    work(settings, _transport(settings))
+    engine.work(_settings(ctx))
 
 
 apikey_app = typer.Typer(no_args_is_help=True, help="Keys of the HTTP API.")
@@ -761,10 +734,8 @@ def apikey_create(
     ] = "admin",
 ) -> None:
     """Create key NAME and print it; it is stored hashed and shown this once only."""
-    from journeyman.store import apikeys
-
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        created = apikeys.create_key_txn(connection, name, journeyman.clock.now(), scope=scope)
+    with _app(ctx) as journeyman:
+        created = api_keys.create(journeyman, name, scope=scope)
     err.print(
         f"{created.scope} api key {created.name!r} created; it is shown only now:",
         markup=False,
@@ -776,20 +747,16 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(ctx: typer.Context) -> None:
     """The keys (their first characters, never the keys): name, scope, created, last used."""
-    from journeyman.store import apikeys
-
-    with _app(ctx) as journeyman, read_transaction(journeyman.engine) as connection:
-        rows = apikeys.list_keys_txn(connection)
+    with _app(ctx) as journeyman:
+        rows = api_keys.listed(journeyman)
     _table(rows, ["name", "scope", "prefix", "created_at", "last_used_at"])
 
 
 @apikey_app.command("revoke")
 def apikey_revoke(ctx: typer.Context, name: str) -> None:
     """Delete key NAME: every running server refuses it from its next request on."""
-    from journeyman.store import apikeys
-
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        apikeys.revoke_key_txn(connection, name)
+    with _app(ctx) as journeyman:
+        api_keys.revoke(journeyman, name)
     err.print(f"api key {name!r} revoked", markup=False, highlight=False)
 
 
@@ -820,7 +787,7 @@ def secret_rotate(
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     with _app(ctx) as journeyman:
-        rotated = journeyman.rotate_secret(period)
+        rotated = signing_secrets.rotate(journeyman, period)
     until = (rotated.created_at + period).isoformat(timespec="seconds")
     message = (
         f"secret rotated (generation {rotated.generation}); tokens signed before verify until "
@@ -834,10 +801,8 @@ def secret_rotate(
 @secret_app.command("list")
 def secret_list(ctx: typer.Context) -> None:
     """The database's secrets (never their values): created, retired, verifying until."""
-    from journeyman.store import signing_secrets
-
-    with _app(ctx) as journeyman, read_transaction(journeyman.engine) as connection:
-        found = signing_secrets.history_txn(connection)
+    with _app(ctx) as journeyman:
+        found = signing_secrets.history(journeyman)
     rows = [
         {
             "generation": s.generation,
@@ -930,10 +895,8 @@ def report_conversions(
     by_step: Annotated[bool, typer.Option("--by-step", help="one row per step")] = False,
 ) -> None:
     """Conversions and revenue per workflow (and step), per currency."""
-    from journeyman.store import conversions
-
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = conversions.report_txn(connection, by_step=by_step)
+    with _app(ctx) as journeyman:
+        rows = reports.conversions(journeyman, by_step=by_step)
     columns = ["workflow", *(["step"] if by_step else []), "conversions", "revenue", "currency"]
     _table(rows, columns)
 
@@ -941,10 +904,8 @@ def report_conversions(
 @workflow_app.command("secret")
 def workflow_secret(ctx: typer.Context, key: str) -> None:
     """The secret that signs KEY's webhook calls (Standard Webhooks, HMAC-SHA256)."""
-    from journeyman.steps.webhook import workflow_secret as secret_of
-
     with _app(ctx) as journeyman:
-        sys.stdout.write(secret_of(journeyman.keys.current(), key) + "\n")
+        sys.stdout.write(workflows.webhook_secret(journeyman, key) + "\n")
 
 
 # outbox
@@ -957,15 +918,15 @@ def outbox_list(
     limit: int = 50,
     offset: int = 0,
 ) -> None:
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        rows = outbox.list_messages_txn(connection, status=status, limit=limit, offset=offset)
+    with _app(ctx) as journeyman:
+        rows = messages.list_messages(journeyman, status=status, limit=limit, offset=offset)
     _table(rows, ["id", "status", "recipient", "subject", "step_id", "reason"])
 
 
 @outbox_app.command("show")
 def outbox_show(ctx: typer.Context, message_id: int) -> None:
-    with _app(ctx) as journeyman, transaction(journeyman.engine) as connection:
-        row = outbox.get_message_txn(connection, message_id)
+    with _app(ctx) as journeyman:
+        row = messages.row(journeyman, message_id)
     for key in (
         "id",
         "status",

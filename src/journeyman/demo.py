@@ -10,15 +10,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels.capture import CaptureTransport
 from journeyman.documents import load_document
 from journeyman.engine.dispatch import EmailTransport
-from journeyman.store import contacts, events, lists, outbox, transaction
-from journeyman.store.contacts import ContactInput
-from journeyman.store.schema import runs
+from journeyman.model.contacts import ContactInput
+from journeyman.runtime import engine
+from journeyman.services import contacts as contact_service
+from journeyman.services import events as event_service
+from journeyman.services import stats
+from journeyman.services.events import EventInput
 
 EXAMPLE = "first-purchase-coupon.yaml"
 LOYAL = "Loyal customers"
@@ -62,11 +63,12 @@ def load_demo_data(app: App, count: int, *, chunk: int = 20_000) -> int:
     app.apply_workflow(load_document(example_path()))
     emails = [f"customer{i:07d}@example.com" for i in range(count)]
     for start in range(0, count, chunk):
-        app.upsert_contacts(
+        contact_service.upsert(
+            app,
             [
                 ContactInput(email=e, attributes={"FIRSTNAME": _FIRST_NAMES[i % 10]})
                 for i, e in enumerate(emails[start : start + chunk], start)
-            ]
+            ],
         )
     base = app.clock.now() - dt.timedelta(hours=1)
     purchases = [
@@ -90,34 +92,28 @@ def load_demo_data(app: App, count: int, *, chunk: int = 20_000) -> int:
         for i in range(0, count, 3)
     ]
     for start in range(0, len(purchases), chunk):
-        report = app.record_events(purchases[start : start + chunk])
+        report = event_service.record(app, purchases[start : start + chunk])
         if report.rejected:
             raise RuntimeError(f"demo events rejected: {report.rejected[:3]}")
     return len(purchases)
 
 
 def measure(app: App, count: int, seconds_loading: float, seconds_engine: float) -> DemoResult:
-    with transaction(app.engine) as connection:
-        statuses: dict[str, int] = dict(
-            connection.execute(
-                sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
-            ).all()
-        )
-        messages = outbox.message_counts_txn(connection)
-        return DemoResult(
-            contacts=contacts.count_contacts_txn(connection),
-            purchases=events.count_events_txn(connection, "purchase"),
-            runs_completed=statuses.get("completed", 0),
-            runs_failed=statuses.get("failed", 0),
-            emails_sent=messages.get("sent", 0),
-            emails_queued=messages.get("queued", 0) + messages.get("sending", 0),
-            added_to_list=lists.members_count_txn(connection, LOYAL),
-            contacts_emailed_twice=outbox.contacts_emailed_more_than_once_txn(connection),
-            expected_emails=count,
-            expected_added_to_list=math.ceil(count / 3),
-            seconds_loading=round(seconds_loading, 3),
-            seconds_engine=round(seconds_engine, 3),
-        )
+    totals = stats.totals(app, event="purchase", list_name=LOYAL)
+    return DemoResult(
+        contacts=totals.contacts,
+        purchases=totals.events,
+        runs_completed=totals.runs.get("completed", 0),
+        runs_failed=totals.runs.get("failed", 0),
+        emails_sent=totals.messages.get("sent", 0),
+        emails_queued=totals.messages.get("queued", 0) + totals.messages.get("sending", 0),
+        added_to_list=totals.list_members,
+        contacts_emailed_twice=totals.contacts_emailed_more_than_once,
+        expected_emails=count,
+        expected_added_to_list=math.ceil(count / 3),
+        seconds_loading=round(seconds_loading, 3),
+        seconds_engine=round(seconds_engine, 3),
+    )
 
 
 def run_demo(
@@ -126,6 +122,6 @@ def run_demo(
     started = time.perf_counter()
     load_demo_data(app, count)
     loaded = time.perf_counter()
-    app.run_until_idle(transport or CaptureTransport(), workers=workers)
+    engine.run_until_idle(app, transport or CaptureTransport(), workers=workers)
     finished = time.perf_counter()
     return measure(app, count, loaded - started, finished - loaded)

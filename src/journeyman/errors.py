@@ -4,7 +4,8 @@
     ├── InvalidInput                 bad data from a user: names the field, value, expectation
     │   ├── InvalidWorkflow          a workflow document refused at apply time (step id and field)
     │   ├── InvalidContact           a contact or attribute value refused on write
-    │   └── InvalidEvent             an event refused at ingestion
+    │   ├── InvalidEvent             an event refused at ingestion
+    │   └── Duplicate                a name or value that must be unique is taken already
     ├── NotFound                     a contact, list, workflow or message that does not exist
     ├── StoreError                   the database failed (driver errors are wrapped into this)
     ├── WorkerFailed                 an engine worker process (run --workers) ended on its own
@@ -65,6 +66,10 @@ class InvalidContact(InvalidInput):
 
 class InvalidEvent(InvalidInput):
     """The event is invalid."""
+
+
+class Duplicate(InvalidInput):
+    """The value must be unique, and is taken already."""
 
 
 class NotFound(JourneymanError):

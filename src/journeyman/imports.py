@@ -17,11 +17,11 @@ from typing import Any
 from journeyman.errors import InvalidContact
 from journeyman.model.contacts import (
     AttributeDefinition,
+    ContactInput,
     coerce_attributes,
     normalize_email,
     normalize_phone,
 )
-from journeyman.store.contacts import ContactInput
 
 FIELDS = {"EMAIL", "SMS", "WHATSAPP", "EXT_ID", "TIMEZONE"}
 # Control characters but tab, line feed and carriage return: C0, DEL and C1 (which only

@@ -1,7 +1,10 @@
 """Signed tokens for links in messages: unsubscribe, the open pixel and tracked links. A
 token names a contact and a message (and, for a tracked link, the link's address) and
 cannot be forged or altered without the secret. Tokens are URL-safe base64 (one path
-segment): the payload, a dot, 18 bytes of HMAC-SHA256."""
+segment): the payload, a dot, 18 bytes of HMAC-SHA256.
+
+The signing secret of a workflow's webhooks is derived from the same secret here
+(:func:`workflow_secret`); the dispatcher derives it when it calls, so it is never stored."""
 
 from __future__ import annotations
 
@@ -28,6 +31,13 @@ def sign(
 
 
 Secrets = bytes | Iterable[bytes]  # a token verifies when signed with any of them
+
+
+def workflow_secret(secret: bytes, workflow_key: str) -> str:
+    """The signing secret of a workflow's webhooks (``journeyman workflow secret KEY``), in
+    the Standard Webhooks form ``whsec_<base64>``."""
+    digest = hmac.new(secret, f"webhook:{workflow_key}".encode(), hashlib.sha256).digest()
+    return "whsec_" + base64.b64encode(digest).decode()
 
 
 def verify(secret: Secrets, purpose: str, token: str) -> tuple[int, str] | None:

@@ -40,15 +40,24 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"{name!r} is not an IANA time zone name") from None
 
 
-def zone_or(name: str | None, default: str) -> ZoneInfo:
-    """A contact's zone, else ``default`` (also for a stored name this system does not know:
-    names are checked when contacts are written, but the tz database may differ here)."""
-    if name:
-        try:
-            return zone(name)
-        except ValueError:
-            pass
-    return zone(default)
+@lru_cache(maxsize=1024)  # called for every run whose facts the engine loads
+def zone_or(name: str | None, default: str | None = None) -> ZoneInfo:
+    """The zone a contact's local times and dates are taken in, everywhere (steps, conditions,
+    date entry points): its own ``name``, else ``default`` (JOURNEYMAN_DEFAULT_TIMEZONE), else
+    UTC. A stored name this system does not know counts as none: names are checked when
+    contacts are written, but the tz database may differ here."""
+    for candidate in (name, default):
+        if candidate:
+            try:
+                return zone(candidate)
+            except ValueError:
+                pass
+    return zone("UTC")
+
+
+def local_today(now: dt.datetime, name: str | None, default: str | None = None) -> dt.date:
+    """The date at ``now`` in the zone :func:`zone_or` picks."""
+    return local_date(now, zone_or(name, default))
 
 
 def add_months(when: _When, months: int) -> _When:

@@ -1,5 +1,5 @@
 """The secrets that sign tokens: links in messages, unsubscribe tokens, coupon codes and the
-webhook secrets of workflows (journeyman.links, templating.code_maker, steps.webhook).
+webhook secrets of workflows (journeyman.links, templating.code_maker).
 
 There is no built-in secret. ``JOURNEYMAN_SECRET``, when set, is the one secret
 (:class:`FixedKeys`). Otherwise each database keeps its own (:class:`StoredKeys`): generated

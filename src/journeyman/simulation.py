@@ -36,15 +36,10 @@ from journeyman.engine.dispatch import Dispatcher, DispatchSettings
 from journeyman.engine.runner import run as run_engine
 from journeyman.errors import DeliveryError, InvalidInput
 from journeyman.model.contacts import coerce_attributes, normalize_email
-from journeyman.model.effects import Blocklist, JoinList
 from journeyman.model.messages import WebhookRequest, WebhookResponse
-from journeyman.store import contacts as contact_store
-from journeyman.store import events as event_store
-from journeyman.store import lists as list_store
-from journeyman.store import read_transaction, reports, transaction
-from journeyman.store import simulation as simulation_store
-from journeyman.store import workflows as workflow_store
-from journeyman.store.contacts import ContactInput
+from journeyman.services import simulation as service
+from journeyman.services import workflows
+from journeyman.services.simulation import ContactInput
 from journeyman.workflow.document import Workflow, parse_workflow
 
 MADE_UP_EMAIL = "simulated.contact@example.com"
@@ -135,8 +130,7 @@ def simulate(app: App, document: Mapping[str, Any], scenario: Scenario) -> Simul
     workflow = parse_workflow(document)
     event = scenario.event or _first_event(workflow)
     now = app.clock.now()
-    with read_transaction(app.engine) as connection:
-        found = _Copied.read(connection, workflow, scenario)
+    found = _Copied.read(app, workflow, scenario)
     with tempfile.TemporaryDirectory(prefix="journeyman-simulation-") as directory:
         clock = FakeClock(now)
         # A secret of its own: the tracking and unsubscribe links in the simulated messages
@@ -148,7 +142,7 @@ def simulate(app: App, document: Mapping[str, Any], scenario: Scenario) -> Simul
         )
         scratch = App.open(settings, clock=clock)
         try:
-            contact_id = found.furnish(scratch, workflow, now)
+            contact_id = found.furnish(scratch, workflow)
             entering = LaterEvent(after=dt.timedelta(0), name=event, properties=scenario.properties)
             _record(scratch, found.email, entering, now, what="event")
             calls: list[WebhookCall] = []
@@ -181,20 +175,12 @@ class _Copied:
     started: dict[str, Mapping[str, Any]]  # key -> current document of a workflow it starts
 
     @classmethod
-    def read(cls, connection: Any, workflow: Workflow, scenario: Scenario) -> _Copied:
+    def read(cls, app: App, workflow: Workflow, scenario: Scenario) -> _Copied:
         email = normalize_email(scenario.email or MADE_UP_EMAIL)
-        definitions = contact_store.attribute_definitions_txn(connection)
-        extra = coerce_attributes(definitions, scenario.attributes)
-        view = contact_store.contact_by_email_txn(connection, email)
-        started = {}
-        for key in workflow.references().get("workflows", {}):
-            if key != workflow.key and (
-                doc := workflow_store.current_definition_txn(connection, key)
-            ):
-                started[key] = doc
-        lists: frozenset[str] = frozenset(scenario.lists)
-        history: list[dict[str, Any]] = []
-        blocklisted = (False, False)
+        started = [k for k in workflow.references().get("workflows", {}) if k != workflow.key]
+        stored = service.source(app, email, started, history=HISTORY)
+        extra = coerce_attributes(stored.definitions, scenario.attributes)
+        view = stored.contact
         if view is None:
             contact = ContactInput(email=email, attributes=extra)
         else:
@@ -205,63 +191,34 @@ class _Copied:
                 whatsapp=view.whatsapp,
                 timezone=view.timezone,
             )
-            lists |= list_store.memberships_txn(connection, [view.id]).get(view.id, frozenset())
-            history = simulation_store.contact_events_txn(connection, view.id, HISTORY)
-            blocklisted = (view.email_blocklisted, view.sms_blocklisted)
         return cls(
             email=email,
             stored=view is not None,
             contact=contact,
-            blocklisted=blocklisted,
-            lists=lists,
-            history=history,
-            definitions=dict(definitions),
-            users=simulation_store.users_txn(connection),
-            started=started,
+            blocklisted=(False, False)
+            if view is None
+            else (view.email_blocklisted, view.sms_blocklisted),
+            lists=frozenset(scenario.lists) | stored.lists,
+            history=stored.history,
+            definitions=dict(stored.definitions),
+            users=stored.users,
+            started=stored.started,
         )
 
-    def furnish(self, scratch: App, workflow: Workflow, now: dt.datetime) -> int:
+    def furnish(self, scratch: App, workflow: Workflow) -> int:
         """Fill the scratch store; the contact's id there."""
         for definition in self.definitions.values():
             scratch.define_attribute(definition)
         for name, email in self.users:
             scratch.create_user(name, email)
-        with transaction(scratch.engine) as connection:
-            contact_store.upsert_contacts_txn(connection, [self.contact], now)
-            contact_id = contact_store.ids_by_email_txn(connection, [self.email])[self.email]
-            if self.lists:
-                list_store.ensure_lists_txn(connection, self.lists, now)
-                ids = list_store.list_ids_txn(connection)
-                list_store.join_lists_txn(
-                    connection,
-                    [JoinList(contact_id=contact_id, list_id=ids[n]) for n in sorted(self.lists)],
-                    now,
-                )
-            if any(self.blocklisted):
-                by_email, by_sms = self.blocklisted
-                contact_store.blocklist_txn(
-                    connection, [Blocklist(contact_id=contact_id, email=by_email, sms=by_sms)], now
-                )
-            event_store.record_events_txn(
-                connection,
-                [
-                    event_store.NewEvent(
-                        name=e["name"],
-                        contact_id=contact_id,
-                        occurred_at=e["occurred_at"],
-                        properties=e["properties"],
-                        source="simulation",
-                        historical=True,
-                    )
-                    for e in self.history
-                ],
-                now,
-            )
+        contact_id = service.furnish_contact(
+            scratch, self.contact, sorted(self.lists), self.blocklisted, self.history
+        )
         # The events above came before: the joins queued list events, which must start nothing.
         scratch.run_until_idle(None)
         for document in self.started.values():
-            scratch.apply_workflow(document, activate=False)
-        scratch.apply_workflow(workflow.document, activate=True)
+            workflows.apply(scratch, document, activate=False)
+        workflows.apply(scratch, workflow.document, activate=True)
         return contact_id
 
 
@@ -300,8 +257,7 @@ async def _run(
     try:
         for _ in range(MAX_ROUNDS):
             await run_engine(stepper, dispatcher, until_idle=True)
-            with read_transaction(scratch.engine) as connection:
-                due = simulation_store.next_due_txn(connection)
+            due = service.next_due(scratch)
             coming = start + later[0].after if later else None
             if coming is not None and coming <= horizon and (due is None or coming <= due):
                 clock.set(max(coming, clock.now()))
@@ -335,12 +291,8 @@ def _result(
     finished: bool,
     calls: list[WebhookCall],
 ) -> Simulation:
-    with read_transaction(scratch.engine) as connection:
-        journey = reports.journey_txn(connection, contact_id)
-        rows, _ = reports.messages_page_txn(
-            connection, reports.MessageFilter(contact_email=found.email), limit=1000, offset=0
-        )
-        texts = {r["id"]: reports.message_txn(connection, r["id"]).get("text") for r in rows}
+    made = service.outcome(scratch, contact_id, found.email)
+    journey, rows, texts = made.journey, made.messages, made.texts
     mine = [r for r in journey.runs if r["workflow"] == workflow.key]
     steps = [
         SimulatedStep(

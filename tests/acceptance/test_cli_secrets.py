@@ -10,7 +10,7 @@ from pathlib import Path
 
 from journeyman.app import App
 from journeyman.config import Settings
-from journeyman.steps.webhook import workflow_secret
+from journeyman.links import workflow_secret
 from journeyman.store import read_transaction, signing_secrets
 
 from .cli_support import Cli, Reader, clean_environment, command_line

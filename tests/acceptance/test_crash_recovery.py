@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from journeyman.app import App
+from journeyman.channels.senders import message_id
 from journeyman.channels.smtp import SmtpSettings, SmtpTransport
 from journeyman.clock import FakeClock, SystemClock
 from journeyman.config import Settings
 from journeyman.demo import load_demo_data
-from journeyman.engine.dispatch import message_id
 from journeyman.engine.runner import run
 
 from .cli_support import (

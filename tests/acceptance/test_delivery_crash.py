@@ -17,8 +17,9 @@ import pytest
 
 from journeyman.app import App, EventInput
 from journeyman.channels import sms, smtp, webhook
+from journeyman.channels.senders import message_id
 from journeyman.config import Settings
-from journeyman.engine.dispatch import RECORD_GROUP, message_id
+from journeyman.engine.dispatch import RECORD_GROUP
 from journeyman.store.contacts import ContactInput
 
 from .cli_support import (

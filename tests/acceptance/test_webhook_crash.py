@@ -18,7 +18,7 @@ import pytest
 from journeyman.app import App, EventInput
 from journeyman.channels.webhook import verify
 from journeyman.config import Settings
-from journeyman.steps.webhook import workflow_secret
+from journeyman.links import workflow_secret
 from journeyman.store.contacts import ContactInput
 
 from .cli_support import (

@@ -49,7 +49,8 @@ AT_THE_SEEDED_CONTACT = (
     "GET /api/v1/contacts/{identifier}/runs",
     "GET /api/v1/contacts/{identifier}/timeline",
 )
-# ... and the seeded workflow (which the seeded event has run for the seeded contact).
+# ... and the seeded workflow (which the seeded event has run for the seeded contact) and its
+# draft.
 AT_THE_SEEDED_WORKFLOW = (
     "GET /api/v1/workflows/{key}",
     "GET /api/v1/workflows/{key}/runs",
@@ -57,8 +58,24 @@ AT_THE_SEEDED_WORKFLOW = (
     "POST /api/v1/workflows/{key}/activate",
     "POST /api/v1/workflows/{key}/pause",
     "POST /api/v1/workflows/{key}/stop",
+    "GET /api/v1/workflows/{key}/graph",
+    "GET /api/v1/workflows/{key}/steps/{step}/contacts",
+    "GET /api/v1/drafts/{key}",
+    "GET /api/v1/drafts/{key}/diff",
+    "PUT /api/v1/drafts/{key}",
+    "POST /api/v1/drafts/{key}/publish",
 )
+# Operations that answer a refused document or template with 422 and its problems.
+REFUSING_DOCUMENTS = {
+    ("post", "/api/v1/workflows"),
+    ("post", "/api/v1/workflows/validate"),
+    ("post", "/api/v1/drafts/{key}/publish"),
+    ("post", "/api/v1/preview/email"),
+}
+# Every operation of the document: minutes, and many more on a machine shared with other work.
+FUZZ_SECONDS = 900
 EMAIL = "fuzz@example.com"
+STEP = ', step = "hello"'
 WORKFLOW = {
     "key": "fuzz-welcome",
     "name": "Fuzz welcome",
@@ -84,6 +101,7 @@ SEED_DATA = (
     ("/api/v1/workflows", WORKFLOW),
     ("/v3/events", {"event_name": "seen", "identifiers": {"email_id": EMAIL}}),
 )
+DRAFT = {"document": {**WORKFLOW, "name": "Fuzz welcome, edited"}}
 
 
 def schemathesis_command() -> str:
@@ -99,6 +117,8 @@ def _seeded(server: Server) -> Server:
         for path, body in SEED_DATA:
             answer = http.post(path, json=body)
             assert answer.is_success, f"{path}: {answer.status_code} {answer.text}"
+        answer = http.put(f"/api/v1/drafts/{WORKFLOW['key']}", json=DRAFT)
+        assert answer.is_success, answer.text
     return server
 
 
@@ -133,7 +153,8 @@ def config(server: Server, *, max_examples: int) -> str:
         f'[[operations]]\ninclude-name = "{name}"\nparameters = {{ identifier = "{EMAIL}" }}\n'
         for name in AT_THE_SEEDED_CONTACT
     ) + "".join(
-        f'[[operations]]\ninclude-name = "{name}"\nparameters = {{ key = "{WORKFLOW["key"]}" }}\n'
+        f'[[operations]]\ninclude-name = "{name}"\nparameters = {{ key = "{WORKFLOW["key"]}"'
+        f"{STEP if '{step}' in name else ''} }}\n"
         for name in AT_THE_SEEDED_WORKFLOW
     )
     return f"""\
@@ -177,7 +198,7 @@ def fuzz(server: Server, directory: Path, *, max_examples: int) -> set[str]:
         env=environment(),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=FUZZ_SECONDS,
         check=False,
     )
     assert done.returncode == 0, f"schemathesis found problems:\n{done.stdout}\n{done.stderr}"
@@ -195,14 +216,13 @@ def test_the_document_declares_the_errors_the_server_answers(fuzz_server: Server
         for method, operation in item.items():
             responses = operation["responses"]
             if "422" in responses:
-                assert path.startswith("/api/v1/workflows"), path
+                assert path.startswith("/api/v1/workflows") or (method, path) in (
+                    REFUSING_DOCUMENTS
+                ), path
                 schema = responses["422"]["content"]["application/json"]["schema"]
                 assert schema == refused_workflow, path
             else:
-                assert (method, path) not in {
-                    ("post", "/api/v1/workflows"),
-                    ("post", "/api/v1/workflows/validate"),
-                }
+                assert (method, path) not in REFUSING_DOCUMENTS
             if "400" in responses:
                 assert responses["400"]["content"]["application/json"]["schema"] == error_body
     assert "HTTPValidationError" not in document["components"]["schemas"]
@@ -210,6 +230,7 @@ def test_the_document_declares_the_errors_the_server_answers(fuzz_server: Server
     assert "content" not in attribute["post"]["responses"]["201"]  # created: no body
 
 
+@pytest.mark.timeout(FUZZ_SECONDS + 120)
 def test_every_operation_answers_as_documented_without_server_errors_sqlite(
     fuzz_server: Server, tmp_path: Path
 ) -> None:
@@ -221,6 +242,7 @@ def test_every_operation_answers_as_documented_without_server_errors_sqlite(
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(FUZZ_SECONDS + 120)
 def test_every_operation_answers_as_documented_without_server_errors_postgres(
     pg_fuzz_server: Server, tmp_path: Path
 ) -> None:

@@ -173,8 +173,8 @@ def test_the_graph_places_the_current_versions_steps_and_ways_out(client: httpx.
         ("end", "end", 2, 0),
     ]
     assert graph["edges"] == [
-        {"source": "hello", "branch": "next", "target": "tag", "back": False},
-        {"source": "tag", "branch": "next", "target": "end", "back": False},
+        {"source": "hello", "branch": "next", "target": "tag", "back": False, "count": 0},
+        {"source": "tag", "branch": "next", "target": "end", "back": False, "count": 0},
     ]
 
 

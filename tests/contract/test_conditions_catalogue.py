@@ -18,14 +18,16 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 
 from journeyman import App, EventInput
+from journeyman.clock import FakeClock
 from journeyman.conditions import Condition, bucket, evaluate, needs_of
+from journeyman.config import Settings
 from journeyman.engine.facts import load_items_txn
 from journeyman.errors import InvalidWorkflow
 from journeyman.model.contacts import AttributeDefinition, AttributeType
 from journeyman.model.effects import JoinList
 from journeyman.model.runs import RunView
 from journeyman.store import lists, read_transaction, transaction
-from journeyman.store.schema import runs
+from journeyman.store.schema import contacts, runs
 
 from .support import clock_of, contact_id, log_of, rows, send, tick_until_idle
 
@@ -772,3 +774,32 @@ def test_today_is_taken_in_the_default_time_zone_for_contacts_without_one(app: A
     assert evaluate(condition, auckland.facts).reason == (
         "BIRTHDAY = '1990-01-05', matches anniversary_in_days 0 (today 2027-01-05)"
     )
+
+
+def test_today_is_taken_in_the_default_time_zone_for_a_stored_zone_unknown_here(
+    db_url: str, clock: FakeClock
+) -> None:
+    """A stored zone the tz database here does not know counts as none: conditions take
+    "today" in the configured default zone, as delays and quiet hours do (they took UTC)."""
+    clock.set(dt.datetime(2027, 1, 4, 13, 0, tzinfo=dt.UTC))  # Jan 5, 02:00 in Auckland
+    settings = Settings(database_url=db_url, default_timezone="Pacific/Auckland")
+    app = App.open(settings, clock=clock)
+    try:
+        app.define_attribute(AttributeDefinition(name="BIRTHDAY", type=AttributeType.DATE))
+        assert app.import_contacts_csv(["EMAIL,BIRTHDAY", f"{JANE},1990-01-05"]).errors == ()
+        with transaction(app.engine) as connection:
+            connection.execute(sa.update(contacts).values(timezone="Mars/Olympus_Mons"))
+        apply(
+            app, checks(("birthday", {"attribute": {"name": "BIRTHDAY", "anniversary_in_days": 0}}))
+        )
+        send(app, ("signup", JANE))
+        tick_until_idle(app)
+
+        assert verdicts(app, JANE) == {
+            "birthday": (
+                "yes",
+                "BIRTHDAY = '1990-01-05', matches anniversary_in_days 0 (today 2027-01-05)",
+            )
+        }
+    finally:
+        app.close()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from journeyman import App, EventInput
 from journeyman.config import Settings
-from journeyman.store import api_writes, contacts, events, tracking, transaction
+from journeyman.store import contacts, events, tracking, transaction
 
 from .support import (
     contact_id,
@@ -50,7 +50,7 @@ def test_deleting_a_contact_deletes_its_events(app: App) -> None:
     app.record_events([EventInput(name="purchase", email=JANE), EventInput(name="x", email=MAX)])
     jane = contact_id(app, JANE)
     with transaction(app.engine) as connection:
-        api_writes.delete_contact_txn(connection, jane)
+        contacts.delete_contact_txn(connection, jane)
     assert [r["name"] for r in rows(app, "events")] == ["x"]
     assert count(app, "event_queue") == 1
 
@@ -98,7 +98,7 @@ def test_a_deletion_waits_for_a_writer_storing_events_then_deletes_them(pg_app: 
 
         def delete() -> None:
             with transaction(app.engine) as connection:
-                api_writes.delete_contact_txn(connection, jane)
+                contacts.delete_contact_txn(connection, jane)
 
         deletion, done = _in_thread(delete)
         assert _waits(deletion), "the deletion did not wait for the writer"
@@ -113,7 +113,7 @@ def test_a_writer_waits_for_a_deletion_then_creates_the_contact_anew(pg_app: App
     app, jane = pg_app, contact_id(pg_app, JANE)
     now = app.clock.now()
     with transaction(app.engine) as deleting:
-        api_writes.delete_contact_txn(deleting, jane)
+        contacts.delete_contact_txn(deleting, jane)
 
         def store() -> dict[str, int]:
             with transaction(app.engine) as writer:
@@ -141,7 +141,7 @@ def test_ids_of_a_deleted_contact_are_not_given_to_the_next_one(app: App) -> Non
     assert count(app, "entry_refusals", contact_id=jane) == 1
     (jane_run,) = [r["id"] for r in rows(app, "runs")]
     with transaction(app.engine) as connection:
-        api_writes.delete_contact_txn(connection, jane)
+        contacts.delete_contact_txn(connection, jane)
 
     app.record_events([EventInput(name="signup", email=MAX)])
     tick_until_idle(app)

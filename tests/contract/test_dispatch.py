@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from journeyman import App
-from journeyman.engine.dispatch import RECORD_GROUP, RECORD_INTERVAL, message_id
+from journeyman.channels.senders import message_id
+from journeyman.engine.dispatch import RECORD_GROUP, RECORD_INTERVAL
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import Delivered, OutgoingEmail
 from journeyman.store import outbox, transaction

@@ -15,6 +15,7 @@ from journeyman import App, EventInput
 from journeyman.engine import triggers
 from journeyman.errors import InvalidInput
 from journeyman.model.contacts import AttributeDefinition, AttributeType
+from journeyman.model.events import AnniversaryScan
 from journeyman.store import schema, system_events, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.workflow.document import parse_workflow
@@ -316,7 +317,10 @@ def test_anniversaries_in_each_contacts_timezone_once_per_date(app: App) -> None
     upsert(app, MAX, "America/Los_Angeles", BIRTHDAY="1985-03-10")
     upsert(app, ANN, None, BIRTHDAY="2000-03-13")
     clock = clock_of(app)
-    specs = {("BIRTHDAY", 0), ("BIRTHDAY", 3)}
+    specs = {
+        AnniversaryScan(attribute="BIRTHDAY", days_before=0),
+        AnniversaryScan(attribute="BIRTHDAY", days_before=3),
+    }
 
     def scan() -> int:
         with transaction(app.engine) as connection:
@@ -346,7 +350,7 @@ def test_29_february_birthdays_fall_on_28_february_in_other_years(app: App) -> N
     clock.set(dt.datetime(2027, 2, 28, 12, 0, tzinfo=dt.UTC))
     with transaction(app.engine) as connection:
         found = system_events.record_due_anniversaries_txn(
-            connection, {("BIRTHDAY", 0)}, clock.now()
+            connection, {AnniversaryScan(attribute="BIRTHDAY", days_before=0)}, clock.now()
         )
     tick_until_idle(app)
 

@@ -12,7 +12,7 @@ import pytest
 
 from journeyman import App, EventInput
 from journeyman.errors import InvalidInput
-from journeyman.model.runs import RunStatus
+from journeyman.model.runs import RunState, RunStatus
 from journeyman.store import runs, transaction
 from journeyman.store.workflows import WorkflowStatus
 
@@ -398,7 +398,11 @@ def test_a_run_a_worker_holds_when_the_workflow_stops_does_not_go_on(app: App) -
     with pytest.raises(runs.LeaseLost), transaction(app.engine) as connection:
         runs.save_states_txn(
             connection,
-            [runs.RunState(held.run_id, RunStatus.COMPLETED, None, held.seq + 1, None)],
+            [
+                RunState(
+                    run_id=held.run_id, status=RunStatus.COMPLETED, step_id=None, seq=held.seq + 1
+                )
+            ],
             now,
             claim=claim,
         )

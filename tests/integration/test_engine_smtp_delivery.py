@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from journeyman.app import App, EventInput
+from journeyman.channels.senders import message_id
 from journeyman.channels.smtp import SmtpSettings, SmtpTransport
 from journeyman.clock import FakeClock
 from journeyman.config import Settings
 from journeyman.demo import example_path, load_demo_data
 from journeyman.documents import load_document
-from journeyman.engine.dispatch import message_id
 from journeyman.engine.runner import RunSummary, run
 from journeyman.model.retry import RetryPolicy
 from journeyman.store import transaction

@@ -19,8 +19,10 @@ from journeyman.channels.webhook import WebhookTransport, verify
 from journeyman.clock import FakeClock
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings
 from journeyman.errors import InvalidWorkflow
+from journeyman.links import workflow_secret
+from journeyman.model.contacts import AttributeDefinition, AttributeType
 from journeyman.model.retry import RetryPolicy
-from journeyman.steps.webhook import workflow_secret
+from journeyman.model.runs import Wake
 from journeyman.store import outbox, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, list_members, lists, messages, run_log, runs
@@ -236,6 +238,43 @@ def test_a_2xx_answer_is_stored_in_the_context_and_the_run_takes_success(
     assert failure_list_members(app) == 0
 
 
+def test_a_later_update_attribute_sets_a_value_from_the_webhook_s_answer(
+    app: App, server: HttpServer
+) -> None:
+    """Every step renders with the same context: the answer a webhook stored in the run is
+    there for update_attribute as it is for an email."""
+    server.reply(Reply(status=200, json={"tier": "gold", "score": 42}))
+    app.define_attribute(AttributeDefinition(name="TIER", type=AttributeType.TEXT))
+    app.define_attribute(AttributeDefinition(name="SCORE", type=AttributeType.NUMBER))
+    document = workflow(server.url("/enrich"))
+    document["steps"][1] = {
+        "id": "welcome",
+        "update_attribute": {"name": "TIER", "set": "{{ webhook.lookup.json.tier }}"},
+        "next": "score",
+    }
+    document["steps"].append(
+        {
+            "id": "score",
+            "update_attribute": {"name": "SCORE", "set": "{{ webhook.lookup.json.score }}"},
+        }
+    )
+    app.apply_workflow(document)
+    app.upsert_contacts([ContactInput(email=EMAIL, attributes={"FIRSTNAME": "Jane"})])
+    app.record_events([EventInput(name="signup", email=EMAIL, properties={"plan": "pro"})])
+
+    cycle(app)
+
+    with transaction(app.engine) as connection:
+        stored = connection.execute(
+            sa.select(contacts.c.attributes).where(contacts.c.email == EMAIL)
+        ).scalar_one()
+    assert (stored["TIER"], stored["SCORE"]) == ("gold", 42)
+    assert [(step, result) for step, result, _, _ in log_of(app)][-2:] == [
+        ("welcome", "changed"),
+        ("score", "changed"),
+    ]
+
+
 def test_a_parked_run_is_not_executed_again_before_the_answer(
     app: App, server: HttpServer, clock: FakeClock
 ) -> None:
@@ -278,7 +317,8 @@ def test_a_late_duplicate_answer_changes_nothing(app: App, server: HttpServer) -
     late = {"key": call.idempotency_key, "ok": False, "status": 500, "json": None}
 
     with transaction(app.engine) as connection:
-        woken = outbox.wake_runs_txn(connection, [(before.id, "lookup", late)], app.clock.now())
+        wake = Wake(run_id=before.id, step_id="lookup", answer=late)
+        woken = outbox.wake_runs_txn(connection, [wake], app.clock.now())
 
     after = the_run(app)
     assert woken == 0

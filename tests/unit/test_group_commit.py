@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from journeyman import App
-from journeyman.api.group_commit import EventWriter, Submission
+from journeyman.api.group_commit import EventWriter
 from journeyman.app import EventInput
 from journeyman.errors import StoreError
+from journeyman.services.events import Submission
 from journeyman.store import read_transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, events

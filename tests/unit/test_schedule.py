@@ -19,6 +19,7 @@ from journeyman.schedule import (
     at_local,
     describe_days,
     inside,
+    local_today,
     next_allowed,
     next_anniversary,
     resolve,
@@ -433,5 +434,16 @@ def test_zones_by_name_and_the_default_for_unknown_ones() -> None:
     assert zone("Europe/Berlin") is zone("Europe/Berlin")
     assert zone_or(None, "America/New_York").key == "America/New_York"
     assert zone_or("Mars/Olympus_Mons", "Europe/Berlin").key == "Europe/Berlin"
+    assert zone_or("Mars/Olympus_Mons").key == zone_or(None, "Mars/Base").key == "UTC"
     with pytest.raises(ValueError, match="not an IANA time zone name"):
         zone("Mars/Olympus_Mons")
+
+
+def test_the_local_date_is_the_contacts_else_the_default_zone_s() -> None:
+    late_evening_utc = dt.datetime(2027, 3, 9, 23, 30, tzinfo=dt.UTC)
+
+    assert local_today(late_evening_utc, "Europe/Berlin") == dt.date(2027, 3, 10)
+    assert local_today(late_evening_utc, "America/New_York") == dt.date(2027, 3, 9)
+    assert local_today(late_evening_utc, None, "Asia/Tokyo") == dt.date(2027, 3, 10)
+    assert local_today(late_evening_utc, "Mars/Olympus", "Asia/Tokyo") == dt.date(2027, 3, 10)
+    assert local_today(late_evening_utc, "Mars/Olympus", "UTC") == dt.date(2027, 3, 9)

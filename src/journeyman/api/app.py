@@ -48,7 +48,7 @@ def create_app(
     journeyman = journeyman or App.open(settings, clock=clock)
 
     # PostgreSQL takes two transactions at a time; SQLite one (its single write lock).
-    checker = KeyChecker(journeyman.engine, journeyman.clock)
+    checker = KeyChecker(journeyman)
     writer = EventWriter(
         journeyman, writers=2 if journeyman.engine.dialect.name == "postgresql" else 1
     )

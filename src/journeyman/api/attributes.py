@@ -22,10 +22,9 @@ from journeyman.api.errors import (
     InvalidParameter,
     MissingParameter,
 )
-from journeyman.api.usage import refuse_if_used_txn
 from journeyman.api.wire import Body, Journeyman, JsonRoute
 from journeyman.model.contacts import AttributeDefinition, AttributeType
-from journeyman.store import api_writes, transaction
+from journeyman.services import attributes
 
 router = APIRouter(
     prefix="/v3/contacts/attributes",
@@ -105,7 +104,7 @@ def _item(definition: AttributeDefinition) -> AttributeItem:
 
 @router.get("", response_model=AttributesPage, response_model_exclude_none=True)
 def get_attributes(app: Journeyman) -> AttributesPage:
-    definitions = sorted(app.attribute_definitions().values(), key=lambda d: d.name)
+    definitions = sorted(attributes.definitions(app).values(), key=lambda d: d.name)
     return AttributesPage(attributes=[_item(d) for d in definitions])
 
 
@@ -128,7 +127,7 @@ def _check_category(category: str) -> None:
 
 def _definition(app: Journeyman, category: str, name: str) -> AttributeDefinition:
     _check_category(category)
-    definition = app.attribute_definitions().get(name.upper())
+    definition = attributes.definitions(app).get(name.upper())
     if definition is None or _category_of(definition) != category:
         raise DocumentNotFound(f"Attribute {name!r} not found in category {category!r}")
     return definition
@@ -150,10 +149,11 @@ def create_attribute(
         raise MissingParameter("type is missing (text, float, date, boolean or category)")
     if kind not in TYPES:
         raise InvalidParameter(f"type {kind!r} is not one of text, float, date, boolean, category")
-    if name in app.attribute_definitions():
+    if name in attributes.definitions(app):
         raise DuplicateParameter(f"Attribute name {name!r} must be unique: it exists already")
     allowed = _labels(body.enumeration) if TYPES[kind] is AttributeType.CATEGORY else ()
-    app.define_attribute(AttributeDefinition(name=name, type=TYPES[kind], allowed_values=allowed))
+    definition = AttributeDefinition(name=name, type=TYPES[kind], allowed_values=allowed)
+    attributes.define(app, definition)
     return Response(status_code=201)
 
 
@@ -169,8 +169,9 @@ def update_attribute(
             "of a category attribute can be updated"
         )
     allowed = _labels(body.enumeration)
-    app.define_attribute(
-        AttributeDefinition(name=definition.name, type=definition.type, allowed_values=allowed)
+    attributes.define(
+        app,
+        AttributeDefinition(name=definition.name, type=definition.type, allowed_values=allowed),
     )
     return Response(status_code=204)
 
@@ -179,7 +180,5 @@ def update_attribute(
 def delete_attribute(attributeCategory: Category, attributeName: Name, app: Journeyman) -> Response:
     """The definition and every contact's value (not while a workflow names it)."""
     definition = _definition(app, attributeCategory, attributeName)
-    with transaction(app.engine) as connection:
-        refuse_if_used_txn(connection, "attribute", definition.name, in_templates="contact")
-        api_writes.delete_attribute_txn(connection, definition.name, app.clock.now())
+    attributes.delete(app, definition.name)
     return Response(status_code=204)

@@ -23,14 +23,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from journeyman.api.errors import Unauthorized
 from journeyman.api.revocations import RevisionProbe
-from journeyman.clock import Clock
-from journeyman.store import apikeys, read_transaction, transaction
-from journeyman.store.apikeys import ADMIN, TRACKER, KnownKey
+from journeyman.services import Context, api_keys
+from journeyman.services.api_keys import ADMIN, TRACKER, KnownKey
 
 TOUCH_SECONDS = 60.0
 
@@ -39,8 +37,7 @@ TOUCH_SECONDS = 60.0
 class KeyChecker:
     """Knows which keys are valid; shared by every request of one server."""
 
-    engine: Engine
-    clock: Clock
+    context: Context
     _valid: dict[str, KnownKey] = field(default_factory=dict)  # by hash, at _revision
     _revision: int | None = None
     _touched: dict[int, float] = field(default_factory=dict)  # id -> when last_used_at written
@@ -59,7 +56,7 @@ class KeyChecker:
         now = time.monotonic()
         with self._lock:
             self._forget_if_changed(revision)
-            remembered = self._valid.get(apikeys.hash_key(key))
+            remembered = self._valid.get(api_keys.hash_key(key))
             if remembered is None or remembered.scope != scope:
                 return None
             if now - self._touched.get(remembered.id, -TOUCH_SECONDS) >= TOUCH_SECONDS:
@@ -70,14 +67,13 @@ class KeyChecker:
         """The id of the key, or :class:`Unauthorized` (unknown, or not for ``scope``)."""
         if not key:
             raise Unauthorized(f"Key not found: pass your API key in the {header} header")
-        digest = apikeys.hash_key(key)
+        digest = api_keys.hash_key(key)
         revision = self._probe_of().revision()  # before the lookup: a revocation after it shows
         with self._lock:
             self._forget_if_changed(revision)
             known = self._valid.get(digest)
         if known is None:
-            with read_transaction(self.engine) as connection:
-                known = apikeys.key_txn(connection, digest)
+            known = api_keys.known(self.context, digest)
             if known is None:
                 raise Unauthorized("Key not found")
             with self._lock:
@@ -93,7 +89,7 @@ class KeyChecker:
 
     def _probe_of(self) -> RevisionProbe:
         if self._probe is None:
-            self._probe = RevisionProbe(self.engine)
+            self._probe = RevisionProbe(self.context.engine)
         return self._probe
 
     def _forget_if_changed(self, revision: int) -> None:
@@ -106,8 +102,7 @@ class KeyChecker:
             if now - self._touched.get(key_id, -TOUCH_SECONDS) < TOUCH_SECONDS:
                 return
             self._touched[key_id] = now
-        with transaction(self.engine) as connection:
-            apikeys.mark_used_txn(connection, key_id, self.clock.now())
+        api_keys.mark_used(self.context, key_id)
 
 
 def _check_scope(known: KnownKey, scope: str, header: str) -> None:

@@ -28,12 +28,15 @@ LIMITS: Mapping[str, int] = {
     "/api/v1/workflows": DOCUMENT,
     "/api/v1/workflows/validate": DOCUMENT,
     "/api/v1/workflows/simulate": DOCUMENT,
+    "/api/v1/preview/email": DOCUMENT,  # an email's HTML with the document's templates
 }
 
 
 def limit_of(path: str) -> int:
     """The most bytes a request body to ``path`` may have."""
     if path.startswith("/api/v1/workflows/") and path.endswith("/simulate"):
+        return DOCUMENT
+    if path.startswith("/api/v1/drafts/"):
         return DOCUMENT
     return LIMITS.get(path, DEFAULT)
 

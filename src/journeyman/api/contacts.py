@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
-from journeyman.api import changes
 from journeyman.api.auth import require_api_key
-from journeyman.api.changes import ContactChange
+from journeyman.api.contact_input import contact_input
 from journeyman.api.errors import (
     ERROR_RESPONSES,
     ApiError,
@@ -31,9 +30,10 @@ from journeyman.api.wire import (
     parse_time,
     sort_ascending,
 )
-from journeyman.errors import InvalidInput
-from journeyman.store import api_reads, api_writes, read_transaction, transaction
-from journeyman.store import contacts as contact_store
+from journeyman.errors import InvalidInput, NotFound
+from journeyman.model.contacts import IDENTIFIER_KINDS
+from journeyman.services import attributes, contacts
+from journeyman.services.contacts import ContactChange
 
 router = APIRouter(
     prefix="/v3/contacts",
@@ -48,7 +48,7 @@ IdentifierType = Annotated[
     str | None,
     Query(
         alias="identifierType",
-        json_schema_extra={"enum": list(api_reads.IDENTIFIER_COLUMNS)},
+        json_schema_extra={"enum": list(IDENTIFIER_KINDS)},
         description="email_id, contact_id, ext_id, phone_id or whatsapp_id "
         "(default: what the identifier looks like)",
     ),
@@ -89,8 +89,8 @@ def create_contact(body: CreateContact, app: Journeyman) -> Any:
             "email is missing: contacts are created by email address "
             "(contacts with only an ext_id or SMS number are not supported yet)"
         )
-    contact, _ = changes.contact_input(
-        body.email, body.attributes, app.attribute_definitions(), ext_id=body.ext_id
+    contact, _ = contact_input(
+        body.email, body.attributes, attributes.definitions(app), ext_id=body.ext_id
     )
     change = ContactChange(
         contact=contact,
@@ -98,13 +98,10 @@ def create_contact(body: CreateContact, app: Journeyman) -> Any:
         sms_blocklisted=body.smsBlacklisted,
         join=tuple(body.listIds or ()),
     )
-    created, _ = changes.apply(app, [change], refuse_existing=not body.updateEnabled)
+    created, _ = contacts.apply(app, [change], refuse_existing=not body.updateEnabled)
     if not created:
         return Response(status_code=204)
-    with read_transaction(app.engine) as connection:
-        return CreatedId(
-            id=contact_store.ids_by_email_txn(connection, [contact.email])[contact.email]
-        )
+    return CreatedId(id=contacts.id_of(app, contact.email))
 
 
 @router.get("", response_model=ContactsPage)
@@ -119,25 +116,23 @@ def get_contacts(
     ids: Annotated[list[ContactId] | None, Query(max_length=20)] = None,
 ) -> ContactsPage:
     """Contacts, newest first (``sort=asc``: oldest first)."""
-    where = api_reads.ContactFilter(
+    records, total = contacts.page(
+        app,
+        limit=limit,
+        offset=offset,
+        ascending=sort_ascending(sort),
         modified_since=parse_time(modifiedSince, "modifiedSince"),
         created_since=parse_time(createdSince, "createdSince"),
-        list_ids=tuple(listIds or ()),
-        ids=tuple(ids or ()),
+        list_ids=listIds or (),
+        ids=ids or (),
     )
-    with read_transaction(app.engine) as connection:
-        records, total = api_reads.page_contacts_txn(
-            connection, where, limit=limit, offset=offset, ascending=sort_ascending(sort)
-        )
     return ContactsPage(contacts=[contact_details(r) for r in records], count=total)
 
 
 @router.get("/{identifier}", response_model=ContactInfo)
 def get_contact(identifier: str, app: Journeyman, identifierType: IdentifierType = None) -> Any:
     """One contact by email, id, SMS number or ext_id."""
-    with read_transaction(app.engine) as connection:
-        contact_id = changes.resolve_txn(connection, identifier, identifierType)
-        record = api_reads.contact_records_txn(connection, [contact_id])[0]
+    record = contacts.record(app, identifier, identifierType)
     return ContactInfo(**contact_details(record).model_dump())
 
 
@@ -150,17 +145,16 @@ def update_contact(
 ) -> Response:
     """Update attributes (``EMAIL`` changes the address; an empty value clears an
     attribute), blocklist flags and list memberships."""
-    with read_transaction(app.engine) as connection:
-        contact_id = changes.resolve_txn(connection, identifier, identifierType)
-    changes.apply(app, [_update(app, contact_id, body)])
+    contact_id = contacts.resolve(app, identifier, identifierType)
+    contacts.apply(app, [_update(app, contact_id, body)])
     return Response(status_code=204)
 
 
 def _update(app: Journeyman, contact_id: int, body: UpdateContact) -> ContactChange:
-    contact, new_email = changes.contact_input(
-        changes.email_of(app, contact_id),
+    contact, new_email = contact_input(
+        contacts.email_of(app, contact_id),
         body.attributes,
-        app.attribute_definitions(),
+        attributes.definitions(app),
         ext_id=body.ext_id,
         keep_empty=True,
     )
@@ -179,9 +173,7 @@ def delete_contact(
     identifier: str, app: Journeyman, identifierType: IdentifierType = None
 ) -> Response:
     """Delete a contact with its events, runs and memberships (its sent messages stay)."""
-    with transaction(app.engine) as connection:
-        contact_id = changes.resolve_txn(connection, identifier, identifierType)
-        api_writes.delete_contact_txn(connection, contact_id)
+    contacts.delete(app, identifier, identifierType)
     return Response(status_code=204)
 
 
@@ -211,10 +203,9 @@ def update_batch_contacts(body: BatchContacts, app: Journeyman) -> Response:
         if len(named) != 1:
             raise InvalidParameter(f"contacts[{index}]: pass exactly one of email, id or sms")
         try:
-            with read_transaction(app.engine) as connection:
-                contact_id = changes.resolve_txn(connection, named[0][1], named[0][0])
+            contact_id = contacts.resolve(app, named[0][1], named[0][0])
             found.append(_update(app, contact_id, item))
-        except (ApiError, InvalidInput) as exc:
+        except (ApiError, InvalidInput, NotFound) as exc:
             raise type(exc)(f"contacts[{index}]: {exc}") from exc
-    changes.apply(app, found)
+    contacts.apply(app, found)
     return Response(status_code=204)

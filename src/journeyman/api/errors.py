@@ -3,6 +3,7 @@ becomes an HTTP status.
 
 Routes raise :class:`ApiError` subclasses or Journeyman's own errors
 (:class:`journeyman.errors.InvalidInput` -> ``invalid_parameter``,
+:class:`journeyman.errors.Duplicate` -> ``duplicate_parameter``,
 :class:`journeyman.errors.InvalidWorkflow` -> ``invalid_workflow`` with its problems,
 :class:`journeyman.errors.NotFound` -> ``document_not_found``); request bodies and
 parameters FastAPI refuses become ``missing_parameter`` / ``invalid_parameter`` naming the
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from journeyman.errors import InvalidInput, InvalidWorkflow, NotFound
+from journeyman.errors import Duplicate, InvalidInput, InvalidWorkflow, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(InvalidWorkflow, _invalid_workflow)
     app.add_exception_handler(InvalidInput, _invalid_input)
+    app.add_exception_handler(Duplicate, _duplicate)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
@@ -155,6 +157,10 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
     return error_response("invalid_parameter", str(exc))
+
+
+async def _duplicate(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response("duplicate_parameter", str(exc))
 
 
 async def _invalid_workflow(_request: Request, exc: Exception) -> JSONResponse:

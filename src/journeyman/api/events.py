@@ -3,14 +3,13 @@
 An event names its contact by ``identifiers`` (``contact_id`` first, then ``email_id``,
 ``ext_id``, ``phone_id``, ``whatsapp_id``); a new email address creates the contact.
 ``contact_properties`` update the contact's attributes before the event is recorded, so the
-workflows it starts see them. Events go through ``App.record_events``, as from the CLI, by
+workflows it starts see them. Events go through ``services.events``, as from the CLI, by
 way of the server's one writer (``group_commit``), which stores the events of concurrent
 requests in one transaction and answers each once it has committed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from typing import Annotated, Any, NamedTuple
@@ -19,20 +18,19 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
-from journeyman.api import body_limit, changes
+from journeyman.api import body_limit
 from journeyman.api.auth import require_api_key
+from journeyman.api.contact_input import contact_input
 from journeyman.api.errors import (
     ERROR_RESPONSES,
     ApiError,
-    DocumentNotFound,
     InvalidParameter,
     MissingParameter,
 )
-from journeyman.api.group_commit import EventWriter, Submission
+from journeyman.api.group_commit import EventWriter
 from journeyman.api.limits import ContactId
 from journeyman.api.wire import (
     Body,
@@ -43,11 +41,13 @@ from journeyman.api.wire import (
     parse_time,
     time_text,
 )
-from journeyman.app import App, EventInput
-from journeyman.errors import InvalidInput
-from journeyman.model.contacts import normalize_email
-from journeyman.store import api_reads, read_transaction
-from journeyman.store.contacts import ContactInput
+from journeyman.app import App
+from journeyman.errors import InvalidInput, NotFound
+from journeyman.model.contacts import ContactInput, normalize_email
+from journeyman.services import attributes, contacts
+from journeyman.services import events as event_service
+from journeyman.services.contacts import ContactChange
+from journeyman.services.events import EventInput, Submission
 
 router = APIRouter(
     prefix="/v3/events",
@@ -59,7 +59,7 @@ router = APIRouter(
 
 MAX_BATCH = 1000
 MAX_EVENT_BYTES = body_limit.DEFAULT  # one event of a batch, as one POST /v3/events body
-# The rule App.record_events applies, checked first so a refused event changes no contact.
+# The rule services.events.record applies, checked first so a refused event changes no contact.
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
 
@@ -120,34 +120,28 @@ class _Ready(NamedTuple):  # one per event of a batch: a NamedTuple is 3x cheape
     contact: ContactInput | None
 
 
-def _email_txn(connection: Connection, named: Identifiers) -> str:
+def _email(reads: contacts.Lookups, named: Identifiers) -> str:
     for kind in ("contact_id", "email_id", "ext_id", "phone_id", "whatsapp_id"):
         value = named.get(kind)
         if value is None:
             continue
         if isinstance(value, str) and kind == "email_id":
             return normalize_email(value)
-        contact_id = changes.resolve_txn(connection, value, kind)
-        record = api_reads.contact_records_txn(connection, [contact_id])[0]
-        if record.email is None:
-            raise DocumentNotFound(f"contact {contact_id} has no email address")
-        return record.email
+        return reads.email(value, kind)
     raise MissingParameter(
         "identifiers: pass one of contact_id, email_id, ext_id, phone_id or whatsapp_id"
     )
 
 
-def _prepare(app: App, connection: Connection, index: int, body: EventBody) -> _Ready:
+def _prepare(app: App, reads: contacts.Lookups, index: int, body: EventBody) -> _Ready:
     if not EVENT_NAME.match(body.event_name):
         raise InvalidParameter(f"event_name {body.event_name!r} is invalid: {EVENT_NAME_RULE}")
-    email = _email_txn(connection, body.identifiers)
+    email = _email(reads, body.identifiers)
     contact = None
     if body.contact_properties:
-        contact, _ = changes.contact_input(
-            email, body.contact_properties, app.attribute_definitions()
-        )
+        contact, _ = contact_input(email, body.contact_properties, attributes.definitions(app))
         if contact.sms or contact.ext_id:
-            changes.check_txn(connection, [changes.ContactChange(contact=contact)])
+            reads.check([ContactChange(contact=contact)])
     event = EventInput(
         name=body.event_name,
         email=email,
@@ -167,9 +161,8 @@ def _prepare_batch(
     :data:`MAX_EVENT_BYTES` is refused, as ``POST /v3/events`` refuses its body."""
     ready: list[_Ready] = []
     refused: list[tuple[int, str]] = []
-    claims = changes.Claims()
-    with contextlib.ExitStack() as reading:
-        connection: Connection | None = None
+    claims = contacts.Claims()
+    with contacts.Lookups(app) as reads:
         for index, raw in enumerate(body.events):
             size = _size(raw) if measure else 0
             if size > MAX_EVENT_BYTES:
@@ -179,18 +172,16 @@ def _prepare_batch(
                 event = EventBody.model_validate(raw)
                 prepared = _by_email_only(event, index)
                 if prepared is None:
-                    if connection is None:
-                        connection = reading.enter_context(read_transaction(app.engine))
-                    prepared = _prepare(app, connection, index, event)
+                    prepared = _prepare(app, reads, index, event)
             except ValidationError as exc:
                 refused.append((index, _first_problem(exc)))
                 continue
-            except (ApiError, InvalidInput) as exc:
+            except (ApiError, InvalidInput, NotFound) as exc:
                 refused.append((index, str(exc)))
                 continue
             conflict = None
             if prepared.contact is not None:
-                conflict = claims.conflict(changes.ContactChange(contact=prepared.contact))
+                conflict = claims.conflict(ContactChange(contact=prepared.contact))
             if conflict is None:
                 ready.append(prepared)
             else:
@@ -215,8 +206,8 @@ def _may_hold_large_event(request: Request) -> bool:
 
 
 def _prepare_one(app: App, body: EventBody) -> _Ready:
-    with read_transaction(app.engine) as connection:
-        return _prepare(app, connection, 0, body)
+    with contacts.Lookups(app) as reads:
+        return _prepare(app, reads, 0, body)
 
 
 def _by_email_only(body: EventBody, index: int = 0) -> _Ready | None:
@@ -339,14 +330,15 @@ def get_events(
     offset: Offset = 0,
 ) -> EventsPage:
     """Events, the latest first."""
-    where = api_reads.EventFilter(
-        contact_ids=tuple(contact_id or ()),
-        names=tuple(event_name or ()),
+    found, total = event_service.page(
+        app,
+        limit=limit,
+        offset=offset,
+        contact_ids=contact_id or (),
+        names=event_name or (),
         start=parse_time(startDate, "startDate"),
         end=_end_of(endDate),
     )
-    with read_transaction(app.engine) as connection:
-        found, total = api_reads.page_events_txn(connection, where, limit=limit, offset=offset)
     items = [
         EventItem(
             contact_id=e.contact_id,

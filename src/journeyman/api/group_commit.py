@@ -3,10 +3,11 @@
 One transaction per request made single-event ingestion cost a commit each and, on SQLite,
 had up to 40 request threads queue for the one write lock (SQLite's busy handler sleeps
 between attempts). Instead each request hands its prepared events to :class:`EventWriter`
-and waits; the writer takes everything waiting, stores it with one ``App.record_events``
-(contacts first, then events) in its own thread, and answers each request when that
-transaction has committed: a 204 still means "stored". While it commits, new requests queue
-for the next transaction, so the batches grow with the load and cost nothing when idle.
+and waits; the writer takes everything waiting, stores it with one
+``services.events.record_together`` (contacts first, then events) in its own thread, and
+answers each request when that transaction has committed: a 204 still means "stored". While
+it commits, new requests queue for the next transaction, so the batches grow with the load
+and cost nothing when idle.
 
 On PostgreSQL two writers commit side by side (``writers=2``): while one waits for the
 database, the other prepares its rows, and the server's backends work in parallel. Requests
@@ -15,8 +16,8 @@ sent after another was answered is stored after it. Two writers creating the sam
 contacts wait for each other or deadlock; ``store.write`` runs the loser again. SQLite has
 one write lock: one writer.
 
-A request's events are refused for its own reasons only: the events ``App.record_events``
-rejects are reported to the request they came from, and a transaction that fails as a whole
+A request's events are refused for its own reasons only: the events the service rejects
+are reported to the request they came from, and a transaction that fails as a whole
 (a contact change refused by the store, say) is retried one request at a time, so that only
 the request at fault gets the error.
 """
@@ -26,12 +27,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from journeyman.app import App, EventInput
-from journeyman.store.contacts import ContactInput
+from journeyman.app import App
+from journeyman.services import events
+from journeyman.services.events import Submission
 
 # Events in one transaction at most: a bound on how long one commit holds the write lock
 # (the engine needs it too). A request is never split; a batch request alone may pass this.
@@ -39,14 +40,6 @@ MAX_EVENTS_PER_COMMIT = 5000
 # A second writer starts only for this many waiting events: fewer (single events) wait for
 # the busy one and join its next, larger, transaction (one commit for more of them).
 SECOND_WRITER_EVENTS = 200
-
-
-@dataclass(frozen=True, kw_only=True)
-class Submission:
-    """One request's events (and the contact changes to make first)."""
-
-    events: Sequence[EventInput]
-    contacts: Sequence[ContactInput] = ()
 
 
 @dataclass(kw_only=True)
@@ -168,18 +161,7 @@ class EventWriter:
     def _store_together(
         self, submissions: list[Submission]
     ) -> list[list[tuple[int, str]] | Exception]:
-        events = [e for s in submissions for e in s.events]
-        contacts = [c for s in submissions for c in s.contacts]
-        report = self._app.record_events(events, contacts_first=contacts)
+        refused = events.record_together(self._app, submissions)
         with self._count:
             self.commits += 1
-        refused: list[list[tuple[int, str]] | Exception] = [[] for _ in submissions]
-        owner: list[tuple[int, int]] = [  # event index in ``events`` -> (submission, index)
-            (n, i) for n, s in enumerate(submissions) for i in range(len(s.events))
-        ]
-        for index, reason in report.rejected:
-            which, own_index = owner[index]
-            found = refused[which]
-            assert isinstance(found, list)
-            found.append((own_index, reason))
-        return refused
+        return list(refused)

@@ -15,16 +15,14 @@ from typing import Annotated, Any, ClassVar
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from journeyman.api import changes
 from journeyman.api.auth import require_api_key
-from journeyman.api.changes import ContactChange
+from journeyman.api.contact_input import contact_input
 from journeyman.api.errors import ERROR_RESPONSES, ApiError, InvalidParameter, MissingParameter
 from journeyman.api.limits import NAME_LENGTH, FolderId, ListId
 from journeyman.api.wire import Body, Email, Journeyman, JsonRoute
 from journeyman.errors import InvalidInput
-from journeyman.store import contacts as contact_store
-from journeyman.store import lists as list_store
-from journeyman.store import read_transaction
+from journeyman.services import attributes, imports, lists
+from journeyman.services.contacts import ContactChange
 
 router = APIRouter(
     prefix="/v3/contacts",
@@ -85,14 +83,14 @@ def import_contacts(body: ImportContacts, app: Journeyman) -> ImportResult:
     if len(rows) > MAX_ROWS:
         raise InvalidParameter(f"at most {MAX_ROWS} contacts per import")
     list_ids = [*(body.listIds or ()), *_new_list(app, body.newList)]
-    definitions = app.attribute_definitions()
+    definitions = attributes.definitions(app)
     found: list[ContactChange] = []
     failures: list[ImportFailure] = []
     for index, row in enumerate(rows):
         try:
             if not row.email:
                 raise MissingParameter("email is missing")
-            contact, _ = changes.contact_input(
+            contact, _ = contact_input(
                 row.email, row.attributes, definitions, keep_empty=body.emptyContactsAttributes
             )
         except (ApiError, InvalidInput) as exc:
@@ -106,13 +104,9 @@ def import_contacts(body: ImportContacts, app: Journeyman) -> ImportResult:
                 join=tuple(list_ids),
             )
         )
-    skipped = 0
-    if not body.updateExistingContacts:
-        with read_transaction(app.engine) as connection:
-            existing = contact_store.ids_by_email_txn(connection, [c.contact.email for c in found])
-        skipped = sum(1 for c in found if c.contact.email in existing)
-        found = [c for c in found if c.contact.email not in existing]
-    created, updated = changes.apply(app, found)
+    created, updated, skipped = imports.import_changes(
+        app, found, update_existing=body.updateExistingContacts
+    )
     return ImportResult(
         processId=next(_process_ids),
         created=created,
@@ -154,6 +148,4 @@ def _new_list(app: Journeyman, new_list: NewList | None) -> list[int]:
     name = new_list.listName.strip()
     if not name:
         raise InvalidParameter("newList.listName is empty")
-    app.create_lists([name])
-    with read_transaction(app.engine) as connection:
-        return [list_store.list_ids_txn(connection)[name]]
+    return [lists.ensure(app, name)]

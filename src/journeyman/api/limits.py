@@ -40,15 +40,18 @@ _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 TEXT_RULE = "text must not contain NUL characters or unpaired surrogates"
 
 
-def problem(value: Any, *, max_text: int | None = MAX_TEXT_BYTES) -> str | None:
+def problem(
+    value: Any, *, max_text: int | None = MAX_TEXT_BYTES, max_depth: int = MAX_DEPTH
+) -> str | None:
     """What in ``value`` (a parsed JSON document) the database cannot hold, or is over a
     limit, with its path: ``"attributes.NAME: ..."``; None when all of it fits. Texts of
-    more than ``max_text`` bytes are refused (None: no limit but the body's).
+    more than ``max_text`` bytes are refused (None: no limit but the body's), and nesting
+    past ``max_depth`` levels (a workflow document may nest deeper than properties).
 
     Every request body passes through here, so the walk builds no path until it has found
     something (a batch of events is most of the work)."""
     short = _SHORT_TEXT if max_text is not None else None
-    found = _unstorable(value, 0, short, max_text)
+    found = _unstorable(value, MAX_DEPTH - max_depth, short, max_text)
     if found is None:
         return None
     where, reason = "", found[1]

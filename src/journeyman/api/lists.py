@@ -8,15 +8,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from journeyman.api.auth import require_api_key
-from journeyman.api.errors import (
-    ERROR_RESPONSES,
-    DocumentNotFound,
-    DuplicateParameter,
-    InvalidParameter,
-    MissingParameter,
-)
+from journeyman.api.errors import ERROR_RESPONSES, InvalidParameter, MissingParameter
 from journeyman.api.limits import NAME_LENGTH, ContactId, FolderId, ListIdPath
-from journeyman.api.usage import refuse_if_used_txn
 from journeyman.api.wire import (
     Body,
     ContactsPage,
@@ -31,10 +24,8 @@ from journeyman.api.wire import (
     sort_ascending,
     time_text,
 )
-from journeyman.model.effects import JoinList, LeaveList
-from journeyman.store import api_reads, api_writes, read_transaction, transaction
-from journeyman.store import lists as list_store
-from journeyman.store.api_reads import ListRecord
+from journeyman.model.lists import ListRecord
+from journeyman.services import contacts, lists
 
 router = APIRouter(
     prefix="/v3/contacts/lists",
@@ -102,14 +93,6 @@ def _summary(record: ListRecord) -> dict[str, Any]:
     }
 
 
-def _record(app: Journeyman, list_id: int) -> ListRecord:
-    with read_transaction(app.engine) as connection:
-        record = api_reads.list_record_txn(connection, list_id)
-    if record is None:
-        raise DocumentNotFound(f"List ID {list_id} does not exist")
-    return record
-
-
 @router.get("", response_model=ListsPage)
 def get_lists(
     app: Journeyman,
@@ -117,10 +100,7 @@ def get_lists(
     offset: Offset = 0,
     sort: Sort = None,
 ) -> ListsPage:
-    with read_transaction(app.engine) as connection:
-        records, total = api_reads.page_lists_txn(
-            connection, limit=limit, offset=offset, ascending=sort_ascending(sort)
-        )
+    records, total = lists.page(app, limit=limit, offset=offset, ascending=sort_ascending(sort))
     return ListsPage(lists=[ListSummary(**_summary(r)) for r in records], count=total)
 
 
@@ -129,44 +109,28 @@ def create_list(body: ListBody, app: Journeyman) -> CreatedId:
     name = (body.name or "").strip()
     if not name:
         raise MissingParameter("name is missing")
-    if not app.create_lists([name]):
-        raise DuplicateParameter(f"a list named {name!r} exists already")
-    with transaction(app.engine) as connection:
-        list_id = list_store.list_ids_txn(connection)[name]
-        if body.folderId is not None:
-            api_writes.update_list_txn(connection, list_id, name=None, folder=str(body.folderId))
-    return CreatedId(id=list_id)
+    folder = str(body.folderId) if body.folderId is not None else None
+    return CreatedId(id=lists.create_in_folder(app, name, folder))
 
 
 @router.get("/{listId}", response_model=ListDetails)
 def get_list(listId: ListIdPath, app: Journeyman) -> ListDetails:
-    record = _record(app, listId)
+    record = lists.record(app, listId)
     return ListDetails(**_summary(record), createdAt=time_text(record.created_at))
 
 
 @router.put("/{listId}", status_code=204)
 def update_list(listId: ListIdPath, body: ListBody, app: Journeyman) -> Response:
     """Rename a list or move it to a folder (a list a workflow names keeps its name)."""
-    record = _record(app, listId)
     name = body.name.strip() if body.name is not None else None
-    if name == "":
-        raise InvalidParameter("name is empty")
-    with transaction(app.engine) as connection:
-        if name is not None and name != record.name:
-            if name in list_store.list_ids_txn(connection):
-                raise DuplicateParameter(f"a list named {name!r} exists already")
-            refuse_if_used_txn(connection, "list", record.name)
-        folder = str(body.folderId) if body.folderId is not None else None
-        api_writes.update_list_txn(connection, listId, name=name, folder=folder)
+    folder = str(body.folderId) if body.folderId is not None else None
+    lists.update(app, listId, name=name, folder=folder)
     return Response(status_code=204)
 
 
 @router.delete("/{listId}", status_code=204)
 def delete_list(listId: ListIdPath, app: Journeyman) -> Response:
-    record = _record(app, listId)
-    with transaction(app.engine) as connection:
-        refuse_if_used_txn(connection, "list", record.name)
-        api_writes.delete_list_txn(connection, listId)
+    lists.delete(app, listId)
     return Response(status_code=204)
 
 
@@ -179,14 +143,15 @@ def get_list_contacts(
     offset: Offset = 0,
     sort: Sort = None,
 ) -> ContactsPage:
-    _record(app, listId)
-    where = api_reads.ContactFilter(
-        modified_since=parse_time(modifiedSince, "modifiedSince"), list_ids=(listId,)
+    lists.record(app, listId)
+    records, total = contacts.page(
+        app,
+        limit=limit,
+        offset=offset,
+        ascending=sort_ascending(sort),
+        modified_since=parse_time(modifiedSince, "modifiedSince"),
+        list_ids=(listId,),
     )
-    with read_transaction(app.engine) as connection:
-        records, total = api_reads.page_contacts_txn(
-            connection, where, limit=limit, offset=offset, ascending=sort_ascending(sort)
-        )
     return ContactsPage(contacts=[contact_details(r) for r in records], count=total)
 
 
@@ -207,8 +172,7 @@ def _named(app: Journeyman, body: MemberChange) -> list[tuple[Any, int | None]]:
     if len(values) > MAX_MEMBERS:
         raise InvalidParameter(f"at most {MAX_MEMBERS} contacts per request")
     keys = [str(v).strip().lower() if kind == "email_id" else v for v in values]
-    with read_transaction(app.engine) as connection:
-        ids = api_reads.contact_ids_txn(connection, kind, keys)
+    ids = contacts.ids_by(app, kind, keys)
     return [(value, ids.get(key)) for value, key in zip(values, keys, strict=True)]
 
 
@@ -220,18 +184,10 @@ def _named(app: Journeyman, body: MemberChange) -> list[tuple[Any, int | None]]:
 )
 def add_to_list(listId: ListIdPath, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
     """Add contacts; the ones that do not exist or are in the list already fail."""
-    _record(app, listId)
+    lists.record(app, listId)
     named = _named(app, body)
-    with transaction(app.engine) as connection:
-        present = api_reads.list_members_txn(connection, listId, [i for _, i in named if i])
-        joins = [(v, i) for v, i in named if i is not None and i not in present]
-        if not joins:
-            raise InvalidParameter("Contact already in list and/or does not exist")
-        list_store.join_lists_txn(
-            connection,
-            list(dict.fromkeys(JoinList(contact_id=i, list_id=listId) for _, i in joins)),
-            app.clock.now(),
-        )
+    added = lists.add_members(app, listId, [i for _, i in named if i])
+    joins = [(v, i) for v, i in named if i is not None and i in added]
     success = [v for v, _ in joins]
     failure = [v for v, i in named if (v, i) not in joins]
     return MemberChangeAnswer(contacts=MemberResults(success=success, failure=failure))
@@ -245,24 +201,12 @@ def add_to_list(listId: ListIdPath, body: MemberChange, app: Journeyman) -> Memb
 )
 def remove_from_list(listId: ListIdPath, body: MemberChange, app: Journeyman) -> MemberChangeAnswer:
     """Remove contacts (or ``all``); the ones not in the list fail."""
-    _record(app, listId)
-    with transaction(app.engine) as connection:
-        if body.all:
-            members = api_reads.all_members_txn(connection, listId)
-            leaves = [LeaveList(contact_id=i, list_id=listId) for i in members]
-            list_store.leave_lists_txn(connection, leaves, app.clock.now())
-            return MemberChangeAnswer(contacts=MemberResults(total=len(members)))
+    lists.record(app, listId)
+    if body.all:
+        return MemberChangeAnswer(contacts=MemberResults(total=lists.remove_all(app, listId)))
     named = _named(app, body)
-    with transaction(app.engine) as connection:
-        present = api_reads.list_members_txn(connection, listId, [i for _, i in named if i])
-        leaving = [(v, i) for v, i in named if i is not None and i in present]
-        if not leaving:
-            raise InvalidParameter("Contact does not exist and/or is not in the list")
-        list_store.leave_lists_txn(
-            connection,
-            list(dict.fromkeys(LeaveList(contact_id=i, list_id=listId) for _, i in leaving)),
-            app.clock.now(),
-        )
+    removed = lists.remove_members(app, listId, [i for _, i in named if i])
+    leaving = [(v, i) for v, i in named if i is not None and i in removed]
     success = [v for v, _ in leaving]
     failure = [v for v, i in named if (v, i) not in leaving]
     return MemberChangeAnswer(contacts=MemberResults(success=success, failure=failure))

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import Engine
 
-from journeyman.store import apikeys
+from journeyman.services import api_keys
 
 
 class RevisionProbe:
@@ -41,7 +41,7 @@ class RevisionProbe:
             try:
                 if self._connection is None:
                     self._connection = self._connect()
-                row = self._connection.execute(apikeys.REVISION_QUERY).fetchone()
+                row = self._connection.execute(api_keys.REVISION_QUERY).fetchone()
             except Exception:
                 self._close()  # a lost connection: a new one next time
                 raise
@@ -81,7 +81,7 @@ class RevisionProbe:
                 url = self._engine.url.set(drivername="postgresql")
                 conninfo = url.render_as_string(hide_password=False)
                 self._async = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-            cursor = await self._async.execute(apikeys.REVISION_QUERY)
+            cursor = await self._async.execute(api_keys.REVISION_QUERY)
             row = await cursor.fetchone()
         except Exception:
             await self._aclose_async()

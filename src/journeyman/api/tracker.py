@@ -18,13 +18,17 @@ from fastapi import APIRouter, Depends, Response
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from journeyman.api import changes
 from journeyman.api.auth import require_ma_key
+from journeyman.api.contact_input import FIELDS, contact_input
 from journeyman.api.errors import ERROR_RESPONSES, InvalidParameter
 from journeyman.api.events import EVENT_NAME, EVENT_NAME_RULE, EventName
 from journeyman.api.wire import Body, Email, Journeyman, Part
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.model.contacts import AttributeDefinition
+from journeyman.services import attributes as attribute_service
+from journeyman.services import contacts, events
+from journeyman.services.contacts import ContactChange
+from journeyman.services.events import EventInput
 
 PREFIX = "/api/v2"
 PAGE_VIEWED = "page_viewed"
@@ -73,15 +77,15 @@ def _update_contact(
     values: Mapping[str, Any] | None,
     definitions: Mapping[str, AttributeDefinition],
 ) -> None:
-    contact, _ = changes.contact_input(email, values, definitions)
-    changes.apply(app, [changes.ContactChange(contact=contact)])
+    contact, _ = contact_input(email, values, definitions)
+    contacts.apply(app, [ContactChange(contact=contact)])
 
 
 def _split(
     definitions: Mapping[str, AttributeDefinition], values: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``values`` as (the contact's: defined attributes and fields, the event's: the rest)."""
-    known = set(definitions) | set(changes.FIELDS)
+    known = set(definitions) | set(FIELDS)
     contact: dict[str, Any] = {}
     event: dict[str, Any] = {}
     for name, value in (values or {}).items():
@@ -94,13 +98,13 @@ def _track(
 ) -> None:
     """The contact updated with the attributes among ``values``, and event ``name`` with
     the other values and ``own`` (which win: they are the event's own fields)."""
-    definitions = app.attribute_definitions()
+    definitions = attribute_service.definitions(app)
     attributes, properties = _split(definitions, values)
     if attributes:
         _update_contact(app, email, attributes, definitions)
     properties.update(own)
-    report = app.record_events(
-        [EventInput(name=name, email=email, properties=properties, source="tracker")]
+    report = events.record(
+        app, [EventInput(name=name, email=email, properties=properties, source="tracker")]
     )
     if report.rejected:
         raise InvalidParameter(report.rejected[0][1])
@@ -139,7 +143,7 @@ def track_link(body: TrackLink, app: Journeyman) -> Response:
 def identify(body: Identify, app: Journeyman) -> Response:
     """Create or update a contact by email with ``attributes`` (defined ones only: there
     is no event to keep the others in)."""
-    _update_contact(app, body.email, body.attributes, app.attribute_definitions())
+    _update_contact(app, body.email, body.attributes, attribute_service.definitions(app))
     return Response(status_code=204)
 
 

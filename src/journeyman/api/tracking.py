@@ -24,8 +24,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from journeyman import links, signing
 from journeyman.api.wire import Journeyman
 from journeyman.app import App
-from journeyman.store import tracking as store
-from journeyman.store import transaction
+from journeyman.services import tracking
 
 router = APIRouter(tags=["tracking"])
 
@@ -49,17 +48,6 @@ def _verified(app: App, purpose: str, token: str) -> tuple[int, str] | None:
     return signing.verified(app.keys, lambda keys: links.verify(keys, purpose, token))
 
 
-def _record(
-    app: App, name: str, contact_id: int, message_key: str, *, opens: bool = False, **extra: str
-) -> None:
-    """The event about the message, for its contact, in one write transaction (nothing when
-    the contact is gone); ``opens``: a click, which counts as an open too."""
-    with transaction(app.engine) as connection:
-        store.record_txn(
-            connection, name, contact_id, message_key, app.clock.now(), extra=extra, opens=opens
-        )
-
-
 def _not_found() -> PlainTextResponse:
     return PlainTextResponse("Not found", status_code=404, headers=NO_CACHE)
 
@@ -75,7 +63,7 @@ def open_pixel(token: str, app: Journeyman) -> Response:
     found = _verified(app, links.OPEN, token)
     if found is None:
         return _not_found()
-    _record(app, "email_opened", *found)
+    tracking.record(app, "email_opened", *found)
     return Response(PIXEL, media_type="image/gif", headers=NO_CACHE)
 
 
@@ -93,7 +81,7 @@ def tracked_link(token: str, app: Journeyman) -> Response:
     if found is None or not found[2].lower().startswith(("http://", "https://")):
         return _not_found()
     contact_id, message_key, url = found
-    _record(app, "email_clicked", contact_id, message_key, opens=True, url=url)
+    tracking.record(app, "email_clicked", contact_id, message_key, opens=True, url=url)
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
@@ -153,9 +141,5 @@ def unsubscribe(token: str, app: Journeyman) -> HTMLResponse:
     found = _verified(app, links.UNSUBSCRIBE, token)
     if found is None:
         return _invalid_link()
-    contact_id, message_key = found
-    now = app.clock.now()
-    with transaction(app.engine) as connection:  # the flag and its event, or neither
-        if store.unsubscribe_txn(connection, contact_id, now):
-            store.record_txn(connection, "email_unsubscribed", contact_id, message_key, now)
+    tracking.unsubscribe(app, *found)
     return _page("You are unsubscribed", "<p>You will no longer receive these emails.</p>")

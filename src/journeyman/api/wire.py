@@ -20,7 +20,7 @@ from journeyman import nesting
 from journeyman.api import limits
 from journeyman.api.errors import InvalidParameter
 from journeyman.app import App
-from journeyman.store.api_reads import ContactRecord
+from journeyman.model.contacts import ContactRecord
 
 
 class Part(BaseModel):

@@ -18,12 +18,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
 
-from journeyman.channels.reporting import OnResult, reported
+from journeyman.channels.http import HttpTransport
+from journeyman.channels.reporting import OnResult
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import Delivered, OutgoingSms, OutgoingWhatsApp
 
@@ -103,12 +104,9 @@ class ProviderSettings:
         )
 
 
-class TwilioTransport:
-    """Sends SMS and WhatsApp template messages, up to ``concurrency`` requests at a time.
-
-    A client passed in stays the caller's (``aclose`` leaves it open); otherwise the transport
-    makes one, ignoring proxy variables in the environment. ``timeout`` bounds each request.
-    Use a transport from one event loop only.
+class TwilioTransport(HttpTransport):
+    """Sends SMS and WhatsApp template messages, up to ``concurrency`` requests at a time
+    (journeyman.channels.http: the client, one event loop). ``timeout`` bounds each request.
     """
 
     needs_bodies = True
@@ -123,19 +121,9 @@ class TwilioTransport:
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"SMS provider timeout {timeout} is invalid; expected seconds > 0")
-        if concurrency < 1:
-            raise ValueError(f"SMS provider concurrency {concurrency} is invalid; expected >= 1")
+        super().__init__(client=client, concurrency=concurrency, name="SMS provider")
         self.settings = settings
         self._timeout = timeout
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(trust_env=False)
-        self._slots = asyncio.Semaphore(concurrency)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def send_sms_many(
         self,
@@ -145,8 +133,7 @@ class TwilioTransport:
     ) -> list[Delivered | DeliveryError]:
         """One result per message, in input order, each also passed to ``on_result`` as soon
         as the provider answered; delivery errors are returned, never raised."""
-        calls = (reported(i, self._send_sms(m), on_result) for i, m in enumerate(messages))
-        return await asyncio.gather(*calls)
+        return await self._each(messages, self._send_sms, on_result)
 
     async def send_whatsapp_many(
         self,
@@ -156,12 +143,7 @@ class TwilioTransport:
     ) -> list[Delivered | DeliveryError]:
         """One result per message, in input order, each also passed to ``on_result`` as soon
         as the provider answered; delivery errors are returned, never raised."""
-        calls = (reported(i, self._send_whatsapp(m), on_result) for i, m in enumerate(messages))
-        return await asyncio.gather(*calls)
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        return await self._each(messages, self._send_whatsapp, on_result)
 
     async def _send_sms(self, message: OutgoingSms) -> Delivered | DeliveryError:
         context = f"sending SMS {message.key!r} to {message.recipient!r} failed"

@@ -31,12 +31,13 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterable, Sequence
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import orjson
 
-from journeyman.channels.reporting import OnResult, reported
+from journeyman.channels.http import HttpTransport
+from journeyman.channels.reporting import OnResult
 from journeyman.clock import Clock, SystemClock
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import WebhookRequest, WebhookResponse
@@ -172,12 +173,9 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
 # --- the transport ------------------------------------------------------------------------
 
 
-class WebhookTransport:
-    """Calls webhooks, up to ``concurrency`` at a time; one result per request, in order.
-
-    A client passed in stays the caller's (``aclose`` leaves it open); otherwise the transport
-    makes one, ignoring proxy variables in the environment. The clock stamps signatures.
-    Use a transport from one event loop only.
+class WebhookTransport(HttpTransport):
+    """Calls webhooks, up to ``concurrency`` at a time; one result per request, in order
+    (journeyman.channels.http: the client, one event loop). The clock stamps signatures.
     """
 
     def __init__(
@@ -188,19 +186,10 @@ class WebhookTransport:
         clock: Clock | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"webhook concurrency {concurrency} is invalid; expected >= 1")
-        self.allow_networks = parse_networks(allow_networks)
+        allowed = parse_networks(allow_networks)
+        super().__init__(client=client, concurrency=concurrency, name="webhook")
+        self.allow_networks = allowed
         self._clock = clock or SystemClock()
-        self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(trust_env=False)
-        self._slots = asyncio.Semaphore(concurrency)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def call_many(
         self,
@@ -210,12 +199,7 @@ class WebhookTransport:
     ) -> list[WebhookResponse | DeliveryError]:
         """Call every webhook; each result is also passed to ``on_result`` as soon as it came.
         Errors are returned, never raised."""
-        calls = (reported(i, self._call(r), on_result) for i, r in enumerate(requests))
-        return await asyncio.gather(*calls)
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        return await self._each(requests, self._call, on_result)
 
     async def _call(self, request: WebhookRequest) -> WebhookResponse | DeliveryError:
         context = f"calling webhook {request.key!r} ({request.method} {_shown(request.url)})"

@@ -5,7 +5,6 @@ number of queries per batch, and hands them in.
 """
 
 from journeyman.conditions.base import (
-    Deal,
     EventQuery,
     Facts,
     MessageQuery,
@@ -28,6 +27,7 @@ from journeyman.conditions.rules import (
     needs_of,
     users_named,
 )
+from journeyman.model.contacts import Deal
 
 __all__ = [
     "AllOf",

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from journeyman import schedule
 from journeyman.conditions.operators import Comparison, _Frozen
+from journeyman.model.contacts import Deal
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -31,12 +32,6 @@ class OrderStats(NamedTuple):
     number: int = 0
     total: float = 0.0
     products: frozenset[str] = frozenset()
-
-
-class Deal(NamedTuple):
-    pipeline: str
-    stage: str
-    status: str  # open, won, lost
 
 
 # A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot
@@ -56,21 +51,13 @@ class Facts(NamedTuple):
     run_id: int = 0
     step_id: str = ""
     now: dt.datetime | None = None
-    timezone: str | None = None  # the contact's (IANA name); "today" is taken there
+    # where "today" is taken: the contact's zone, else the default (schedule.zone_or)
+    timezone: str | None = None
 
     def today(self) -> dt.date | None:
         if self.now is None:
             return None
-        return self.now.astimezone(_zone(self.timezone)).date()
-
-
-def _zone(name: str | None) -> dt.tzinfo:
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return dt.UTC
+        return schedule.local_today(self.now, self.timezone)
 
 
 def bucket(run_id: int, step_id: str) -> int:

@@ -7,35 +7,43 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from journeyman.channels.reporting import OnResult
+from journeyman.channels.senders import (
+    SENDERS,
+    EmailTransport,
+    Result,
+    TextTransport,
+    Transports,
+)
 from journeyman.channels.sms import SmsCaptureTransport
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock
 from journeyman.engine.claims import worker_claim
 from journeyman.engine.recording import ResultGroups, Wake
-from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from journeyman.model.messages import (
-    Delivered,
-    OutgoingEmail,
-    OutgoingSms,
-    OutgoingWhatsApp,
-    WebhookRequest,
-    WebhookResponse,
-)
+from journeyman.errors import PermanentDeliveryError, TransientDeliveryError
+from journeyman.model.messages import Delivered, WebhookResponse
 from journeyman.model.retry import RetryPolicy
 from journeyman.signing import FixedKeys, SigningKeys
-from journeyman.steps.webhook import workflow_secret
 from journeyman.store import outbox, transaction
 from journeyman.store.outbox import ClaimedMessage, DeliveryRecord
+
+# The transports a dispatcher takes are defined with the senders (journeyman.channels).
+__all__ = [
+    "RECORD_GROUP",
+    "RECORD_INTERVAL",
+    "DispatchSettings",
+    "Dispatcher",
+    "EmailTransport",
+    "TextTransport",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,27 +53,6 @@ logger = logging.getLogger(__name__)
 # loaded 2-core machine: about 60 us more per email on PostgreSQL, 20 us on SQLite.
 RECORD_GROUP = 32
 RECORD_INTERVAL = 0.02  # seconds
-
-
-class EmailTransport(Protocol):
-    """Delivers emails; one result per input, in order. Never raises for one bad message.
-
-    A transport that talks to a server calls ``on_result(index, result)`` for each email as
-    soon as the server answered, so that the result is recorded before the batch ends (what
-    a crash sends again is then only what was in flight); one that knows every result at once
-    may just return them. A result not reported is recorded when ``send_many`` returns.
-    A transport may set ``needs_bodies = False`` when it does not read the HTML and text
-    bodies (they are then not loaded).
-    """
-
-    async def send_many(
-        self,
-        emails: Sequence[OutgoingEmail],
-        *,
-        on_result: OnResult[Delivered | DeliveryError] | None = None,
-    ) -> list[Delivered | DeliveryError]: ...
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,29 +69,11 @@ class DispatchSettings:
     keys: SigningKeys = field(default_factory=lambda: FixedKeys(secrets.token_bytes(32)))
 
 
-def message_id(idempotency_key: str, sender: str) -> str:
-    """A Message-ID that is the same on every attempt for the same outbox row."""
-    domain = sender.rsplit("@", 1)[-1].strip(" >") if "@" in sender else "journeyman.invalid"
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
-    return f"<{idempotency_key.replace(':', '.')}.{digest}@{domain}>"
-
-
-def to_email(message: ClaimedMessage) -> OutgoingEmail:
-    return OutgoingEmail(
-        message_id=message_id(message.idempotency_key, message.sender),
-        sender=message.sender,
-        recipient=message.recipient,
-        subject=message.subject,
-        html=message.html,
-        text=message.text,
-        headers=dict(message.headers or {}),
-    )
-
-
 class Dispatcher:
-    """Delivers every channel of the outbox: emails through ``transport``, SMS and WhatsApp
-    through ``texts`` (captured when none is given), webhook calls through ``webhooks``
-    (calls to private networks refused unless the transport allows them)."""
+    """Delivers every channel of the outbox through its sender (channels.senders.SENDERS):
+    emails through ``transport``, SMS and WhatsApp through ``texts`` (captured when none is
+    given), webhook calls through ``webhooks`` (calls to private networks refused unless the
+    transport allows them)."""
 
     def __init__(
         self,
@@ -123,7 +92,19 @@ class Dispatcher:
         self._texts: TextTransport = texts or SmsCaptureTransport()
         self._webhooks = webhooks
         self._own_webhooks = webhooks is None
+        self._transports = Transports(
+            email=transport,
+            texts=self._texts,
+            webhooks=self._webhook_transport,
+            signing_keys=self._settings.keys.verifying,
+        )
         self.claim = worker_claim()
+
+    def _webhook_transport(self) -> WebhookTransport:
+        """The transport given, else one made on first use (closed by ``aclose``)."""
+        if self._webhooks is None:
+            self._webhooks = WebhookTransport(clock=self._clock)
+        return self._webhooks
 
     async def aclose(self) -> None:
         """Close what the dispatcher made itself (not the transports it was given)."""
@@ -178,7 +159,7 @@ class Dispatcher:
         """Send ``group``, each result recorded as soon as the transport reports it."""
         reported: set[int] = set()
 
-        def on_result(index: int, answer: Delivered | DeliveryError | WebhookResponse) -> None:
+        def on_result(index: int, answer: Result) -> None:
             if index not in reported:
                 reported.add(index)
                 results.add(*self._record(group[index], answer, self._clock.now()))
@@ -190,12 +171,17 @@ class Dispatcher:
                 results.add(*self._record(group[index], answer, now), flush_when_full=False)
 
     async def _send_or_fail(
-        self, channel: str, group: list[ClaimedMessage], on_result: _OnAnyResult
-    ) -> Sequence[Delivered | DeliveryError | WebhookResponse]:
-        """``_send``; a transport that raises (it should return errors) fails the group for
-        now instead of the dispatcher, which would meet the same messages after a restart."""
+        self, channel: str, group: list[ClaimedMessage], on_result: OnResult[Result]
+    ) -> Sequence[Result]:
+        """The channel's sender; a transport that raises (it should return errors) fails the
+        group for now instead of the dispatcher, which would meet the same messages after a
+        restart. A channel without a sender fails its messages."""
+        sender = SENDERS.get(channel)
+        if sender is None:
+            unknown = PermanentDeliveryError(f"no transport for channel {channel!r}")
+            return [unknown for _ in group]
         try:
-            answers = await self._send(channel, group, on_result)
+            answers = await sender(self._transports, group, on_result)
         except Exception as exc:
             logger.exception(
                 "%s transport raised",
@@ -213,52 +199,10 @@ class Dispatcher:
             )
         return answers
 
-    async def _send(
-        self, channel: str, group: list[ClaimedMessage], on_result: _OnAnyResult
-    ) -> Sequence[Delivered | DeliveryError | WebhookResponse]:
-        if channel == "email":
-            emails = [to_email(m) for m in group]
-            return await self._transport.send_many(emails, on_result=on_result)
-        if channel == "sms":
-            return await self._texts.send_sms_many(
-                [
-                    OutgoingSms(
-                        key=m.idempotency_key,
-                        sender=m.sender,
-                        recipient=m.recipient,
-                        body=m.text or "",
-                    )
-                    for m in group
-                ],
-                on_result=on_result,
-            )
-        if channel == "whatsapp":
-            return await self._texts.send_whatsapp_many(
-                [
-                    OutgoingWhatsApp(
-                        key=m.idempotency_key,
-                        sender=m.sender,
-                        recipient=m.recipient,
-                        template=str((m.payload or {}).get("template", "")),
-                        parameters=tuple((m.payload or {}).get("parameters", ())),
-                    )
-                    for m in group
-                ],
-                on_result=on_result,
-            )
-        if channel == "webhook":
-            if self._webhooks is None:
-                self._webhooks = WebhookTransport(clock=self._clock)
-            keys = self._settings.keys.verifying()
-            requests = [_webhook_request(m, keys) for m in group]
-            return await self._webhooks.call_many(requests, on_result=on_result)
-        unknown = PermanentDeliveryError(f"no transport for channel {channel!r}")
-        return [unknown for _ in group]
-
     def _record(
         self,
         message: ClaimedMessage,
-        result: Delivered | DeliveryError | WebhookResponse,
+        result: Result,
         now: dt.datetime,
     ) -> tuple[DeliveryRecord, Wake | None]:
         if isinstance(result, Delivered):
@@ -303,48 +247,4 @@ class Dispatcher:
     def _wake(message: ClaimedMessage, answer: dict[str, Any]) -> Wake | None:
         if message.run_id is None or message.step_id is None:
             return None
-        return message.run_id, message.step_id, answer
-
-
-# Takes what any channel's transport reports (each reports a narrower kind of result).
-_OnAnyResult = Callable[[int, Delivered | DeliveryError | WebhookResponse], None]
-
-
-class TextTransport(Protocol):
-    """Delivers SMS and WhatsApp messages; one result per input, in order, each reported to
-    ``on_result`` as soon as known (as :class:`EmailTransport` does)."""
-
-    async def send_sms_many(
-        self,
-        messages: Sequence[OutgoingSms],
-        *,
-        on_result: OnResult[Delivered | DeliveryError] | None = None,
-    ) -> list[Delivered | DeliveryError]: ...
-
-    async def send_whatsapp_many(
-        self,
-        messages: Sequence[OutgoingWhatsApp],
-        *,
-        on_result: OnResult[Delivered | DeliveryError] | None = None,
-    ) -> list[Delivered | DeliveryError]: ...
-
-    async def aclose(self) -> None: ...
-
-
-def _webhook_request(message: ClaimedMessage, keys: tuple[bytes, ...]) -> WebhookRequest:
-    """Signed with the workflow's secret derived from each signing secret that verifies
-    (the current one first): through a rotation's grace period a receiver that knows the
-    previous workflow secret still finds a signature it can check (Standard Webhooks)."""
-    payload = message.payload or {}
-    signed_for = payload.get("signed_for")
-    signing = tuple(workflow_secret(key, str(signed_for)) for key in keys) if signed_for else ()
-    return WebhookRequest(
-        key=message.idempotency_key,
-        method=str(payload.get("method", "POST")),
-        url=str(payload.get("url", "")),
-        headers=dict(payload.get("headers") or {}),
-        body=payload.get("body"),
-        timeout=float(payload.get("timeout", 10.0)),
-        secret=signing[0] if signing else None,
-        previous_secrets=signing[1:],
-    )
+        return Wake(run_id=message.run_id, step_id=message.step_id, answer=answer)

@@ -6,7 +6,7 @@ together."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -26,6 +26,7 @@ from journeyman.model.effects import (
     SetAttribute,
     StartRun,
 )
+from journeyman.model.runs import NewRun
 from journeyman.store import contacts, conversions, crm, lists, outbox, runs
 from journeyman.workflow.document import Workflow
 
@@ -74,7 +75,7 @@ def _start_runs_txn(
     now: dt.datetime,
     live: Callable[[str], tuple[int, int, Workflow] | None],
 ) -> None:
-    rows = []
+    new = []
     for start in starts:
         found = live(start.workflow_key)
         if found is None:  # stopped between the decision and this write: nothing to start
@@ -83,8 +84,14 @@ def _start_runs_txn(
         step = workflow.first_step
         if start.step_id is not None and start.step_id in workflow.steps:
             step = start.step_id
-        context: Mapping[str, Any] = {"chain": list(start.chain)}
-        rows.append(
-            (workflow_id, version_id, start.contact_id, step, start.trigger_event_id, dict(context))
+        new.append(
+            NewRun(
+                workflow_id=workflow_id,
+                version_id=version_id,
+                contact_id=start.contact_id,
+                step_id=step,
+                trigger_event_id=start.trigger_event_id,
+                context={"chain": list(start.chain)},
+            )
         )
-    runs.start_runs_txn(connection, rows, now)
+    runs.start_runs_txn(connection, new, now)

@@ -3,6 +3,7 @@
 - ``react``: an event of the contact reaches a goal (the run ends as converted), an exit
   condition (the run exits), a restart condition (back to the first step), or what a
   ``wait_for_event`` step waits for (the run wakes). One reaction per run and batch.
+- ``change``: what a reaction writes of its run (status, step, context, the run-log line).
 - ``admit``: re-entry after a minimum gap, and at most one run per contact and workflow
   unless ``allow_parallel_runs``: a second event for a run started in the same batch waits
   for the next tick (deferred), one for a run already inside is refused.
@@ -16,34 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from journeyman.conditions.evaluate import compare
 from journeyman.engine.triggers import Candidate, Enrolment, entry_matches
 from journeyman.model.events import Event, property_at
+from journeyman.model.runs import InFlight, RunChange, RunStatus
 from journeyman.workflow.document import EventRule, Workflow
 from journeyman.workflow.entry_points import MANUAL_ENROLMENT, SEGMENT_BACKFILL
-
-
-@dataclass(frozen=True, kw_only=True)
-class InFlight:
-    """A run inside a workflow (active or waiting). ``held``: a worker holds it (at the start
-    of a tick: one that died, or another one); ``due``: it is due, so the engine has yet to
-    move it on (released from a dead worker, woken, or its time has come)."""
-
-    run_id: int
-    workflow_id: int
-    version_id: int
-    contact_id: int
-    status: str
-    step_id: str | None
-    seq: int
-    trigger_event_id: int | None
-    context: Mapping[str, Any] = field(default_factory=dict)
-    trigger_properties: Mapping[str, Any] = field(default_factory=dict)
-    held: bool = False
-    due: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +77,7 @@ def _reaction(run: InFlight, event: Event, workflow: Workflow) -> Reaction | Non
         if any(rule_matches(r, event, run.trigger_properties) for r in rules):
             return Reaction(run=run, kind=kind, event=event, reason=f"{verb}: {event.name}")
     waiting = run.context.get("waiting")
-    if not isinstance(waiting, Mapping) or run.status != "waiting":
+    if not isinstance(waiting, Mapping) or run.status is not RunStatus.WAITING:
         return None
     step = workflow.steps.get(str(waiting.get("step")))
     if step is None or step.kind != "wait_for_event":
@@ -110,6 +92,45 @@ def _reaction(run: InFlight, event: Event, workflow: Workflow) -> Reaction | Non
         if mine is None or mine != waiting.get("same"):  # no value is no correlation
             return None
     return Reaction(run=run, kind="wake", event=event, reason=f"{event.name} arrived")
+
+
+def change(reaction: Reaction, workflow: Workflow) -> RunChange:
+    """What ``reaction`` does to its run (``workflow``: the run's version): goals and exits
+    end it, a restart takes it back to the first step keeping only its chain, a wake keeps
+    it on its step with the event that woke it in its context."""
+    run, event = reaction.run, reaction.event
+    seq, reason = run.seq + 1, reaction.reason
+    if reaction.kind in ("goal", "exit"):
+        converted = reaction.kind == "goal"
+        return RunChange(
+            run_id=run.run_id,
+            seq=seq,
+            status=RunStatus.COMPLETED if converted else RunStatus.EXITED,
+            step_id=run.step_id,
+            context=None,
+            result="converted" if converted else "exited",
+            reason=reason,
+        )
+    if reaction.kind == "restart":
+        return RunChange(
+            run_id=run.run_id,
+            seq=seq,
+            status=RunStatus.ACTIVE,
+            step_id=workflow.first_step,
+            context={k: v for k, v in run.context.items() if k == "chain"},
+            result="restarted",
+            reason=reason,
+        )
+    matched = {"id": event.id, "name": event.name, "properties": dict(event.properties)}
+    return RunChange(
+        run_id=run.run_id,
+        seq=seq,
+        status=RunStatus.ACTIVE,
+        step_id=run.step_id,
+        context={**run.context, "matched": matched},
+        result="woken",
+        reason=reason,
+    )
 
 
 def hold_back(

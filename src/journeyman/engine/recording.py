@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from journeyman.clock import Clock
+from journeyman.model.runs import Wake
 from journeyman.store import outbox, transaction
 from journeyman.store.outbox import DeliveryRecord
 
 __all__ = ["ResultGroups", "Wake"]
 
 logger = logging.getLogger(__name__)
-
-# A webhook answer for the run that waits on it: (run id, step id, answer).
-Wake = tuple[int, str, Mapping[str, Any]]
 
 
 class ResultGroups:

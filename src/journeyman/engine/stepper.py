@@ -23,7 +23,6 @@ import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -33,13 +32,14 @@ from journeyman.conditions import Facts
 from journeyman.engine import lifecycle, triggers
 from journeyman.engine.claims import release_dead_claims, worker_claim
 from journeyman.engine.effects import apply_effects_txn
-from journeyman.engine.facts import load_items_txn
+from journeyman.engine.facts import load_facts_txn, load_items_txn
 from journeyman.model.contacts import AttributeDefinition
 from journeyman.model.effects import Effect
 from journeyman.model.events import Event
-from journeyman.model.runs import Outcome, RunStatus, RunView
+from journeyman.model.runs import LogEntry, NewRun, Outcome, Refusal, RunState, RunStatus, RunView
+from journeyman.model.shards import Shard
 from journeyman.signing import FixedKeys, SigningKeys
-from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo
+from journeyman.steps.base import StepEnv, StepItem, WorkflowInfo, failed
 from journeyman.steps.timing import run_outside_quiet_hours
 from journeyman.store import (
     contacts,
@@ -51,7 +51,6 @@ from journeyman.store import (
     transaction,
     workflows,
 )
-from journeyman.store.runs import LogEntry, NewRun, RunState
 from journeyman.workflow.document import StepDef, Workflow, parse_workflow
 
 logger = logging.getLogger(__name__)
@@ -67,10 +66,6 @@ class EngineSettings:
     shard: tuple[int, int] = (0, 1)  # (index, count): this worker takes contact_id % count
     public_url: str | None = None
     default_timezone: str = "UTC"  # for contacts without their own
-
-
-# Steps that message the contact: held back by a workflow's quiet hours.
-MESSAGE_KINDS = frozenset({"send_email", "send_sms", "send_whatsapp"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +91,7 @@ class _Shared:
     def live(self, key: str) -> tuple[int, int, Workflow] | None:
         """An active workflow by key: (id, current version id, definition)."""
         info, found = self.workflows.get(key), self.versions.get(key)
-        if info is None or found is None or info.status != "active":
+        if info is None or found is None or info.status != workflows.WorkflowStatus.ACTIVE:
             return None
         return found[0], found[1], self.definitions[found[1]]
 
@@ -113,6 +108,8 @@ class Stepper:
         self._engine = engine
         self._clock = clock
         self._settings = settings or EngineSettings()
+        index, count = self._settings.shard
+        self._shard = Shard(index=index, count=count)
         self._definitions: dict[int, Workflow] = {}
         self._inside: dict[tuple[int, int], int] = {}
         self._next_scan: dt.datetime | None = None
@@ -135,13 +132,13 @@ class Stepper:
             # kept for runs already due, so that runs released from a dead worker, and
             # timers, move on under any backlog of events (events about them wait).
             share = runs.due_runs_count_txn(
-                connection, now, up_to=settings.batch_size // 2, shard=settings.shard
+                connection, now, up_to=settings.batch_size // 2, shard=self._shard
             )
             queued = events.claim_queued_events_txn(
                 connection,
                 max(settings.batch_size - share, 1),
                 with_properties=True,
-                shard=settings.shard,
+                shard=self._shard,
             )
             queued = self._react_txn(connection, queued, candidates, now)
             new = self._enrol_txn(connection, queued, candidates, now, lease_until)
@@ -151,7 +148,7 @@ class Stepper:
                 now,
                 lease_until=lease_until,
                 claim=self.claim,
-                shard=settings.shard,
+                shard=self._shard,
             )
         steps = self._advance([*due, *new])
         return TickReport(events=len(queued), enrolled=len(new), claimed=len(due), steps=steps)
@@ -171,34 +168,18 @@ class Stepper:
         self._inside = {}
         if not queued:
             return []
-        rows = runs.in_flight_txn(connection, {e.contact_id for e in queued}, now)
-        self._load_definitions_txn(connection, {r["version_id"] for r in rows})
-        trigger_ids = [r["trigger_event_id"] for r in rows if r["trigger_event_id"]]
-        triggers_of = events.trigger_events_txn(connection, trigger_ids) if trigger_ids else {}
-        in_flight = [
-            lifecycle.InFlight(
-                run_id=r["id"],
-                workflow_id=r["workflow_id"],
-                version_id=r["version_id"],
-                contact_id=r["contact_id"],
-                status=r["status"],
-                step_id=r["step_id"],
-                seq=r["seq"],
-                trigger_event_id=r["trigger_event_id"],
-                context=r["context"] or {},
-                trigger_properties=(triggers_of.get(r["trigger_event_id"]) or {}).get("properties")
-                or {},
-                held=bool(r["held"]),
-                due=bool(r["due"]),
-            )
-            for r in rows
-        ]
+        in_flight = runs.in_flight_txn(connection, {e.contact_id for e in queued}, now)
+        self._load_definitions_txn(connection, {r.version_id for r in in_flight})
         decided, later = lifecycle.hold_back(queued, in_flight, self._definitions, candidates)
         events.requeue_txn(connection, later)
         # a run that a worker holds reacts once it is let go (hold_back kept its events)
         free = [run for run in in_flight if not run.held]
         reactions = lifecycle.react(decided, free, self._definitions)
-        runs.apply_reactions_txn(connection, [self._change(r) for r in reactions], now)
+        runs.apply_reactions_txn(
+            connection,
+            [lifecycle.change(r, self._definitions[r.run.version_id]) for r in reactions],
+            now,
+        )
         ended = {r.run.run_id for r in reactions if r.kind in ("goal", "exit")}
         self._inside = {
             (run.workflow_id, run.contact_id): run.run_id
@@ -207,23 +188,6 @@ class Stepper:
         }
         return decided
 
-    def _change(
-        self, reaction: lifecycle.Reaction
-    ) -> tuple[int, int, str, str, str | None, dict[str, Any] | None, str]:
-        run, event = reaction.run, reaction.event
-        seq = run.seq + 1
-        if reaction.kind == "goal":
-            return run.run_id, seq, "converted", "completed", run.step_id, None, reaction.reason
-        if reaction.kind == "exit":
-            return run.run_id, seq, "exited", "exited", run.step_id, None, reaction.reason
-        if reaction.kind == "restart":
-            first = self._definitions[run.version_id].first_step
-            context = {k: v for k, v in run.context.items() if k == "chain"}
-            return run.run_id, seq, "restarted", "active", first, context, reaction.reason
-        matched = {"id": event.id, "name": event.name, "properties": dict(event.properties)}
-        context = {**run.context, "matched": matched}
-        return run.run_id, seq, "woken", "active", run.step_id, context, reaction.reason
-
     def _entry_facts_txn(
         self,
         connection: Connection,
@@ -231,23 +195,23 @@ class Stepper:
         candidates: Sequence[triggers.Candidate],
         now: dt.datetime,
     ) -> dict[int, Facts] | None:
-        """Facts for the entry points' contact filters: one load per batch, for stand-in
-        runs keyed by event id; None when no entry point filters contacts."""
+        """Facts for the entry points' contact filters: one load per batch, keyed by event
+        id; None when no entry point filters contacts."""
         needs = triggers.contact_needs(candidates)
         if needs is None:
             return None
-        probes = triggers.fact_probes(queued, candidates)
-        if not probes:
+        subjects = triggers.fact_subjects(queued, candidates)
+        if not subjects:
             return {}
-        items = load_items_txn(
-            connection, needs, probes, now, default_timezone=self._settings.default_timezone
+        facts = load_facts_txn(
+            connection, needs, subjects, now, default_timezone=self._settings.default_timezone
         )
-        return {item.run.run_id: item.facts for item in items}
+        return {s.key: f for s, f in zip(subjects, facts, strict=True)}
 
     def enter_scheduled(self) -> int:
         """Entries that no event brings: anniversaries (a scan every 15 minutes) and the
         throttled "everyone who already matches" backfills. Shard 0 only."""
-        if self._settings.shard[0] != 0:
+        if self._shard.index != 0:
             return 0
         now = self._clock.now()
         with transaction(self._engine) as connection:
@@ -303,17 +267,14 @@ class Stepper:
         enrolments = admission.admitted
         for enrolment, reason in admission.refused:
             refusals.append(
-                triggers.Refusal(
+                Refusal(
                     workflow_id=enrolment.candidate.workflow_id,
-                    event=enrolment.event,
+                    contact_id=enrolment.event.contact_id,
+                    event_id=enrolment.event.id,
                     reason=reason,
                 )
             )
-        runs.record_refusals_txn(
-            connection,
-            [(r.workflow_id, r.event.contact_id, r.event.id, r.reason) for r in refusals],
-            now,
-        )
+        runs.record_refusals_txn(connection, refusals, now)
         for refusal in refusals:
             logger.info(
                 "enrolment refused: %s",
@@ -321,7 +282,7 @@ class Stepper:
                 extra={
                     "action": "enrolment_refused",
                     "workflow_id": refusal.workflow_id,
-                    "event_id": refusal.event.id,
+                    "event_id": refusal.event_id,
                 },
             )
         new = [
@@ -396,10 +357,7 @@ class Stepper:
                     log.extend(pending)
                     del unwritten[run.run_id]
                 if state.holding and state.step_id is not None:
-                    moved = run._replace(step_id=state.step_id, seq=state.seq)
-                    if state.context is not None:
-                        moved = moved._replace(context=state.context)
-                    moving.append(moved)
+                    moving.append(_moved(run, state.step_id, state))
         held = self._write(states, effects, log, now, shared)
         return [m for m in moving if held is None or m.run_id in held]
 
@@ -477,10 +435,7 @@ class Stepper:
     ) -> list[Outcome]:
         step = group.step
         if step is None:
-            return [
-                Outcome(run_id=r.run_id, result="failed", fail=True, reason="step is gone")
-                for r in group.runs
-            ]
+            return [failed(r.run_id, "step is gone") for r in group.runs]
         handler = step.handler
         if step.disabled:
             return [
@@ -505,7 +460,7 @@ class Stepper:
             workflows=shared.workflows,
             default_timezone=self._settings.default_timezone,
         )
-        quiet = group.workflow.quiet_hours if step.kind in MESSAGE_KINDS else None
+        quiet = group.workflow.quiet_hours if handler.sends_message else None
         # One step's templates may take so long per run (up to their time limit) that its
         # batch holds up the pass: past its share of render time, its runs wait.
         with templating.batch_budget():
@@ -521,7 +476,9 @@ class Stepper:
             runs.save_states_txn(
                 connection,
                 [
-                    RunState(r.run_id, RunStatus.FAILED, r.step_id, r.seq + 1, None, False)
+                    RunState(
+                        run_id=r.run_id, status=RunStatus.FAILED, step_id=r.step_id, seq=r.seq + 1
+                    )
                     for r in active
                 ],
                 now,
@@ -535,7 +492,14 @@ class Stepper:
                     for entry in [
                         *unwritten.pop(r.run_id, []),
                         LogEntry(
-                            r.run_id, r.seq + 1, r.step_id, "engine", "failed", None, reason, now
+                            run_id=r.run_id,
+                            seq=r.seq + 1,
+                            step_id=r.step_id,
+                            kind="engine",
+                            result="failed",
+                            branch=None,
+                            reason=reason,
+                            at=now,
                         ),
                     ]
                 ],
@@ -559,28 +523,49 @@ def _follow(
     failed = outcome.fail or step is None
     target = None if failed or not outcome.branch else workflow.target(run.step_id, outcome.branch)
     entry = LogEntry(
-        run.run_id,
-        seq,
-        run.step_id,
-        step.kind if step is not None else "missing",
-        outcome.result,
-        None if failed else outcome.branch,
-        outcome.reason,
-        now,
+        run_id=run.run_id,
+        seq=seq,
+        step_id=run.step_id,
+        kind=step.kind if step is not None else "missing",
+        result=outcome.result,
+        branch=None if failed else outcome.branch,
+        reason=outcome.reason,
+        at=now,
     )
-    context = outcome.context
+    context, wait_until = outcome.context, outcome.wait_until
     if failed:
-        return RunState(run.run_id, RunStatus.FAILED, run.step_id, seq, None, False, context), entry
-    if outcome.park:  # waits on this step until woken from outside (or ``wait_until``)
+        status, step_id, due_at = RunStatus.FAILED, run.step_id, None
+    elif outcome.park:  # waits on this step until woken from outside (or ``wait_until``)
+        status, step_id, due_at = RunStatus.WAITING, run.step_id, wait_until
+    elif target is None:
+        status, step_id, due_at = RunStatus.COMPLETED, None, None
+    elif wait_until is not None and wait_until > now:
+        status, step_id, due_at = RunStatus.WAITING, target, wait_until
+    else:
         state = RunState(
-            run.run_id, RunStatus.WAITING, run.step_id, seq, outcome.wait_until, False, context
+            run_id=run.run_id,
+            status=RunStatus.ACTIVE,
+            step_id=target,
+            seq=seq,
+            holding=True,
+            context=context,
         )
         return state, entry
-    if target is None:
-        return RunState(run.run_id, RunStatus.COMPLETED, None, seq, None, False, context), entry
-    if outcome.wait_until is not None and outcome.wait_until > now:
-        state = RunState(
-            run.run_id, RunStatus.WAITING, target, seq, outcome.wait_until, False, context
-        )
-        return state, entry
-    return RunState(run.run_id, RunStatus.ACTIVE, target, seq, None, True, context), entry
+    state = RunState(
+        run_id=run.run_id, status=status, step_id=step_id, seq=seq, due_at=due_at, context=context
+    )
+    return state, entry
+
+
+def _moved(run: RunView, step_id: str, state: RunState) -> RunView:
+    """``run`` on ``step_id``, where ``state`` (it goes on in this tick) left it."""
+    return RunView(
+        run_id=run.run_id,
+        workflow_id=run.workflow_id,
+        version_id=run.version_id,
+        contact_id=run.contact_id,
+        step_id=step_id,
+        seq=state.seq,
+        trigger_event_id=run.trigger_event_id,
+        context=run.context if state.context is None else state.context,
+    )

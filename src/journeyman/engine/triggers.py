@@ -3,7 +3,7 @@
 Every entry point is an event name plus property filters (``model.entry_points``), so one
 path serves them all: the events of a batch are matched by name and filters, then the
 contact filters (and segments) are evaluated on facts the caller loaded for the batch
-(``fact_probes`` says for which events and ``contact_needs`` which facts), then re-entry.
+(``fact_subjects`` says for which events and ``contact_needs`` which facts), then re-entry.
 
 Besides its entry points, every workflow accepts the ``manual_enrolment`` events that name
 it (``workflow`` property): manual enrolment from the CLI or the API.
@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from journeyman.conditions import Facts, Needs, compare, evaluate, needs_of
-from journeyman.model.events import Event, property_at
-from journeyman.model.runs import RunView
+from journeyman.model.events import AnniversaryScan, Event, property_at
+from journeyman.model.runs import Refusal
+from journeyman.model.subjects import Probe
 from journeyman.workflow.document import Workflow
 from journeyman.workflow.entry_points import (
     ATTRIBUTE_CHANGED,
@@ -52,13 +53,6 @@ class Enrolment:
     event: Event
 
 
-@dataclass(frozen=True, kw_only=True)
-class Refusal:
-    workflow_id: int
-    event: Event
-    reason: str
-
-
 def entry_matches(entry: Entry, event: Event) -> bool:
     """The event's name and properties fit the entry point (its contact filter aside)."""
     if event.name not in entry.event_names:
@@ -74,7 +68,7 @@ def decide_enrolments(
 ) -> tuple[list[Enrolment], list[Refusal]]:
     """Enrolments for ``events`` in order; ``entered`` holds (workflow, contact) pairs that
     already have a run (they are refused where re-entry is ``once``); ``facts`` maps the id
-    of each event ``fact_probes`` named to its contact's facts.
+    of each event ``fact_subjects`` named to its contact's facts.
 
     An entry point with a contact filter refuses, with the filter's reason, when its event
     has no facts (the filter cannot be checked). A contact starts matching a workflow's
@@ -111,7 +105,12 @@ def decide_enrolments(
 
 
 def _refusal(candidate: Candidate, event: Event, reason: str) -> Refusal:
-    return Refusal(workflow_id=candidate.workflow_id, event=event, reason=reason)
+    return Refusal(
+        workflow_id=candidate.workflow_id,
+        contact_id=event.contact_id,
+        event_id=event.id,
+        reason=reason,
+    )
 
 
 def _routes(
@@ -221,10 +220,10 @@ def contact_needs(candidates: Sequence[Candidate]) -> Needs | None:
     return found
 
 
-def fact_probes(events: Sequence[Event], candidates: Sequence[Candidate]) -> list[RunView]:
-    """Stand-in runs, one per event that reaches a contact filter or a segment, for the
-    facts loader: ``run_id`` and ``trigger_event_id`` are the event's id, so event counts
-    are taken up to the event, as for a run it starts. Facts come back keyed by run id."""
+def fact_subjects(events: Sequence[Event], candidates: Sequence[Candidate]) -> list[Probe]:
+    """What the facts loader loads for: one subject per event that reaches a contact filter
+    or a segment, keyed and anchored by the event's id, so event counts are taken up to the
+    event, as for a run it starts."""
     conditional: dict[str, list[Entry]] = {}
     for candidate in candidates:
         for entry in candidate.workflow.entry_points:
@@ -234,15 +233,7 @@ def fact_probes(events: Sequence[Event], candidates: Sequence[Candidate]) -> lis
     if not conditional:
         return []
     return [
-        RunView(
-            run_id=event.id,
-            workflow_id=0,
-            version_id=0,
-            contact_id=event.contact_id,
-            step_id="",
-            seq=0,
-            trigger_event_id=event.id,
-        )
+        Probe(key=event.id, contact_id=event.contact_id, anchor_event_id=event.id)
         for event in events
         if any(entry_matches(e, event) for e in conditional.get(event.name, ()))
     ]
@@ -257,11 +248,11 @@ def event_names(candidates: Sequence[Candidate]) -> set[str]:
 # --- what the runner schedules ------------------------------------------------------------
 
 
-def anniversary_specs(candidates: Sequence[Candidate]) -> frozenset[tuple[str, int]]:
-    """(attribute, days before) of every anniversary entry point: what the daily scan
-    (``store.system_events.record_due_anniversaries_txn``) looks for."""
+def anniversary_specs(candidates: Sequence[Candidate]) -> frozenset[AnniversaryScan]:
+    """What the daily scan (``store.system_events.record_due_anniversaries_txn``) looks
+    for: one per attribute and offset of the anniversary entry points."""
     return frozenset(
-        (entry.anniversary.attribute, entry.anniversary.offset)
+        AnniversaryScan(attribute=entry.anniversary.attribute, days_before=entry.anniversary.offset)
         for c in candidates
         for entry in c.workflow.entry_points
         if isinstance(entry, AnniversaryEntry)

@@ -7,11 +7,11 @@ import enum
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
-from journeyman.errors import InvalidContact
+from journeyman.errors import InvalidContact, InvalidInput
 
 _EMAIL = re.compile(
     r"^[^@\s<>,;\"\x00-\x1f\x7f]+@[^@\s<>,;\"\x00-\x1f\x7f]+\.[^@\s<>,;\".\x00-\x1f\x7f]+$"
@@ -45,14 +45,20 @@ DEFAULT_ATTRIBUTES = (
 )
 
 
-# A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot
-# path, where it costs a third as much (docs/architecture.md, "Measured").
-class ContactView(NamedTuple):
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactView:
     """A contact as steps and templates see it."""
 
     id: int
     email: str | None
-    attributes: Mapping[str, Any] = MappingProxyType({})
+    attributes: Mapping[str, Any] = field(default_factory=_empty)
     sms: str | None = None
     whatsapp: str | None = None
     timezone: str | None = None
@@ -62,6 +68,80 @@ class ContactView(NamedTuple):
 
     def template_context(self) -> dict[str, Any]:
         return {**self.attributes, "EMAIL": self.email, "email": self.email, "id": self.id}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deal:
+    """A deal of a contact, as deal conditions see it."""
+
+    pipeline: str
+    stage: str
+    status: str  # open, won, lost
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactInput:
+    """A validated contact to create or update (attributes already coerced)."""
+
+    email: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    sms: str | None = None
+    whatsapp: str | None = None
+    ext_id: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactRecord:
+    """A contact as the API shows it: every column, with the ids of its lists."""
+
+    id: int
+    email: str | None
+    attributes: Mapping[str, Any]
+    sms: str | None
+    whatsapp: str | None
+    ext_id: str | None
+    email_blocklisted: bool
+    sms_blocklisted: bool
+    created_at: dt.datetime
+    modified_at: dt.datetime
+    list_ids: tuple[int, ...] = ()
+
+
+# How an identifier names a contact (Brevo's ``identifierType`` values).
+IDENTIFIER_KINDS = ("email_id", "contact_id", "ext_id", "phone_id", "whatsapp_id")
+_DIGITS = re.compile(r"^\d{1,18}$")
+
+
+def identifier_kind(identifier: str, identifier_type: str | None) -> str:
+    """Brevo's ``identifierType``, or what the identifier looks like: an email, an id, a
+    phone number, else an ext_id."""
+    if identifier_type is not None:
+        if identifier_type not in IDENTIFIER_KINDS:
+            known = ", ".join(IDENTIFIER_KINDS)
+            raise InvalidInput(f"identifierType: {identifier_type!r} is not one of {known}")
+        return identifier_type
+    if "@" in identifier:
+        return "email_id"
+    if _DIGITS.match(identifier):
+        return "contact_id"
+    if identifier.startswith("+"):
+        return "phone_id"
+    return "ext_id"
+
+
+def identifier_value(kind: str, identifier: Any) -> Any:
+    """The value to look for in the column ``kind`` names."""
+    text = str(identifier).strip()
+    if kind == "contact_id":
+        if not _DIGITS.match(text):
+            raise InvalidInput(f"contact id {identifier!r} is not a number")
+        return int(text)
+    if kind == "email_id":
+        return text.lower()
+    if kind in ("phone_id", "whatsapp_id"):
+        return normalize_phone(text, field_name="phone number")
+    return text
 
 
 def normalize_email(raw: str) -> str:

@@ -1,17 +1,41 @@
-"""Events as the triggers see them."""
+"""Events as the triggers see them, and as the API shows them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 
-# A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot
-# path, where it costs a third as much (docs/architecture.md, "Measured").
-class Event(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """A stored event the engine took from the queue: what triggers, reactions and entry
+    points decide on."""
+
     id: int
     name: str
     contact_id: int
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnniversaryScan:
+    """What the daily anniversary scan looks for: contacts whose date ``attribute`` falls
+    ``days_before`` days ahead (an ``anniversary`` event each)."""
+
+    attribute: str
+    days_before: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRecord:
+    """A stored event as the API lists it."""
+
+    id: int
+    name: str
+    contact_id: int
+    occurred_at: dt.datetime
     properties: Mapping[str, Any]
 
 

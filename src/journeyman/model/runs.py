@@ -1,10 +1,12 @@
-"""Runs, their states and the outcomes step kinds return."""
+"""Runs: their states, what step kinds see and return, what the engine writes of them, and
+why a contact did not start one."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -52,10 +54,17 @@ def can_move(old: RunStatus, new: RunStatus) -> bool:
     return new in RUN_TRANSITIONS[old]
 
 
-# A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot
-# path, where it costs a third as much (docs/architecture.md, "Measured").
-class RunView(NamedTuple):
-    """What a step kind sees of a run."""
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunView:
+    """What a step kind sees of a run: a held run as the store claimed or created it, moved
+    on by the engine from pass to pass."""
 
     run_id: int
     workflow_id: int
@@ -64,7 +73,17 @@ class RunView(NamedTuple):
     step_id: str
     seq: int
     trigger_event_id: int | None = None
-    context: Mapping[str, Any] = MappingProxyType({})
+    context: Mapping[str, Any] = field(default_factory=_empty)
+
+    # As a subject of the facts loader (``model.subjects``), so no other value is built per
+    # run and step to load its facts.
+    @property
+    def key(self) -> int:
+        return self.run_id
+
+    @property
+    def anchor_event_id(self) -> int | None:
+        return self.trigger_event_id
 
 
 # A NamedTuple, not a frozen dataclass: one is built per run and step on the engine's hot
@@ -88,3 +107,99 @@ class Outcome(NamedTuple):
     effects: tuple[Effect, ...] = ()
     park: bool = False
     context: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewRun:
+    """A run to create at its workflow's step ``step_id``, due at once."""
+
+    workflow_id: int
+    version_id: int
+    contact_id: int
+    step_id: str
+    trigger_event_id: int | None
+    context: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunState:
+    """Where a run stands after the engine moved it; ``holding``: it goes on in this tick
+    (the store keeps it held), else it is let go, due at ``due_at`` if ever."""
+
+    run_id: int
+    status: RunStatus
+    step_id: str | None
+    seq: int
+    due_at: dt.datetime | None = None
+    holding: bool = False
+    context: Mapping[str, Any] | None = None  # when given, the run's new context
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogEntry:
+    """One row of the run log: what a step (or the engine, or an event) did to a run."""
+
+    run_id: int
+    seq: int
+    step_id: str
+    kind: str  # the step kind, or ``engine``, ``lifecycle``, ``missing``
+    result: str
+    branch: str | None
+    reason: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InFlight:
+    """A run inside a workflow (active or waiting), as events find it. ``held``: a worker
+    holds it (at the start of a tick: one that died, or another one); ``due``: it is due, so
+    the engine has yet to move it on (released from a dead worker, woken, or its time has
+    come). ``trigger_properties``: those of the event that started it."""
+
+    run_id: int
+    workflow_id: int
+    version_id: int
+    contact_id: int
+    status: RunStatus
+    step_id: str | None
+    seq: int
+    trigger_event_id: int | None
+    context: Mapping[str, Any] = field(default_factory=_empty)
+    trigger_properties: Mapping[str, Any] = field(default_factory=_empty)
+    held: bool = False
+    due: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunChange:
+    """What an event did to a run inside: ended it (``context`` None: let go, not due) or
+    made it due at once on ``step_id`` with ``context`` (a restart, a wake). ``result`` is
+    what the run log says (``converted``, ``exited``, ``restarted``, ``woken``)."""
+
+    run_id: int
+    seq: int
+    status: RunStatus
+    step_id: str | None
+    context: Mapping[str, Any] | None
+    result: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refusal:
+    """Why a contact did not enter a workflow on an event (persisted: the contact's journey
+    shows it)."""
+
+    workflow_id: int
+    contact_id: int
+    event_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wake:
+    """A webhook's answer for the run that waits on it at ``step_id``."""
+
+    run_id: int
+    step_id: str
+    answer: Mapping[str, Any]

@@ -7,8 +7,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
+from zoneinfo import ZoneInfo
 
-from journeyman import templating
+from journeyman import schedule, templating
 from journeyman.conditions import Facts
 from journeyman.conditions.rules import Needs
 from journeyman.model.contacts import AttributeDefinition, ContactView
@@ -56,7 +57,8 @@ class StepKind(ABC):
     """A kind of step. ``kind`` is persisted in workflow versions: never rename it.
 
     ``branches`` are the ways out a definition must connect (``next`` is optional and means
-    "end" when absent; the others are required).
+    "end" when absent; the others are required). ``sends_message``: the step messages the
+    contact, so the engine holds it back during a workflow's quiet hours.
     """
 
     kind: ClassVar[str]
@@ -64,6 +66,7 @@ class StepKind(ABC):
     branches: ClassVar[tuple[str, ...]] = ("next",)
     branch_fields: ClassVar[bool] = True  # False: ``targets(params)`` names the ways out
     aliases: ClassVar[tuple[str, ...]] = ()
+    sends_message: ClassVar[bool] = False
 
     def needs(self, params: Any) -> Needs:
         return Needs()
@@ -101,6 +104,23 @@ class StepKind(ABC):
         """One outcome per item, in order. Pure: no I/O, no clock but ``env.now``."""
 
 
+def idempotency_key(item: StepItem, env: StepEnv) -> str:
+    """``run:step:seq``: the same for a replay of the same step, so that what the step queues
+    or records (a message, a deal, a conversion) is written once and ``unique_code`` gives
+    the same code again."""
+    return f"{item.run.run_id}:{env.step_id}:{item.run.seq}"
+
+
+def contact_zone(item: StepItem, env: StepEnv) -> ZoneInfo:
+    """The contact's time zone, else the configured default (journeyman.schedule.zone_or)."""
+    return schedule.zone_or(item.contact.timezone if item.contact else None, env.default_timezone)
+
+
+def failed(run_id: int, reason: str) -> Outcome:
+    """The step could not do its work: the run ends as failed, ``reason`` in its log."""
+    return Outcome(run_id=run_id, result="failed", fail=True, reason=reason)
+
+
 def template_context(item: StepItem, env: StepEnv) -> dict[str, Any]:
     """What every template sees, whatever the step: the contact, the trigger event, the
     answers of the run's webhooks, the workflow, the step's id and ``unique_code``."""
@@ -111,8 +131,7 @@ def template_context(item: StepItem, env: StepEnv) -> dict[str, Any]:
         "webhook": run.context.get("webhook", {}),
         "workflow": {"key": env.workflow_key},
         "step": env.step_id,
-        # the same code for a replay of the same step (the seed is its idempotency key)
-        "unique_code": templating.code_maker(env.secret, f"{run.run_id}:{env.step_id}:{run.seq}"),
+        "unique_code": templating.code_maker(env.secret, idempotency_key(item, env)),
     }
 
 
@@ -129,4 +148,4 @@ def template_failed(run_id: int, error: templating.TemplateError, now: dt.dateti
             park=True,
             wait_until=retry,
         )
-    return Outcome(run_id=run_id, result="failed", fail=True, reason=str(error))
+    return failed(run_id, str(error))

@@ -14,7 +14,14 @@ from journeyman.errors import InvalidContact
 from journeyman.model.contacts import AttributeType, coerce_attribute
 from journeyman.model.effects import AddToAttribute, Blocklist, Effect, SetAttribute
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
+from journeyman.steps.base import (
+    StepEnv,
+    StepItem,
+    StepKind,
+    failed,
+    template_context,
+    template_failed,
+)
 
 
 class UpdateAttributeParams(BaseModel):
@@ -80,18 +87,12 @@ class UpdateAttribute(StepKind):
         definition = env.attributes.get(name)
         if definition is None:
             reason = f"attribute {name} is not defined"
-            return [
-                Outcome(run_id=i.run.run_id, result="failed", fail=True, reason=reason)
-                for i in items
-            ]
+            return [failed(i.run.run_id, reason) for i in items]
         delta = params.delta
         if delta is not None:
             if definition.type is not AttributeType.NUMBER:
                 reason = f"attribute {name} is {definition.type.value}, not a number"
-                return [
-                    Outcome(run_id=i.run.run_id, result="failed", fail=True, reason=reason)
-                    for i in items
-                ]
+                return [failed(i.run.run_id, reason) for i in items]
             verb = f"added {delta:g} to" if delta >= 0 else f"subtracted {-delta:g} from"
             return [
                 Outcome(
@@ -121,14 +122,14 @@ class UpdateAttribute(StepKind):
                         f"set {name}: the template rendered nothing, so {name} was kept "
                         "(to clear it, write clear: true)"
                     )
-                    return Outcome(run_id=run.run_id, result="failed", fail=True, reason=reason)
+                    return failed(run.run_id, reason)
         try:
             value = coerce_attribute(env.attributes[name], raw)
         except InvalidContact as exc:
-            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=str(exc))
+            return failed(run.run_id, str(exc))
         if isinstance(value, float) and not math.isfinite(value):  # a template gave "nan"
             reason = f"attribute {name}: expected a finite number, got {raw!r}"
-            return Outcome(run_id=run.run_id, result="failed", fail=True, reason=reason)
+            return failed(run.run_id, reason)
         effect: Effect = SetAttribute(contact_id=run.contact_id, name=name, value=value)
         reason = f"cleared {name}" if value is None else f"set {name} to {value!r}"
         return Outcome(run_id=run.run_id, result="changed", reason=reason, effects=(effect,))

@@ -29,7 +29,15 @@ from journeyman.model.contacts import normalize_email
 from journeyman.model.effects import AssignOwner, CreateDeal, CreateTask, OwnerChoice
 from journeyman.model.events import property_at
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
+from journeyman.steps.base import (
+    StepEnv,
+    StepItem,
+    StepKind,
+    failed,
+    idempotency_key,
+    template_context,
+    template_failed,
+)
 from journeyman.steps.workflows import FromEvent
 
 CONTACT_OWNER: Literal["contact_owner"] = "contact_owner"
@@ -154,15 +162,6 @@ def _render(source: str, item: StepItem, env: StepEnv, limit: int) -> str:
     return text[:limit]
 
 
-def _failed(item: StepItem, reason: str) -> Outcome:
-    return Outcome(run_id=item.run.run_id, result="failed", fail=True, reason=reason)
-
-
-def _source_key(item: StepItem, env: StepEnv) -> str:
-    """run:step:seq: what a replay of the same step would write again."""
-    return f"{item.run.run_id}:{env.step_id}:{item.run.seq}"
-
-
 class CreateDealParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -216,7 +215,9 @@ class CreateDealStep(StepKind):
             try:
                 amount = float(found)
             except (TypeError, ValueError):
-                return _failed(item, f"event property {given.from_event} = {found!r}, not a number")
+                return failed(
+                    item.run.run_id, f"event property {given.from_event} = {found!r}, not a number"
+                )
         else:
             amount = given
         try:
@@ -224,9 +225,9 @@ class CreateDealStep(StepKind):
         except templating.TemplateError as exc:
             return template_failed(item.run.run_id, exc, env.now)
         if not name:
-            return _failed(item, "the deal name rendered empty")
+            return failed(item.run.run_id, "the deal name rendered empty")
         effect = CreateDeal(
-            source_key=_source_key(item, env),
+            source_key=idempotency_key(item, env),
             contact_id=item.run.contact_id,
             name=name,
             pipeline=params.pipeline,
@@ -288,10 +289,10 @@ class CreateTaskStep(StepKind):
                 outcomes.append(template_failed(item.run.run_id, exc, env.now))
                 continue
             if not title:
-                outcomes.append(_failed(item, "the task title rendered empty"))
+                outcomes.append(failed(item.run.run_id, "the task title rendered empty"))
                 continue
             effect = CreateTask(
-                source_key=_source_key(item, env),
+                source_key=idempotency_key(item, env),
                 contact_id=item.run.contact_id,
                 title=title,
                 type=params.type,

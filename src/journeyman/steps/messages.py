@@ -20,7 +20,14 @@ from journeyman import links, templating, tracking
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import QueueEmail
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
+from journeyman.steps.base import (
+    StepEnv,
+    StepItem,
+    StepKind,
+    idempotency_key,
+    template_context,
+    template_failed,
+)
 
 DEFAULT_SENDER = "Journeyman <noreply@journeyman.invalid>"
 
@@ -64,6 +71,7 @@ class SendEmailParams(BaseModel):
 
 class SendEmail(StepKind):
     kind = "send_email"
+    sends_message = True
     params: ClassVar[type[SendEmailParams]] = SendEmailParams
 
     def needs(self, params: SendEmailParams) -> Needs:
@@ -107,7 +115,7 @@ class SendEmail(StepKind):
 
     def _one(self, params: SendEmailParams, item: StepItem, env: StepEnv) -> Outcome:
         run, contact = item.run, item.contact
-        key = f"{run.run_id}:{env.step_id}:{run.seq}"
+        key = idempotency_key(item, env)
         context = template_context(item, env)
         unsubscribe_url = None
         if params.unsubscribe:
@@ -155,6 +163,21 @@ class SendEmail(StepKind):
             reason=f"email {subject!r} queued for {effect.recipient}",
             effects=(effect,),
         )
+
+
+INERT_UNSUBSCRIBE = "#unsubscribe"  # what a preview shows for {{ unsubscribe_url }}
+
+
+def render_preview(
+    params: SendEmailParams, item: StepItem, env: StepEnv
+) -> tuple[str, str, str | None]:
+    """(subject, html, text) as the step renders them for ``item``'s contact, with the same
+    template context, without tracking and with an inert unsubscribe link: what the builder
+    shows, nothing anybody could follow to record an open, a click or an unsubscribe."""
+    context = template_context(item, env)
+    context["unsubscribe_url"] = INERT_UNSUBSCRIBE
+    subject, html, text, _ = _template(params).render(context)
+    return subject, html, text
 
 
 @lru_cache(maxsize=1024)

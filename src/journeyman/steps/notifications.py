@@ -13,7 +13,14 @@ from journeyman.errors import InvalidContact
 from journeyman.model.contacts import normalize_email
 from journeyman.model.effects import Effect, QueueEmail
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
+from journeyman.steps.base import (
+    StepEnv,
+    StepItem,
+    StepKind,
+    idempotency_key,
+    template_context,
+    template_failed,
+)
 from journeyman.steps.messages import DEFAULT_SENDER
 
 DEFAULT_SUBJECT = "{{ contact.email }} reached {{ step }} in workflow {{ workflow.key }}"
@@ -85,7 +92,7 @@ class SendNotification(StepKind):
         except templating.TemplateError as exc:
             return template_failed(run.run_id, exc, env.now)
         recipients, missing = _recipients(params, item, env)
-        key = f"{run.run_id}:{env.step_id}:{run.seq}"
+        key = idempotency_key(item, env)
         effects: list[Effect] = [
             QueueEmail(
                 idempotency_key=f"{key}:{index}",

@@ -11,7 +11,14 @@ from journeyman import templating
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import QueueMessage
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
+from journeyman.steps.base import (
+    StepEnv,
+    StepItem,
+    StepKind,
+    idempotency_key,
+    template_context,
+    template_failed,
+)
 
 
 def _template(value: str) -> str:
@@ -58,6 +65,7 @@ def _mobile_suppression(item: StepItem, number: str | None) -> str | None:
 
 class _TextStep(StepKind):
     channel: ClassVar[str]
+    sends_message = True
 
     def needs(self, params: Any) -> Needs:
         return Needs(contact=True, event=True)
@@ -72,7 +80,7 @@ class _TextStep(StepKind):
 
     def _one(self, params: Any, item: StepItem, env: StepEnv) -> Outcome:
         run = item.run
-        key = f"{run.run_id}:{env.step_id}:{run.seq}"
+        key = idempotency_key(item, env)
         number = self._number(item)
         try:
             text, payload = self._content(params, template_context(item, env))

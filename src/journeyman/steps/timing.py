@@ -12,7 +12,6 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, get_args
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -21,7 +20,7 @@ from journeyman.conditions.rules import Needs
 from journeyman.model.contacts import AttributeType
 from journeyman.model.runs import Outcome
 from journeyman.schedule import Window, add_months, plural
-from journeyman.steps.base import StepEnv, StepItem, StepKind
+from journeyman.steps.base import StepEnv, StepItem, StepKind, contact_zone
 
 MAX_MONTHS = 60
 WAITING = "waiting"
@@ -58,11 +57,6 @@ def _time_of_day(value: Any) -> Any:
 LocalTime = Annotated[dt.time, BeforeValidator(_time_of_day)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EVERY_DAY: tuple[Weekday, ...] = get_args(Weekday)
-
-
-def contact_zone(item: StepItem, env: StepEnv) -> ZoneInfo:
-    """The contact's time zone, else the default one."""
-    return schedule.zone_or(item.contact.timezone if item.contact else None, env.default_timezone)
 
 
 # --- delay --------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from journeyman.conditions import Comparison
 from journeyman.conditions.rules import Needs
 from journeyman.model.events import property_at
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind
-from journeyman.steps.timing import DelayParams, contact_zone
+from journeyman.steps.base import StepEnv, StepItem, StepKind, contact_zone
+from journeyman.steps.timing import DelayParams
 
 
 class WaitForEventParams(BaseModel):

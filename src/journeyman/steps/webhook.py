@@ -9,9 +9,6 @@ its ``success`` or ``failure`` way out.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
@@ -22,7 +19,14 @@ from journeyman import templating
 from journeyman.conditions.rules import Needs
 from journeyman.model.effects import QueueMessage
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind, template_context, template_failed
+from journeyman.steps.base import (
+    StepEnv,
+    StepItem,
+    StepKind,
+    idempotency_key,
+    template_context,
+    template_failed,
+)
 
 
 class WebhookParams(BaseModel):
@@ -91,12 +95,6 @@ _RESERVED_HEADERS = frozenset(
 )
 
 
-def workflow_secret(secret: bytes, workflow_key: str) -> str:
-    """The signing secret of a workflow's webhooks (``journeyman workflow secret KEY``)."""
-    digest = hmac.new(secret, f"webhook:{workflow_key}".encode(), hashlib.sha256).digest()
-    return "whsec_" + base64.b64encode(digest).decode()
-
-
 class CallWebhook(StepKind):
     kind = "call_webhook"
     params: ClassVar[type[WebhookParams]] = WebhookParams
@@ -130,7 +128,7 @@ class CallWebhook(StepKind):
                 reason=f"webhook answered: {what}",
                 context=context,
             )
-        key = f"{run.run_id}:{env.step_id}:{run.seq}"
+        key = idempotency_key(item, env)
         values = template_context(item, env)
         try:
             url = templating.render(params.url, values, html=False).strip()
@@ -152,7 +150,8 @@ class CallWebhook(StepKind):
             "body": body,
             "timeout": params.timeout,
             "attempts": params.retries + 1,
-            # the dispatcher derives the signing secret: it is never stored in the outbox
+            # the dispatcher derives the signing secret (links.workflow_secret): it is never
+            # stored in the outbox
             "signed_for": env.workflow_key if params.sign else None,
         }
         effect = QueueMessage(

@@ -12,7 +12,7 @@ from journeyman.conditions.rules import Needs
 from journeyman.model.effects import RecordConversion, StartRun
 from journeyman.model.events import property_at
 from journeyman.model.runs import Outcome
-from journeyman.steps.base import StepEnv, StepItem, StepKind
+from journeyman.steps.base import StepEnv, StepItem, StepKind, failed, idempotency_key
 
 MAX_CHAIN = 10  # workflows starting one another, one after the other
 
@@ -153,20 +153,14 @@ class RecordConversionStep(StepKind):
                 found = property_at((item.event or {}).get("properties") or {}, given.from_event)
                 amount = _amount(found)
                 if isinstance(amount, str):
-                    outcomes.append(
-                        Outcome(
-                            run_id=run.run_id,
-                            result="failed",
-                            fail=True,
-                            reason=f"event property {given.from_event} = {found!r}: {amount}",
-                        )
-                    )
+                    reason = f"event property {given.from_event} = {found!r}: {amount}"
+                    outcomes.append(failed(run.run_id, reason))
                     continue
                 value = amount
             else:
                 value = given
             effect = RecordConversion(
-                key=f"{run.run_id}:{env.step_id}:{run.seq}",
+                key=idempotency_key(item, env),
                 run_id=run.run_id,
                 contact_id=run.contact_id,
                 workflow_id=env.workflow_id,

@@ -1,10 +1,9 @@
-"""Contacts and attribute definitions."""
+"""Contacts and attribute definitions: written, read for the engine, deleted."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -13,23 +12,30 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidContact
 from journeyman.model.contacts import AttributeDefinition, AttributeType, ContactView
+
+# Re-exported: callers written when it was defined here import it from here.
+from journeyman.model.contacts import ContactInput as ContactInput
 from journeyman.model.effects import AddToAttribute, Blocklist, SetAttribute
 from journeyman.store import fast, system_events
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import attribute_definitions, contacts, users
-
-
-@dataclass(frozen=True, kw_only=True)
-class ContactInput:
-    """A validated contact to create or update (attributes already coerced)."""
-
-    email: str
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    sms: str | None = None
-    whatsapp: str | None = None
-    ext_id: str | None = None
-    timezone: str | None = None
+from journeyman.store.schema import (
+    UtcDateTime,
+    anniversary_marks,
+    attribute_definitions,
+    contacts,
+    conversions,
+    deals,
+    entry_refusals,
+    event_queue,
+    events,
+    list_members,
+    messages,
+    run_log,
+    runs,
+    tasks,
+    users,
+)
 
 
 def attribute_definitions_txn(connection: Connection) -> dict[str, AttributeDefinition]:
@@ -57,6 +63,24 @@ def define_attribute_txn(connection: Connection, definition: AttributeDefinition
             .where(attribute_definitions.c.name == definition.name)
             .values(**values)
         )
+
+
+def delete_attribute_txn(connection: Connection, name: str, now: dt.datetime) -> None:
+    """The definition, and the attribute's value on every contact that has one."""
+    connection.execute(sa.delete(attribute_definitions).where(attribute_definitions.c.name == name))
+    at = sa.bindparam("now", now, type_=UtcDateTime)
+    if connection.dialect.name == "postgresql":
+        sql = (
+            "UPDATE contacts SET attributes = attributes - :key, modified_at = :now "
+            "WHERE attributes ? :key"
+        )
+        connection.execute(sa.text(sql).bindparams(at, key=name))
+        return
+    sql = (
+        "UPDATE contacts SET attributes = json_remove(attributes, :key), modified_at = :now "
+        "WHERE json_type(attributes, :key) IS NOT NULL"
+    )
+    connection.execute(sa.text(sql).bindparams(at, key=f'$."{name}"'))
 
 
 def ids_by_email_txn(
@@ -94,7 +118,8 @@ def upsert_contacts_txn(
         if e in existing
     ]
     bulk.update(contacts, (*_CHANGED, "modified_at"), updates)
-    system_events.upserted_txn(connection, merged, existing, now)
+    written = {email: item.attributes for email, item in merged.items()}
+    system_events.upserted_txn(connection, written, existing, now)
     return len(new), len(updates)
 
 
@@ -105,7 +130,7 @@ def ensure_contacts_txn(
 
     The contacts found stay locked ``FOR KEY SHARE`` until the transaction ends, so rows
     written for them (events: no foreign key, migration 0011) cannot outlive a deletion:
-    ``api_writes.delete_contact_txn`` locks the contact first and so waits for this
+    ``delete_contact_txn`` locks the contact first and so waits for this
     transaction, or this lookup waits for the deletion and then creates the contact anew."""
     wanted = set(emails)
     found = ids_by_email_txn(connection, wanted, key_share=True)
@@ -333,3 +358,67 @@ def contact_page_txn(connection: Connection, after: int, size: int) -> list[tupl
         .limit(size)
     )
     return [(r[0], r[1]) for r in connection.execute(statement)]
+
+
+def set_blocklist_txn(
+    connection: Connection,
+    contact_ids: Sequence[int],
+    *,
+    email: bool | None,
+    sms: bool | None,
+    now: dt.datetime,
+) -> None:
+    """Set or clear the blocklist flags (None leaves a flag as it is); unlike
+    :func:`blocklist_txn`, the API's flags can clear one."""
+    values: dict[str, object] = {}
+    if email is not None:
+        values["email_blocklisted"] = email
+    if sms is not None:
+        values["sms_blocklisted"] = sms
+    if values and contact_ids:
+        connection.execute(
+            sa.update(contacts)
+            .where(contacts.c.id.in_(sorted(set(contact_ids))))
+            .values(**values, modified_at=now)
+        )
+
+
+def change_email_txn(connection: Connection, contact_id: int, email: str, now: dt.datetime) -> None:
+    """A contact's new (normalized, unused) email address."""
+    connection.execute(
+        sa.update(contacts).where(contacts.c.id == contact_id).values(email=email, modified_at=now)
+    )
+
+
+def delete_contact_txn(connection: Connection, contact_id: int) -> None:
+    """The contact and what belongs to it: events, runs and their logs, memberships, the
+    record of workflows it did not enter. Its messages stay in the outbox as history; the
+    ones still queued are suppressed. CRM records and conversions stay, without the contact.
+
+    Spelled out table by table: SQLite does not enforce the foreign keys' cascades here.
+    The contact is locked first (PostgreSQL), so a transaction storing events for it (which
+    holds it ``FOR KEY SHARE``, :func:`ensure_contacts_txn`) has committed before its
+    events are deleted below, or waits and then finds the contact gone."""
+    connection.execute(
+        sa.select(contacts.c.id).where(contacts.c.id == contact_id).with_for_update()
+    )
+    own_runs = sa.select(runs.c.id).where(runs.c.contact_id == contact_id)
+    connection.execute(
+        sa.update(messages)
+        .where(messages.c.contact_id == contact_id, messages.c.status == "queued")
+        .values(status="suppressed", reason="contact deleted", next_attempt_at=None)
+    )
+    connection.execute(
+        sa.update(messages).where(messages.c.run_id.in_(own_runs)).values(run_id=None)
+    )
+    connection.execute(sa.delete(run_log).where(run_log.c.run_id.in_(own_runs)))
+    connection.execute(sa.delete(runs).where(runs.c.contact_id == contact_id))
+    connection.execute(sa.delete(event_queue).where(event_queue.c.contact_id == contact_id))
+    connection.execute(sa.delete(events).where(events.c.contact_id == contact_id))
+    for table in (list_members, anniversary_marks, entry_refusals):
+        connection.execute(sa.delete(table).where(table.c.contact_id == contact_id))
+    for table in (deals, tasks, conversions):
+        connection.execute(
+            sa.update(table).where(table.c.contact_id == contact_id).values(contact_id=None)
+        )
+    connection.execute(sa.delete(contacts).where(contacts.c.id == contact_id))

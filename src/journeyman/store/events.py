@@ -1,9 +1,10 @@
-"""Events: ingestion, the queue of events still to trigger workflows."""
+"""Events: ingestion, the queue of events still to trigger workflows, pages for the API."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -13,7 +14,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidEvent
-from journeyman.model.events import Event
+from journeyman.model.events import Event, EventRecord
+from journeyman.model.shards import EVERYONE, Shard
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
@@ -89,7 +91,7 @@ def claim_queued_events_txn(
     limit: int,
     *,
     with_properties: bool = True,
-    shard: tuple[int, int] = (0, 1),
+    shard: Shard = EVERYONE,
 ) -> list[Event]:
     """Take up to ``limit`` queued events out of the queue, oldest first.
 
@@ -99,7 +101,7 @@ def claim_queued_events_txn(
     have no foreign key to contacts: one stored for a contact id that a deletion removed
     meanwhile, a click on an old email of a deleted contact, say, is left to this).
     """
-    index, count = shard
+    index, count = shard.index, shard.count
     picked = sa.select(event_queue.c.event_id)
     if count > 1:
         picked = picked.where(event_queue.c.contact_id % count == index)
@@ -140,7 +142,7 @@ def claim_queued_events_txn(
     return found
 
 
-def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int, int]) -> set[int]:
+def _place_late_txn(connection: Connection, ids: Sequence[int], shard: Shard) -> set[int]:
     """Give each event taken below the highest place taken so far a place after it.
 
     History conditions count a contact's events in the order the engine took them
@@ -153,7 +155,7 @@ def _place_late_txn(connection: Connection, ids: Sequence[int], shard: tuple[int
     placed anew."""
     if not ids:
         return set()
-    index, count = shard
+    index, count = shard.index, shard.count
     mark = sa.select(claim_marks.c.high).where(
         claim_marks.c.shard_count == count, claim_marks.c.shard_index == index
     )
@@ -207,6 +209,21 @@ def count_events_txn(connection: Connection, name: str | None = None) -> int:
     return int(connection.execute(statement).scalar_one())
 
 
+def last_events_of_contact_txn(
+    connection: Connection, contact_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """The contact's ``limit`` events received last (name, occurred_at, properties), in the
+    order received: copied in that order, they count for conditions as they do here."""
+    statement = (
+        sa.select(events.c.name, events.c.occurred_at, events.c.properties)
+        .where(events.c.contact_id == contact_id)
+        .order_by(sa.func.coalesce(events.c.taken_as, events.c.id).desc())
+        .limit(limit)
+    )
+    found = [dict(r._mapping) for r in connection.execute(statement)]
+    return found[::-1]
+
+
 def trigger_events_txn(connection: Connection, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Event id -> what templates and conditions see of it (name, time, properties)."""
     found: dict[int, dict[str, Any]] = {}
@@ -229,3 +246,47 @@ def requeue_txn(connection: Connection, deferred: Sequence[Event]) -> None:
             sa.insert(event_queue),
             [{"event_id": e.id, "contact_id": e.contact_id} for e in deferred],
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventFilter:
+    contact_ids: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
+def page_events_txn(
+    connection: Connection, where: EventFilter, *, limit: int, offset: int
+) -> tuple[list[EventRecord], int]:
+    """A page of events, the latest first, and the total."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.contact_ids:
+        conditions.append(events.c.contact_id.in_(where.contact_ids))
+    if where.names:
+        conditions.append(events.c.name.in_(where.names))
+    if where.start is not None:
+        conditions.append(events.c.occurred_at >= where.start)
+    if where.end is not None:
+        conditions.append(events.c.occurred_at <= where.end)
+    total = connection.execute(
+        sa.select(sa.func.count()).select_from(events).where(*conditions)
+    ).scalar_one()
+    statement = (
+        sa.select(events)
+        .where(*conditions)
+        .order_by(events.c.occurred_at.desc(), events.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    found = [
+        EventRecord(
+            id=r.id,
+            name=r.name,
+            contact_id=r.contact_id,
+            occurred_at=r.occurred_at,
+            properties=r.properties or {},
+        )
+        for r in connection.execute(statement)
+    ]
+    return found, int(total)

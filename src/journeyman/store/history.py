@@ -2,23 +2,26 @@
 owners. Each verb is ONE query for the whole group, whatever its size (ids as one parameter,
 ``dialects.one_of``; rows through ``fast.rows``).
 
-Event history has an *anchor* per run: the run's trigger event, or, for runs without one,
-``now``. Up to a trigger means the events the store *received* up to and including it, in
-reception order (ids: see ``_up_to_triggers``), whatever their occurrence times, so neither
-an event that arrives late with an earlier time nor the engine's lag changes an answer once
-given. Up to now means the events that occurred by now. A window of N days covers the
-events that occurred in the N days before the anchor's time (the trigger's occurrence time).
+Event history has an *anchor* per subject (``model.subjects``): its anchor event (a run's
+trigger event), or, for subjects without one and for queries up to now, ``now``. Up to an
+event means the events the store *received* up to and including it, in reception order
+(ids: see ``_up_to_triggers``), whatever their occurrence times, so neither an event that
+arrives late with an earlier time nor the engine's lag changes an answer once given. Up to
+now means the events that occurred by now. A window of N days covers the events that
+occurred in the N days before the anchor's time (the anchor event's occurrence time).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from journeyman.model.contacts import Deal
+from journeyman.model.subjects import Subject
 from journeyman.store import fast
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
@@ -28,54 +31,56 @@ RECEIVED_STATUSES = ("queued", "sending", "sent")
 _KEY = "message_key"  # the property of email_* events that names the message
 
 
-class Anchor(NamedTuple):
-    """Where a run's event history ends: its trigger event, or now when it has none."""
-
-    run_id: int
-    contact_id: int
-    trigger_event_id: int | None
-
-
 def event_counts_txn(
     connection: Connection,
     names: Sequence[str],
-    anchors: Sequence[Anchor],
+    subjects: Sequence[Subject],
     now: dt.datetime,
     *,
     within_days: int | None = None,
+    until_now: bool = False,
 ) -> dict[int, int]:
-    """Run id -> how many events of ``names`` its contact had up to its anchor."""
-    found = _history(connection, names, anchors, now, within_days, rows=False)
-    return {run_id: count for run_id, count in found}
+    """Subject key -> how many events of ``names`` its contact had up to its anchor (up to
+    now when ``until_now``)."""
+    found = _history(connection, names, subjects, now, within_days, until_now, rows=False)
+    return {key: count for key, count in found}
 
 
 def event_rows_txn(
     connection: Connection,
     names: Sequence[str],
-    anchors: Sequence[Anchor],
+    subjects: Sequence[Subject],
     now: dt.datetime,
     *,
     within_days: int | None = None,
+    until_now: bool = False,
 ) -> dict[int, list[Any]]:
-    """Run id -> the properties of each event of ``names`` its contact had up to its anchor
-    (to filter and add up in Python)."""
+    """Subject key -> the properties of each event of ``names`` its contact had up to its
+    anchor, or up to now when ``until_now`` (to filter and add up in Python)."""
     result: dict[int, list[Any]] = {}
-    for run_id, properties in _history(connection, names, anchors, now, within_days, rows=True):
-        result.setdefault(run_id, []).append(fast.json_value(properties))
+    found = _history(connection, names, subjects, now, within_days, until_now, rows=True)
+    for key, properties in found:
+        result.setdefault(key, []).append(fast.json_value(properties))
     return result
 
 
 def _history(
     connection: Connection,
     names: Sequence[str],
-    anchors: Sequence[Anchor],
+    subjects: Sequence[Subject],
     now: dt.datetime,
     within_days: int | None,
+    until_now: bool,
     *,
     rows: bool,
 ) -> list[tuple[int, Any]]:
-    triggered = [a for a in anchors if a.trigger_event_id is not None]
-    untriggered = [a for a in anchors if a.trigger_event_id is None]
+    """(subject key, count or properties) pairs."""
+    if until_now:
+        triggered: list[Subject] = []
+        untriggered = list(subjects)
+    else:
+        triggered = [s for s in subjects if s.anchor_event_id is not None]
+        untriggered = [s for s in subjects if s.anchor_event_id is None]
     parts: list[sa.Select[Any]] = []
     if triggered:
         parts.append(_up_to_triggers(connection, names, triggered, within_days, rows=rows))
@@ -85,15 +90,15 @@ def _history(
         return []
     statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
     by_trigger: dict[int, list[int]] = {}
-    for a in triggered:
-        by_trigger.setdefault(a.trigger_event_id or 0, []).append(a.run_id)
+    for s in triggered:
+        by_trigger.setdefault(s.anchor_event_id or 0, []).append(s.key)
     by_contact: dict[int, list[int]] = {}
-    for a in untriggered:
-        by_contact.setdefault(a.contact_id, []).append(a.run_id)
+    for s in untriggered:
+        by_contact.setdefault(s.contact_id, []).append(s.key)
     result = []
-    for from_trigger, key, value in fast.rows(connection, statement):  # type: ignore[arg-type]
-        for run_id in (by_trigger if from_trigger else by_contact).get(key, ()):
-            result.append((run_id, value))
+    for from_trigger, found, value in fast.rows(connection, statement):  # type: ignore[arg-type]
+        for key in (by_trigger if from_trigger else by_contact).get(found, ()):
+            result.append((key, value))
     return result
 
 
@@ -104,12 +109,12 @@ def _named(column: sa.ColumnElement[Any], names: Sequence[str]) -> sa.ColumnElem
 def _up_to_triggers(
     connection: Connection,
     names: Sequence[str],
-    anchors: Sequence[Anchor],
+    subjects: Sequence[Subject],
     within_days: int | None,
     *,
     rows: bool,
 ) -> sa.Select[Any]:
-    """The events received up to each trigger, in the order the engine took them: the ids'
+    """The events received up to each anchor event, in the order the engine took them: the ids'
     order. SQLite's ids come from one writer at a time, past the highest ever given
     (``Bulk.allocate_ids``), so they are the commit order. PostgreSQL's come from a
     sequence as a transaction stores its events, so an event may commit after a higher id
@@ -129,7 +134,7 @@ def _up_to_triggers(
     statement = (
         sa.select(sa.literal_column("1"), trigger.c.id, value)
         .select_from(trigger.join(other, sa.and_(*on)))
-        .where(one_of(connection, trigger.c.id, [a.trigger_event_id for a in anchors]))
+        .where(one_of(connection, trigger.c.id, [s.anchor_event_id for s in subjects]))
     )
     return statement if rows else statement.group_by(trigger.c.id)
 
@@ -152,7 +157,7 @@ def _taken_by(
 def _up_to_now(
     connection: Connection,
     names: Sequence[str],
-    anchors: Sequence[Anchor],
+    subjects: Sequence[Subject],
     now: dt.datetime,
     within_days: int | None,
     *,
@@ -162,7 +167,7 @@ def _up_to_now(
     where = [
         _named(events.c.name, names),
         events.c.occurred_at <= _time(bulk, now),
-        one_of(connection, events.c.contact_id, [a.contact_id for a in anchors]),
+        one_of(connection, events.c.contact_id, [s.contact_id for s in subjects]),
     ]
     if within_days:
         where.append(events.c.occurred_at >= _time(bulk, now - dt.timedelta(days=within_days)))
@@ -272,18 +277,16 @@ def _by_contact_and_workflow(
     return {(r[0], 0): r[1] for r in rows}
 
 
-def deals_txn(
-    connection: Connection, contact_ids: Iterable[int]
-) -> dict[int, list[tuple[str, str, str]]]:
-    """Contact id -> its deals as (pipeline, stage, status), oldest first."""
+def deals_txn(connection: Connection, contact_ids: Iterable[int]) -> dict[int, list[Deal]]:
+    """Contact id -> its deals, oldest first."""
     statement = (
         sa.select(deals.c.contact_id, deals.c.pipeline, deals.c.stage, deals.c.status)
         .where(one_of(connection, deals.c.contact_id, contact_ids))
         .order_by(deals.c.id)
     )
-    found: dict[int, list[tuple[str, str, str]]] = {}
+    found: dict[int, list[Deal]] = {}
     for contact_id, pipeline, stage, status in fast.rows(connection, statement):
-        found.setdefault(contact_id, []).append((pipeline, stage, status))
+        found.setdefault(contact_id, []).append(Deal(pipeline=pipeline, stage=stage, status=status))
     return found
 
 

@@ -1,4 +1,4 @@
-"""Lists and membership."""
+"""Lists and membership: written, read for the engine and the API, deleted."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.effects import JoinList, LeaveList
+from journeyman.model.lists import ListRecord
 from journeyman.store import fast, system_events
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import list_members, lists
+from journeyman.store.schema import contacts, list_members, lists
 
 
 def list_ids_txn(connection: Connection) -> dict[str, int]:
@@ -82,3 +83,83 @@ def members_count_txn(connection: Connection, name: str) -> int:
         sa.select(sa.func.count()).select_from(list_members.join(lists)).where(lists.c.name == name)
     )
     return int(connection.execute(statement).scalar_one())
+
+
+def _list_statement() -> sa.Select[Any]:
+    members = (
+        sa.select(sa.func.count())
+        .where(list_members.c.list_id == lists.c.id)
+        .scalar_subquery()
+        .label("members")
+    )
+    blocklisted = (
+        sa.select(sa.func.count())
+        .select_from(list_members.join(contacts))
+        .where(list_members.c.list_id == lists.c.id, contacts.c.email_blocklisted)
+        .scalar_subquery()
+        .label("blocklisted")
+    )
+    return sa.select(
+        lists.c.id, lists.c.name, lists.c.folder, lists.c.created_at, members, blocklisted
+    )
+
+
+def _list_record(row: Any) -> ListRecord:
+    return ListRecord(
+        id=row.id,
+        name=row.name,
+        folder=row.folder,
+        created_at=row.created_at,
+        members=int(row.members),
+        blocklisted=int(row.blocklisted),
+    )
+
+
+def page_lists_txn(
+    connection: Connection, *, limit: int, offset: int, ascending: bool = False
+) -> tuple[list[ListRecord], int]:
+    total = connection.execute(sa.select(sa.func.count()).select_from(lists)).scalar_one()
+    order = lists.c.id.asc() if ascending else lists.c.id.desc()
+    statement = _list_statement().order_by(order).limit(limit).offset(offset)
+    return [_list_record(r) for r in connection.execute(statement)], int(total)
+
+
+def list_record_txn(connection: Connection, list_id: int) -> ListRecord | None:
+    row = connection.execute(_list_statement().where(lists.c.id == list_id)).first()
+    return None if row is None else _list_record(row)
+
+
+def existing_list_ids_txn(connection: Connection, ids: Iterable[int]) -> set[int]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return set(connection.execute(sa.select(lists.c.id).where(lists.c.id.in_(wanted))).scalars())
+
+
+def list_members_txn(connection: Connection, list_id: int, contact_ids: Iterable[int]) -> set[int]:
+    """Which of these contacts are in the list."""
+    wanted = sorted(set(contact_ids))
+    if not wanted:
+        return set()
+    statement = sa.select(list_members.c.contact_id).where(
+        list_members.c.list_id == list_id, list_members.c.contact_id.in_(wanted)
+    )
+    return set(connection.execute(statement).scalars())
+
+
+def all_members_txn(connection: Connection, list_id: int) -> list[int]:
+    statement = sa.select(list_members.c.contact_id).where(list_members.c.list_id == list_id)
+    return list(connection.execute(statement).scalars())
+
+
+def update_list_txn(
+    connection: Connection, list_id: int, *, name: str | None, folder: str | None
+) -> None:
+    values = {k: v for k, v in (("name", name), ("folder", folder)) if v is not None}
+    if values:
+        connection.execute(sa.update(lists).where(lists.c.id == list_id).values(**values))
+
+
+def delete_list_txn(connection: Connection, list_id: int) -> None:
+    connection.execute(sa.delete(list_members).where(list_members.c.list_id == list_id))
+    connection.execute(sa.delete(lists).where(lists.c.id == list_id))

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from journeyman.store.database import READ_ONLY
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -21,8 +23,11 @@ def _config(engine: Engine) -> Config:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """Read without the write lock (SQLite): every command opens the database with this
+    check, and a read-only one must not wait for a writer."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        reading = connection.execution_options(**{READ_ONLY: True})
+        return MigrationContext.configure(reading).get_current_revision()
 
 
 def head_revision(engine: Engine) -> str | None:

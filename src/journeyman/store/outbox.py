@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import NotFound
 from journeyman.model.effects import QueueEmail, QueueMessage
+from journeyman.model.runs import RunStatus, Wake
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import messages, runs
@@ -275,6 +276,16 @@ def due_messages_count_txn(connection: Connection, now: dt.datetime) -> int:
     return int(connection.execute(statement).scalar_one())
 
 
+def next_attempt_txn(connection: Connection) -> dt.datetime | None:
+    """When the earliest message not sent yet is due (a retry, quiet hours)."""
+    unsent = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
+    statement = sa.select(sa.func.min(messages.c.next_attempt_at)).where(
+        messages.c.status.in_(unsent)
+    )
+    due: dt.datetime | None = connection.execute(statement).scalar()
+    return due
+
+
 def list_messages_txn(
     connection: Connection, *, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
@@ -321,31 +332,30 @@ def contacts_emailed_more_than_once_txn(connection: Connection) -> int:
     return int(connection.execute(sa.select(sa.func.count()).select_from(per_contact)).scalar_one())
 
 
-def wake_runs_txn(
-    connection: Connection, results: Sequence[tuple[int, str, Mapping[str, Any]]], now: dt.datetime
-) -> int:
-    """Store webhook results in the runs that wait for them and make those runs due.
+def wake_runs_txn(connection: Connection, wakes: Sequence[Wake], now: dt.datetime) -> int:
+    """Store webhook answers in the runs that wait for them and make those runs due.
 
-    ``results``: (run id, step id, result) each; a run is woken only while it still waits on
-    that call (``context.pending`` is the result's key), so a late duplicate changes nothing.
+    A run is woken only while it still waits on that call (``context.pending`` is the
+    answer's key), so a late duplicate changes nothing.
     """
-    if not results:
+    if not wakes:
         return 0
-    ids = [run_id for run_id, _, _ in results]
     current = {
         r.id: dict(r.context or {})
         for r in connection.execute(
             sa.select(runs.c.id, runs.c.context).where(
-                one_of(connection, runs.c.id, ids), runs.c.status == "waiting"
+                one_of(connection, runs.c.id, [w.run_id for w in wakes]),
+                runs.c.status == RunStatus.WAITING.value,
             )
         )
     }
     rows = []
     bulk = Bulk(connection)
-    for run_id, step_id, result in results:
-        context = current.get(run_id)
-        if context is None or context.get("pending") != result.get("key"):
+    active = RunStatus.ACTIVE.value
+    for wake in wakes:
+        context = current.get(wake.run_id)
+        if context is None or context.get("pending") != wake.answer.get("key"):
             continue
-        context.setdefault("webhook", {})[step_id] = dict(result)
-        rows.append(("active", bulk.time(now), bulk.json(context), bulk.time(now), run_id))
+        context.setdefault("webhook", {})[wake.step_id] = dict(wake.answer)
+        rows.append((active, bulk.time(now), bulk.json(context), bulk.time(now), wake.run_id))
     return bulk.update(runs, ("status", "due_at", "context", "updated_at"), rows)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.errors import NotFound
-from journeyman.store import outbox
+from journeyman.store import outbox, step_reads
 from journeyman.store import runs as run_store
 from journeyman.store.schema import (
     contacts,
@@ -32,8 +32,6 @@ from journeyman.store.schema import (
 # Events the tracking routes record for a message, with ``message_key`` = its idempotency key.
 OPENED, CLICKED, UNSUBSCRIBED = "email_opened", "email_clicked", "email_unsubscribed"
 TRACKING_EVENTS = (OPENED, CLICKED, UNSUBSCRIBED)
-# Runs inside a workflow: on a step now.
-INSIDE = ("active", "waiting")
 
 
 def workflow_id_txn(connection: Connection, key: str) -> int:
@@ -67,7 +65,7 @@ class StepStats:
     step_id: str
     kind: str | None = None  # None: the step is not in the current version any more
     entered: int = 0  # runs that executed the step (each run once)
-    waiting_now: int = 0  # runs that stand on the step now (active or waiting)
+    waiting_now: int = 0  # runs on the step now (a delay holds those waiting on it)
     branches: dict[str, int] = field(default_factory=dict)  # way out -> times taken
     messages: dict[str, int] = field(default_factory=dict)  # outbox status -> messages
     opened: int = 0  # messages of the step opened at least once
@@ -113,14 +111,12 @@ def workflow_stats_txn(
     ):
         step(step_id).branches[branch] = count
     run_totals: dict[str, int] = {}
-    for step_id, status, count in connection.execute(
-        sa.select(runs.c.step_id, runs.c.status, sa.func.count())
-        .where(of_workflow)
-        .group_by(runs.c.step_id, runs.c.status)
+    for status, count in connection.execute(
+        sa.select(runs.c.status, sa.func.count()).where(of_workflow).group_by(runs.c.status)
     ):
-        run_totals[status] = run_totals.get(status, 0) + count
-        if status in INSIDE and step_id is not None:
-            step(step_id).waiting_now += count
+        run_totals[status] = count
+    for step_id, count in step_reads.standing_txn(connection, workflow_id).items():
+        step(step_id).waiting_now = count
     for step_id, status, count in connection.execute(
         sa.select(messages.c.step_id, messages.c.status, sa.func.count())
         .where(messages.c.workflow_id == workflow_id)
@@ -277,6 +273,7 @@ _MESSAGE_COLUMNS = (
     messages.c.contact_id,
     messages.c.reason,
     messages.c.attempts,
+    messages.c.provider_id,
     messages.c.created_at,
     messages.c.sent_at,
 )

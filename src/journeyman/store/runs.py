@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.errors import StoreError
-from journeyman.model.runs import RunStatus, RunView
+from journeyman.model.runs import (
+    InFlight,
+    LogEntry,
+    NewRun,
+    Refusal,
+    RunChange,
+    RunState,
+    RunStatus,
+    RunView,
+)
+from journeyman.model.shards import EVERYONE, Shard
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import run_log, runs
+from journeyman.store.schema import entry_refusals, events, run_log, runs, workflows
 
 _VIEW_COLUMNS = (
     runs.c.id,
@@ -26,40 +35,6 @@ _VIEW_COLUMNS = (
     runs.c.trigger_event_id,
     runs.c.context,
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class NewRun:
-    workflow_id: int
-    version_id: int
-    contact_id: int
-    step_id: str
-    trigger_event_id: int | None
-
-
-# RunState and LogEntry are NamedTuples, not frozen dataclasses: the engine builds one of
-# each per run and step on its hot path, and a NamedTuple costs a third as much to build.
-class RunState(NamedTuple):
-    """Where a run stands after the engine moved it; ``holding``: it goes on in this tick."""
-
-    run_id: int
-    status: RunStatus
-    step_id: str | None
-    seq: int
-    due_at: dt.datetime | None
-    holding: bool = False
-    context: Mapping[str, Any] | None = None  # when given, the run's new context
-
-
-class LogEntry(NamedTuple):
-    run_id: int
-    seq: int
-    step_id: str
-    kind: str
-    result: str
-    branch: str | None
-    reason: str
-    at: dt.datetime
 
 
 class LeaseLost(StoreError):
@@ -76,9 +51,40 @@ def insert_claimed_runs_txn(
     claim: str,
 ) -> list[RunView]:
     """Insert new runs already held by ``claim`` until ``lease_until``."""
+    ids = _insert_runs_txn(connection, new, now, due_at=lease_until, claim=claim)
+    return [
+        RunView(
+            run_id=i,
+            workflow_id=n.workflow_id,
+            version_id=n.version_id,
+            contact_id=n.contact_id,
+            step_id=n.step_id,
+            seq=0,
+            trigger_event_id=n.trigger_event_id,
+            context=n.context,
+        )
+        for i, n in zip(ids, new, strict=True)
+    ]
+
+
+def start_runs_txn(connection: Connection, new: Sequence[NewRun], now: dt.datetime) -> None:
+    """Insert runs due at once, held by no one: the worker of the contact's shard picks
+    them up."""
+    _insert_runs_txn(connection, new, now, due_at=now, claim=None)
+
+
+def _insert_runs_txn(
+    connection: Connection,
+    new: Sequence[NewRun],
+    now: dt.datetime,
+    *,
+    due_at: dt.datetime,
+    claim: str | None,
+) -> list[int]:
+    """The new runs' ids (allocated first: no ``RETURNING`` round trip)."""
     bulk = Bulk(connection)
     ids = bulk.allocate_ids(runs, len(new))
-    at, lease, empty = bulk.time(now), bulk.time(lease_until), bulk.json({})
+    at, due, empty = bulk.time(now), bulk.time(due_at), bulk.json({})
     active = RunStatus.ACTIVE.value
     bulk.insert(
         runs,
@@ -92,28 +98,17 @@ def insert_claimed_runs_txn(
                 active,
                 n.step_id,
                 0,
-                lease,
+                due,
                 claim,
                 n.trigger_event_id,
-                empty,
+                bulk.json(dict(n.context)) if n.context else empty,
                 at,
                 at,
             )
             for i, n in zip(ids, new, strict=True)
         ],
     )
-    return [
-        RunView(
-            run_id=i,
-            workflow_id=n.workflow_id,
-            version_id=n.version_id,
-            contact_id=n.contact_id,
-            step_id=n.step_id,
-            seq=0,
-            trigger_event_id=n.trigger_event_id,
-        )
-        for i, n in zip(ids, new, strict=True)
-    ]
+    return ids
 
 
 # The columns of a run row and of a run-log row, in the order the bulk inserts use.
@@ -141,13 +136,13 @@ def claim_due_runs_txn(
     *,
     lease_until: dt.datetime,
     claim: str,
-    shard: tuple[int, int] = (0, 1),
+    shard: Shard = EVERYONE,
 ) -> list[RunView]:
     """Hold up to ``limit`` due runs of this shard, oldest first, until ``lease_until``.
 
     A run whose holder died becomes due again when its lease ends.
     """
-    index, count = shard
+    index, count = shard.index, shard.count
     statement = sa.select(*_VIEW_COLUMNS).where(runs.c.due_at <= now)
     if count > 1:
         statement = statement.where(runs.c.contact_id % count == index)
@@ -273,11 +268,11 @@ def due_runs_count_txn(
     now: dt.datetime,
     *,
     up_to: int | None = None,
-    shard: tuple[int, int] = (0, 1),
+    shard: Shard = EVERYONE,
 ) -> int:
     """How many runs of this shard are due by ``now``; counting stops at ``up_to`` (so that
     a large backlog costs no more than that). Nothing is held."""
-    index, count = shard
+    index, count = shard.index, shard.count
     statement = sa.select(runs.c.id).where(runs.c.due_at <= now)
     if count > 1:
         statement = statement.where(runs.c.contact_id % count == index)
@@ -290,6 +285,14 @@ def due_runs_count_txn(
 def status_counts_txn(connection: Connection) -> dict[str, int]:
     rows = connection.execute(sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status))
     return {r[0]: r[1] for r in rows}
+
+
+def next_due_txn(connection: Connection) -> dt.datetime | None:
+    """When the earliest run inside is due (a delay's end, a wait's timeout, a window)."""
+    inside = (RunStatus.ACTIVE.value, RunStatus.WAITING.value)
+    statement = sa.select(sa.func.min(runs.c.due_at)).where(runs.c.status.in_(inside))
+    due: dt.datetime | None = connection.execute(statement).scalar()
+    return due
 
 
 def log_of_contact_txn(connection: Connection, contact_id: int) -> list[dict[str, Any]]:
@@ -312,42 +315,43 @@ def log_of_contact_txn(connection: Connection, contact_id: int) -> list[dict[str
     return [dict(r._mapping) for r in connection.execute(statement)]
 
 
-def start_runs_txn(
-    connection: Connection,
-    starts: Sequence[tuple[int, int, int, str, int | None, dict[str, Any]]],
-    now: dt.datetime,
-) -> None:
-    """Insert runs due at once: (workflow id, version id, contact id, step id, trigger event
-    id, context) each. The worker of the contact's shard picks them up."""
-    bulk = Bulk(connection)
-    at = bulk.time(now)
-    active = RunStatus.ACTIVE.value
-    ids = bulk.allocate_ids(runs, len(starts))
-    bulk.insert(
-        runs,
-        RUN_COLUMNS,
-        [
-            (i, wf, version, contact, active, step, 0, at, None, trigger, bulk.json(ctx), at, at)
-            for i, (wf, version, contact, step, trigger, ctx) in zip(ids, starts, strict=True)
-        ],
-    )
-
-
 def in_flight_txn(
     connection: Connection, contact_ids: Iterable[int], now: dt.datetime
-) -> list[dict[str, Any]]:
-    """Runs of these contacts that are inside a workflow, each with ``held`` (a worker holds
-    it, or held it and died) and ``due`` (due by ``now``: the engine has yet to move it)."""
-    statement = sa.select(
-        *_VIEW_COLUMNS,
-        runs.c.status,
-        sa.case((runs.c.claim.is_not(None), True), else_=False).label("held"),
-        sa.case((runs.c.due_at <= now, True), else_=False).label("due"),
-    ).where(
-        one_of(connection, runs.c.contact_id, contact_ids),
-        runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
+) -> list[InFlight]:
+    """Runs of these contacts that are inside a workflow, with their trigger event's
+    properties."""
+    trigger = events.alias("trigger")
+    statement = (
+        sa.select(
+            *_VIEW_COLUMNS,
+            runs.c.status,
+            sa.case((runs.c.claim.is_not(None), True), else_=False).label("held"),
+            sa.case((runs.c.due_at <= now, True), else_=False).label("due"),
+            trigger.c.properties,
+        )
+        .select_from(runs.outerjoin(trigger, trigger.c.id == runs.c.trigger_event_id))
+        .where(
+            one_of(connection, runs.c.contact_id, contact_ids),
+            runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
+        )
     )
-    return [dict(r._mapping) for r in connection.execute(statement)]
+    return [
+        InFlight(
+            run_id=r.id,
+            workflow_id=r.workflow_id,
+            version_id=r.version_id,
+            contact_id=r.contact_id,
+            status=RunStatus(r.status),
+            step_id=r.step_id,
+            seq=r.seq,
+            trigger_event_id=r.trigger_event_id,
+            context=r.context or {},
+            trigger_properties=r.properties or {},
+            held=bool(r.held),
+            due=bool(r.due),
+        )
+        for r in connection.execute(statement)
+    ]
 
 
 def last_entered_txn(
@@ -372,26 +376,24 @@ def last_entered_txn(
 
 
 def apply_reactions_txn(
-    connection: Connection,
-    reactions: Sequence[tuple[int, int, str, str, str | None, dict[str, Any] | None, str]],
-    now: dt.datetime,
+    connection: Connection, changes: Sequence[RunChange], now: dt.datetime
 ) -> None:
-    """(run id, new seq, kind, status, step id, context or None, reason) each: goals and
-    exits end runs, restarts and wakes make them due now. Logged with kind ``lifecycle``."""
-    if not reactions:
+    """What events did to runs inside: goals and exits end runs, restarts and wakes make
+    them due now. Logged with kind ``lifecycle``."""
+    if not changes:
         return
     bulk = Bulk(connection)
     at = bulk.time(now)
     # the claim is cleared: a worker holding one of these runs loses it (its save fails)
     ending = [
-        (status, step, seq, None, at, None, run_id)
-        for run_id, seq, _, status, step, context, _ in reactions
-        if context is None
+        (c.status.value, c.step_id, c.seq, None, at, None, c.run_id)
+        for c in changes
+        if c.context is None
     ]
     going = [
-        (status, step, seq, at, bulk.json(context), at, None, run_id)
-        for run_id, seq, _, status, step, context, _ in reactions
-        if context is not None
+        (c.status.value, c.step_id, c.seq, at, bulk.json(c.context), at, None, c.run_id)
+        for c in changes
+        if c.context is not None
     ]
     bulk.update(runs, ("status", "step_id", "seq", "due_at", "updated_at", "claim"), ending)
     bulk.update(
@@ -400,8 +402,17 @@ def apply_reactions_txn(
     append_log_txn(
         connection,
         [
-            LogEntry(run_id, seq, step or "", "lifecycle", kind, None, reason, now)
-            for run_id, seq, kind, _, step, _, reason in reactions
+            LogEntry(
+                run_id=c.run_id,
+                seq=c.seq,
+                step_id=c.step_id or "",
+                kind="lifecycle",
+                result=c.result,
+                branch=None,
+                reason=c.reason,
+                at=now,
+            )
+            for c in changes
         ],
     )
 
@@ -424,7 +435,18 @@ def exit_all_txn(connection: Connection, workflow_id: int, reason: str, now: dt.
     ).all()
     apply_reactions_txn(
         connection,
-        [(r.id, r.seq + 1, "exited", "exited", r.step_id, None, reason) for r in inside],
+        [
+            RunChange(
+                run_id=r.id,
+                seq=r.seq + 1,
+                status=RunStatus.EXITED,
+                step_id=r.step_id,
+                context=None,
+                result="exited",
+                reason=reason,
+            )
+            for r in inside
+        ],
         now,
     )
     return len(inside)
@@ -481,23 +503,19 @@ def _renamed_steps(context: Mapping[str, Any], mapping: Mapping[str, str]) -> di
 
 
 def record_refusals_txn(
-    connection: Connection, refusals: Sequence[tuple[int, int, int | None, str]], now: dt.datetime
+    connection: Connection, refusals: Sequence[Refusal], now: dt.datetime
 ) -> None:
-    """(workflow id, contact id, event id, reason) each: why a contact did not enter."""
-    from journeyman.store.schema import entry_refusals
-
+    """Why contacts did not enter (their journeys show it)."""
     bulk = Bulk(connection)
     at = bulk.time(now)
     bulk.insert(
         entry_refusals,
         ("workflow_id", "contact_id", "event_id", "reason", "at"),
-        [(w, c, e, reason, at) for w, c, e, reason in refusals],
+        [(r.workflow_id, r.contact_id, r.event_id, r.reason, at) for r in refusals],
     )
 
 
 def refusals_of_contact_txn(connection: Connection, contact_id: int) -> list[dict[str, Any]]:
-    from journeyman.store.schema import entry_refusals, workflows
-
     statement = (
         sa.select(
             workflows.c.key.label("workflow"),

@@ -187,6 +187,17 @@ workflow_versions = sa.Table(
     sa.UniqueConstraint("workflow_id", "version"),
 )
 
+# What the builder saved and has not published (``store/drafts.py``): the document as sent,
+# valid or not, and the version it started from. Publishing applies it and deletes the row.
+workflow_drafts = sa.Table(
+    "workflow_drafts",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("document", Json, nullable=False),
+    sa.Column("based_on_version", sa.Integer),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
 runs = sa.Table(
     "runs",
     metadata,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +29,8 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import InvalidInput
 from journeyman.model.effects import AddToAttribute, CreateDeal, JoinList, LeaveList, SetAttribute
+from journeyman.model.events import AnniversaryScan
+from journeyman.schedule import local_today
 from journeyman.store import events, fast
 from journeyman.store.dialects import one_of
 from journeyman.store.schema import (
@@ -52,14 +54,10 @@ from journeyman.workflow.entry_points import (
     SYSTEM_SOURCE,
     anniversary_properties,
     due_anniversary,
-    local_today,
     month_days_due,
     names_listened,
     parse_date,
 )
-
-if TYPE_CHECKING:
-    from journeyman.store.contacts import ContactInput
 
 Change = tuple[str, int, Mapping[str, Any]]  # (event name, contact id, properties)
 
@@ -113,12 +111,13 @@ def contacts_created_txn(
 
 def upserted_txn(
     connection: Connection,
-    merged: Mapping[str, ContactInput],
+    merged: Mapping[str, Mapping[str, Any]],
     existing: Mapping[str, Any],
     now: dt.datetime,
 ) -> None:
     """After an upsert: ``contact_created`` for the new contacts, ``attribute_changed`` for
-    each attribute whose value an update changed (``existing``: the rows before it)."""
+    each attribute whose value an update changed (``merged``: the attributes written, by
+    email; ``existing``: the rows before it)."""
     listened = listened_txn(connection) if merged else set()
     created = [email for email in merged if email not in existing]
     if created and CONTACT_CREATED in listened:
@@ -129,12 +128,12 @@ def upserted_txn(
     if ATTRIBUTE_CHANGED not in listened:
         return
     changes: list[Change] = []
-    for email, item in merged.items():
+    for email, attributes in merged.items():
         row = existing.get(email)
         if row is None:
             continue
         before = row.attributes or {}
-        for name, value in item.attributes.items():
+        for name, value in attributes.items():
             changes.extend(_changed(row.id, name, before.get(name), value))
     record_txn(connection, changes, now)
 
@@ -338,17 +337,17 @@ def enrol_manually_txn(
 
 def record_due_anniversaries_txn(
     connection: Connection,
-    specs: Iterable[tuple[str, int]],
+    specs: Iterable[AnniversaryScan],
     now: dt.datetime,
     default_timezone: str = "UTC",
 ) -> int:
     """``anniversary`` events for every contact whose date attribute (month and day) is
     ``days_before`` days ahead on the contact's local date (its timezone, else
     ``default_timezone``), once per contact, attribute, offset and date however often this
-    runs. ``specs``: (attribute, days before) pairs. The number of events recorded."""
+    runs. The number of events recorded."""
     offsets: dict[str, set[int]] = {}
-    for attribute, days_before in specs:
-        offsets.setdefault(attribute, set()).add(days_before)
+    for spec in specs:
+        offsets.setdefault(spec.attribute, set()).add(spec.days_before)
     utc_day = now.astimezone(dt.UTC).date()
     due: dict[tuple[int, str, int, dt.date], dict[str, Any]] = {}
     for attribute, wanted in sorted(offsets.items()):

@@ -174,7 +174,7 @@ def list_workflows_txn(connection: Connection, key: str | None = None) -> list[d
 class WorkflowRow:
     id: int
     key: str
-    status: str
+    status: WorkflowStatus
     version_id: int | None
 
 
@@ -184,7 +184,9 @@ def workflow_rows_txn(connection: Connection) -> list[WorkflowRow]:
             workflows.c.id, workflows.c.key, workflows.c.status, workflows.c.current_version_id
         )
     )
-    return [WorkflowRow(id=r[0], key=r[1], status=r[2], version_id=r[3]) for r in rows]
+    return [
+        WorkflowRow(id=r[0], key=r[1], status=WorkflowStatus(r[2]), version_id=r[3]) for r in rows
+    ]
 
 
 def status_of_txn(connection: Connection, key: str) -> str | None:
@@ -237,3 +239,14 @@ def version_document_txn(connection: Connection, key: str, version: int) -> Mapp
     if row is None:
         raise NotFound(f"workflow {key!r} has no version {version}")
     return row[0]  # type: ignore[no-any-return]
+
+
+def workflow_documents_txn(connection: Connection) -> dict[str, Mapping[str, Any]]:
+    """Key -> current definition of every workflow that is not stopped (what may still act on
+    lists and attributes by name)."""
+    statement = (
+        sa.select(workflows.c.key, workflow_versions.c.definition)
+        .join(workflow_versions, workflow_versions.c.id == workflows.c.current_version_id)
+        .where(workflows.c.status != "stopped")
+    )
+    return {r.key: r.definition for r in connection.execute(statement)}

@@ -9,19 +9,25 @@ Every UI response carries a Content-Security-Policy: scripts only from this serv
 builds its DOM with ``textContent``, never ``innerHTML``), and images only as ``data:`` URLs.
 An email preview is a ``srcdoc`` frame, which inherits that policy: its open pixel and remote
 images are not loaded, so looking at a message in the outbox records no open.
+
+The workflow builder (``/ui/builder/``) is a React application built from ``ui/`` into
+``builder/`` (``make ui``; a wheel or sdist builds it, so installing needs no Node.js). It is
+served with the same policy: its bundle is a script file, React sets text, never HTML.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 PATH = "/ui"
+BUILDER = f"{PATH}/builder"
 
 POLICY = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; img-src data:; "
@@ -52,7 +58,18 @@ class _Files(StaticFiles):
 
 
 def mount(api: FastAPI) -> None:
-    """Serve the UI under ``/ui/``; ``/`` leads there."""
+    """Serve the UI under ``/ui/`` and the builder under ``/ui/builder/``; ``/`` leads to
+    the UI."""
+    built = Path(__file__).parent / "builder" / "index.html"
+    if built.is_file():
+        api.mount(BUILDER, _Files(packages=[("journeyman.web", "builder")], html=True))
+    else:
+
+        @api.get(f"{BUILDER}/", include_in_schema=False)
+        def not_built() -> PlainTextResponse:
+            message = "The builder is not built: run `make ui` (needs Node.js) in the source tree."
+            return PlainTextResponse(message, status_code=503, headers=HEADERS)
+
     api.mount(PATH, _Files(packages=[("journeyman.web", "static")], html=True), name="ui")
 
     @api.get("/", include_in_schema=False)

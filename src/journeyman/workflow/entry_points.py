@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Annotated, Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -462,22 +461,6 @@ def anniversary_properties(
         "date": occurrence.isoformat(),
         "years": occurrence.year - birth.year,
     }
-
-
-def local_today(now: dt.datetime, zone: str | None, default: str = "UTC") -> dt.date:
-    """The date at ``now`` in ``zone`` (an IANA name), else in ``default``, else in UTC."""
-    found = _zone(zone) or _zone(default) or dt.UTC
-    return now.astimezone(found).date()
-
-
-@cache
-def _zone(name: str | None) -> dt.tzinfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def month_days_due(utc_day: dt.date, days_before: int) -> set[str]:

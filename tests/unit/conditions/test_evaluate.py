@@ -326,7 +326,12 @@ facts = st.builds(
                 st.builds(lambda c: {"webhook": {"hook": {"status": c}}}, st.integers(0, 600)),
             ),
             "deals": st.lists(
-                st.builds(Deal, st.just("P"), st.sampled_from(["New", "Won"]), st.just("open")),
+                st.builds(
+                    Deal,
+                    pipeline=st.just("P"),
+                    stage=st.sampled_from(["New", "Won"]),
+                    status=st.just("open"),
+                ),
                 max_size=2,
             ).map(tuple),
             "owner": st.sampled_from([None, "a@x.io", "b@x.io"]),

@@ -336,7 +336,10 @@ def test_random_percent_is_fixed_by_run_and_step() -> None:
 
 
 def test_deal_rules() -> None:
-    deals = (Deal("Sales", "Negotiation", "open"), Deal("Sales", "Won", "won"))
+    deals = (
+        Deal(pipeline="Sales", stage="Negotiation", status="open"),
+        Deal(pipeline="Sales", stage="Won", status="won"),
+    )
     facts = Facts(deals=deals)
 
     def has(**test: Any) -> bool:

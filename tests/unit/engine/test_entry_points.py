@@ -16,7 +16,7 @@ from journeyman.engine.triggers import (
     backfill_rate,
     contact_needs,
     decide_enrolments,
-    fact_probes,
+    fact_subjects,
 )
 from journeyman.errors import InvalidWorkflow
 from journeyman.model.events import Event
@@ -24,7 +24,6 @@ from journeyman.workflow.document import json_schema, parse_workflow
 from journeyman.workflow.entry_points import (
     anniversary_in,
     due_anniversary,
-    local_today,
     month_days_due,
     names_listened,
 )
@@ -215,7 +214,7 @@ def test_a_contact_filter_admits_or_refuses_with_its_reason() -> None:
 
     assert [e.event.contact_id for e in enrolled] == [1]
     (refusal,) = refused
-    assert refusal.event.contact_id == 2
+    assert refusal.contact_id == 2
     assert refusal.reason == "contact filter: PLAN = 'free', does not match equals 'pro'"
 
 
@@ -246,12 +245,12 @@ def test_facts_are_asked_only_for_events_that_reach_a_contact_filter() -> None:
     filtered = candidate({"event": "visit", "contacts": {"in_list": "VIP"}}, key="filtered")
     batch = [event("purchase", 1, 1), event("visit", 2, 2), event("signup", 3, 3)]
 
-    probes = fact_probes(batch, [plain, filtered])
+    subjects = fact_subjects(batch, [plain, filtered])
     needs = contact_needs([plain, filtered])
 
-    assert [(p.run_id, p.contact_id, p.trigger_event_id) for p in probes] == [(2, 2, 2)]
+    assert [(s.key, s.contact_id, s.anchor_event_id) for s in subjects] == [(2, 2, 2)]
     assert needs is not None and needs.lists and not needs.contact
-    assert contact_needs([plain]) is None and fact_probes(batch, [plain]) == []
+    assert contact_needs([plain]) is None and fact_subjects(batch, [plain]) == []
 
 
 # --- segments -----------------------------------------------------------------------------
@@ -320,7 +319,7 @@ def test_manual_enrolment_reaches_the_named_workflow_and_respects_reentry() -> N
     enrolled, refused = decide_enrolments(manual, [flow, other], [(flow.workflow_id, 2)])
 
     assert [(e.candidate.workflow.key, e.event.contact_id) for e in enrolled] == [("flow", 1)]
-    assert [(r.event.contact_id, r.reason) for r in refused] == [
+    assert [(r.contact_id, r.reason) for r in refused] == [
         (2, "re-entry is off and the contact already entered this workflow")
     ]
 
@@ -344,15 +343,6 @@ def test_29_february_is_kept_on_28_february_in_other_years() -> None:
     assert due_anniversary("2000-02-29", dt.date(2028, 2, 29), 0) == dt.date(2028, 2, 29)
     assert "02-29" in month_days_due(dt.date(2027, 2, 28), 0)
     assert "02-29" not in month_days_due(dt.date(2028, 2, 28), -5)
-
-
-def test_the_local_date_is_the_contacts() -> None:
-    late_evening_utc = dt.datetime(2027, 3, 9, 23, 30, tzinfo=dt.UTC)
-
-    assert local_today(late_evening_utc, "Europe/Berlin") == dt.date(2027, 3, 10)
-    assert local_today(late_evening_utc, "America/New_York") == dt.date(2027, 3, 9)
-    assert local_today(late_evening_utc, None, "Asia/Tokyo") == dt.date(2027, 3, 10)
-    assert local_today(late_evening_utc, "Mars/Olympus", "UTC") == dt.date(2027, 3, 9)
 
 
 dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2060, 12, 31))

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from journeyman.engine.lifecycle import InFlight, admit, hold_back, react, rule_matches
+from journeyman.engine.lifecycle import admit, hold_back, react, rule_matches
 from journeyman.engine.triggers import Candidate, Enrolment
 from journeyman.errors import InvalidWorkflow
 from journeyman.model.events import Event
+from journeyman.model.runs import InFlight, RunStatus
 from journeyman.workflow.document import EventRule, Workflow, parse_workflow
 
 NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
@@ -48,7 +49,7 @@ def in_flight(
     run_id: int = 1,
     *,
     contact_id: int = 7,
-    status: str = "waiting",
+    status: RunStatus = RunStatus.WAITING,
     step_id: str = "tag",
     trigger_event_id: int = 1,
     context: dict[str, Any] | None = None,
@@ -197,7 +198,7 @@ def test_wait_for_event_where_filters_and_only_waiting_runs_wake() -> None:
         {"id": "tag", "add_to_list": {"lists": "Tagged"}},
     ]
     flow = definition(steps)
-    active = waiting_for_order(same=None, status="active")
+    active = waiting_for_order(same=None, status=RunStatus.ACTIVE)
 
     small = react([event(5, "order_created", total=10)], [waiting_for_order()], {10: flow})
     big = react([event(6, "order_created", total=60)], [waiting_for_order()], {10: flow})
@@ -393,7 +394,9 @@ def test_each_contacts_first_event_is_always_decided() -> None:
 # --- hold_back: runs the engine has yet to move --------------------------------------------
 
 
-def pending(run_id: int = 1, *, held: bool = False, status: str = "active") -> InFlight:
+def pending(
+    run_id: int = 1, *, held: bool = False, status: RunStatus = RunStatus.ACTIVE
+) -> InFlight:
     run = in_flight(run_id, status=status, trigger_event_id=1)
     return dataclasses.replace(run, held=held, due=not held)
 
@@ -424,8 +427,8 @@ def test_what_would_change_a_run_a_worker_holds_waits_until_it_is_let_go() -> No
     batch = [event(5, "order_created", cart_id="A"), event(6, "page_visited")]
     unrelated = [event(5, "page_visited"), event(6, "order_created", cart_id="Z")]
 
-    assert split(batch, [pending(held=True, status="waiting")], flow) == ([], [5, 6])
-    assert split(unrelated, [pending(held=True, status="waiting")], flow) == ([5, 6], [])
+    assert split(batch, [pending(held=True, status=RunStatus.WAITING)], flow) == ([], [5, 6])
+    assert split(unrelated, [pending(held=True, status=RunStatus.WAITING)], flow) == ([5, 6], [])
 
 
 def test_a_due_run_still_reacts_in_the_batch() -> None:

@@ -86,7 +86,7 @@ def test_reentry_once_enrols_once_within_one_batch() -> None:
     enrolled, refused = decide_enrolments(events, [once], [])
 
     assert pairs(enrolled) == [(1, 1), (1, 2)]  # the first event of each contact
-    assert [(r.workflow_id, r.event.id) for r in refused] == [(1, 3), (1, 4)]
+    assert [(r.workflow_id, r.event_id) for r in refused] == [(1, 3), (1, 4)]
     assert "already entered" in refused[0].reason
 
 
@@ -96,7 +96,7 @@ def test_reentry_once_refuses_contacts_that_already_entered() -> None:
     enrolled, refused = decide_enrolments([event(1, 7), event(2, 8)], [once, other], [(1, 7)])
 
     assert pairs(enrolled) == [(2, 1), (1, 2), (2, 2)]  # event by event
-    assert [(r.workflow_id, r.event.contact_id) for r in refused] == [(1, 7)]
+    assert [(r.workflow_id, r.contact_id) for r in refused] == [(1, 7)]
 
 
 def test_reentry_every_time_enrols_every_event() -> None:

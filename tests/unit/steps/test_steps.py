@@ -60,6 +60,13 @@ def test_the_registry_knows_the_kinds_and_refuses_duplicates() -> None:
         Registry([AddToList(), AddToList()])
 
 
+def test_the_steps_that_message_the_contact_say_so_and_no_others() -> None:
+    """Quiet hours hold back exactly these (the engine asks the kind, it keeps no list)."""
+    sending = {kind.kind for kind in REGISTRY.primary() if kind.sends_message}
+
+    assert sending == {"send_email", "send_sms", "send_whatsapp"}
+
+
 def test_if_else_branches_per_run_with_the_reason() -> None:
     condition = TypeAdapter(Condition).validate_python(
         {"event_count": {"event": "purchase", "equals": 1}}

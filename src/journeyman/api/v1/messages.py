@@ -7,16 +7,18 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from journeyman.api.limits import MessageIdPath
 from journeyman.api.v1.common import Limit, Offset, v1_router
 from journeyman.api.wire import Journeyman
 from journeyman.model.contacts import normalize_email
-from journeyman.store import read_transaction, reports
-from journeyman.store.outbox import MessageStatus
+from journeyman.services import messages
+from journeyman.services.messages import MessageStatus
 
 router = v1_router("messages")
+
+CAPTURED = "captured:"  # the provider id the capture transports give (channels/capture.py)
 
 
 class Message(BaseModel):
@@ -30,10 +32,19 @@ class Message(BaseModel):
     step_id: str | None
     run_id: int | None
     contact_id: int | None
-    reason: str | None
+    reason: str | None = Field(description="why a message was suppressed or failed")
     attempts: int
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    captured: bool = Field(
+        description="sent through the capture transport (no provider configured): kept in "
+        "the outbox, delivered to nobody"
+    )
+
+
+def captured(row: dict[str, Any]) -> bool:
+    provider_id = row.get("provider_id")
+    return row.get("status") == "sent" and str(provider_id or "").startswith(CAPTURED)
 
 
 class MessagesPage(BaseModel):
@@ -73,16 +84,20 @@ def list_messages(
     offset: Offset = 0,
 ) -> MessagesPage:
     """Messages, newest first, without their bodies."""
-    with read_transaction(app.engine) as connection:
-        where = reports.MessageFilter(
-            status=status.value if status else None,
-            channel=channel,
-            workflow_id=reports.workflow_id_txn(connection, workflow) if workflow else None,
-            contact_email=normalize_email(email) if email else None,
-        )
-        rows, total = reports.messages_page_txn(connection, where, limit=limit, offset=offset)
+    rows, total = messages.page(
+        app,
+        status=status.value if status else None,
+        channel=channel,
+        workflow=workflow,
+        email=normalize_email(email) if email else None,
+        limit=limit,
+        offset=offset,
+    )
     return MessagesPage(
-        messages=[Message(**r) for r in rows], count=total, limit=limit, offset=offset
+        messages=[Message(**r, captured=captured(r)) for r in rows],
+        count=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -90,10 +105,12 @@ def list_messages(
 def get_message(message_id: MessageIdPath, app: Journeyman) -> MessageDetail:
     """One message: subject, HTML, text, headers, payload, and its opens, clicks and
     unsubscribes (events whose ``message_key`` is the message's idempotency key)."""
-    with read_transaction(app.engine) as connection:
-        row = reports.message_txn(connection, message_id)
-        tracking = reports.tracking_events_txn(
-            connection, row["contact_id"], row["idempotency_key"]
-        )
-    fields = {k: row.get(k) for k in MessageDetail.model_fields if k != "tracking"}
-    return MessageDetail(**fields, tracking=[TrackingEvent(**t) for t in tracking])
+    found = messages.detail(app, message_id)
+    fields = {
+        k: found.row.get(k) for k in MessageDetail.model_fields if k not in ("tracking", "captured")
+    }
+    return MessageDetail(
+        **fields,
+        captured=captured(found.row),
+        tracking=[TrackingEvent(**t) for t in found.tracking],
+    )

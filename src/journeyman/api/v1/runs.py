@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel
 
-from journeyman.api import changes
 from journeyman.api.v1.common import Limit, Offset, v1_router
 from journeyman.api.wire import Journeyman
+from journeyman.model.contacts import identifier_kind, identifier_value
 from journeyman.model.runs import RunStatus
-from journeyman.store import api_reads, read_transaction, reports
+from journeyman.services import journeys
 
 router = v1_router("runs")
 
@@ -80,12 +80,9 @@ def workflow_runs(
     key: str, app: Journeyman, status: Status = None, limit: Limit = 50, offset: Offset = 0
 ) -> RunsPage:
     """The workflow's runs, newest first."""
-    with read_transaction(app.engine) as connection:
-        where = reports.RunFilter(
-            workflow_id=reports.workflow_id_txn(connection, key),
-            status=status.value if status else None,
-        )
-        rows, total = reports.runs_page_txn(connection, where, limit=limit, offset=offset)
+    rows, total = journeys.workflow_runs(
+        app, key, status=status.value if status else None, limit=limit, offset=offset
+    )
     return RunsPage(runs=[Run(**r) for r in rows], count=total, limit=limit, offset=offset)
 
 
@@ -94,12 +91,13 @@ def contact_runs(
     identifier: str, app: Journeyman, status: Status = None, limit: Limit = 50, offset: Offset = 0
 ) -> RunsPage:
     """The contact's runs (by email or id), newest first."""
-    with read_transaction(app.engine) as connection:
-        where = reports.RunFilter(
-            contact_id=changes.resolve_txn(connection, identifier, None),
-            status=status.value if status else None,
-        )
-        rows, total = reports.runs_page_txn(connection, where, limit=limit, offset=offset)
+    rows, total = journeys.contact_runs(
+        app,
+        _contact(identifier),
+        status=status.value if status else None,
+        limit=limit,
+        offset=offset,
+    )
     return RunsPage(runs=[Run(**r) for r in rows], count=total, limit=limit, offset=offset)
 
 
@@ -107,19 +105,23 @@ def contact_runs(
 def contact_timeline(identifier: str, app: Journeyman) -> Timeline:
     """The contact's journey (by email or id), oldest first: each run's entry with the event
     that started it, every step with the reason of its decision, the entries refused."""
-    with read_transaction(app.engine) as connection:
-        contact_id = changes.resolve_txn(connection, identifier, None)
-        record = api_reads.contact_records_txn(connection, [contact_id])[0]
-        journey = reports.journey_txn(connection, contact_id)
+    found = journeys.timeline(app, _contact(identifier))
+    journey = found.journey
     entries = [*map(_entered, journey.runs), *map(_step, journey.log)]
     entries += [_refused(r) for r in journey.refusals]
     order = {"entered": 0, "step": 1, "refused": 2}
     entries.sort(key=lambda e: (e.at, e.run_id or 0, order[e.type], e.seq or 0))
     return Timeline(
-        contact=Contact(id=record.id, email=record.email),
+        contact=Contact(id=found.contact_id, email=found.email),
         runs=[Run(**r) for r in journey.runs],
         timeline=entries,
     )
+
+
+def _contact(identifier: str) -> journeys.ContactRef:
+    """The contact a path names: an email, an id, a phone number, else an ext_id."""
+    kind = identifier_kind(identifier, None)
+    return journeys.ContactRef(kind=kind, value=identifier_value(kind, identifier), text=identifier)
 
 
 def _entered(run: dict[str, Any]) -> TimelineEntry:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from journeyman import simulation
 from journeyman.api.v1.common import V1_ERRORS, v1_router
 from journeyman.api.wire import Body, Journeyman
+from journeyman.services import versions, workflows
 
 router = v1_router("workflows")
 
@@ -76,7 +77,7 @@ def _scenario(body: ScenarioBody) -> simulation.Scenario:
 def simulate_document(body: DocumentScenarioBody, app: Journeyman) -> simulation.Simulation:
     """Dry run of a document before it is applied: validated as apply would (422 with every
     problem), then simulated as ``/workflows/{key}/simulate`` does. Nothing is stored."""
-    app.validate_workflow(body.document)
+    workflows.validate(app, body.document)
     return simulation.simulate(app, body.document, _scenario(body))
 
 
@@ -84,4 +85,4 @@ def simulate_document(body: DocumentScenarioBody, app: Journeyman) -> simulation
 def simulate_workflow(key: str, body: ScenarioBody, app: Journeyman) -> simulation.Simulation:
     """Dry run of the current version: the path, the reason of every step, the messages it
     would send and the webhooks it would call. The store is only read."""
-    return simulation.simulate(app, app.current_document(key), _scenario(body))
+    return simulation.simulate(app, versions.current_document(app, key), _scenario(body))

@@ -12,9 +12,7 @@ from pydantic import BaseModel, Field
 from journeyman.api.v1.common import v1_router
 from journeyman.api.v1.workflows import RunCounts, run_counts
 from journeyman.api.wire import Journeyman
-from journeyman.store import read_transaction, reports
-from journeyman.store import workflows as workflow_store
-from journeyman.workflow.document import parse_workflow
+from journeyman.services import stats
 
 router = v1_router("workflows")
 
@@ -34,7 +32,7 @@ class StepStats(BaseModel):
     kind: str | None = Field(description="null: the step is not in the current version")
     entered: int = Field(description="runs that executed the step (each run once)")
     waiting_now: int = Field(
-        description="runs standing on the step now (a delay's waiting runs stand on its next step)"
+        description="runs on the step now; runs waiting on a delay are counted on the delay"
     )
     branches: dict[str, int] = Field(description="way out (then, else, path_1...) -> times taken")
     messages: MessageCounts
@@ -59,23 +57,15 @@ class WorkflowStats(BaseModel):
 def workflow_stats(key: str, app: Journeyman) -> WorkflowStats:
     """Per step: entered, waiting now, branches taken, messages, opens, clicks, conversions;
     overall: runs by status and contacts converted."""
-    with read_transaction(app.engine) as connection:
-        workflow_id = reports.workflow_id_txn(connection, key)
-        document = workflow_store.current_definition_txn(connection, key)
-        version = next(
-            (v["version"] for v in workflow_store.versions_txn(connection, key) if v["current"]),
-            None,
-        )
-        steps = parse_workflow(document, stored=True).steps.values() if document else []
-        kinds = {s.id: s.kind for s in steps}
-        found = reports.workflow_stats_txn(connection, workflow_id, kinds)
+    counted = stats.of_workflow(app, key)
+    found = counted.stats
     overall = OverallStats(**run_counts(dict(found.runs)).model_dump(), converted=found.converted)
     return WorkflowStats(
-        key=key, version=version, runs=overall, steps=[_step(s) for s in found.steps]
+        key=key, version=counted.version, runs=overall, steps=[_step(s) for s in found.steps]
     )
 
 
-def _step(found: reports.StepStats) -> StepStats:
+def _step(found: stats.StepStats) -> StepStats:
     by_status = found.messages
     return StepStats(
         id=found.step_id,

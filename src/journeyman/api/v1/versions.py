@@ -14,6 +14,7 @@ from journeyman.api.v1.common import V1_ERRORS, v1_router
 from journeyman.api.v1.workflows import Applied
 from journeyman.api.wire import Journeyman
 from journeyman.errors import NotFound
+from journeyman.services import versions
 
 router = v1_router("workflows")
 
@@ -44,7 +45,7 @@ class VersionDiff(BaseModel):
 @router.get("/workflows/{key}/versions/{version}", response_model=VersionDocument)
 def get_version(key: str, version: VersionPath, app: Journeyman) -> VersionDocument:
     """One version as stored (templates inlined), with the runs on it."""
-    found = next((v for v in app.workflow_history(key) if v["version"] == version), None)
+    found = next((v for v in versions.history(app, key) if v["version"] == version), None)
     if found is None:
         raise NotFound(f"workflow {key!r} has no version {version}")
     return VersionDocument(
@@ -53,7 +54,7 @@ def get_version(key: str, version: VersionPath, app: Journeyman) -> VersionDocum
         created_at=found["created_at"],
         runs=found["runs"],
         current=found["current"],
-        document=dict(app.workflow_document(key, version)),
+        document=dict(versions.document(app, key, version)),
     )
 
 
@@ -65,7 +66,7 @@ def diff_versions(
     new: Annotated[int | None, _version("the newer version (default: the current one)")] = None,
 ) -> VersionDiff:
     """What changed between two versions: a unified diff of their YAML."""
-    newest, diff = app.workflow_diff(key, old, new)
+    newest, diff = versions.diff(app, key, old, new)
     return VersionDiff(key=key, old=old, new=newest, diff=diff)
 
 
@@ -75,4 +76,4 @@ def rollback_workflow(
 ) -> Applied:
     """Publish an earlier version's document again as the newest version; runs in flight stay
     on theirs. Unchanged (nothing stored) when it equals the current one."""
-    return Applied.of(app.rollback_workflow(key, version))
+    return Applied.of(versions.rollback(app, key, version))

@@ -13,10 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from journeyman import documents
 from journeyman.api.v1.common import V1_ERRORS, v1_router
 from journeyman.api.wire import Journeyman
-from journeyman.app import ApplyReport
-from journeyman.store import read_transaction, reports
-from journeyman.store import workflows as workflow_store
-from journeyman.store.workflows import WorkflowStatus
+from journeyman.services import workflows
+from journeyman.services.workflows import ApplyReport, WorkflowStatus
 
 router = v1_router("workflows")
 
@@ -141,7 +139,7 @@ def apply_workflow(
 ) -> Applied:
     """Store the document as the workflow's next version (``journeyman workflow apply``); an
     unchanged document stores nothing."""
-    return Applied.of(app.apply_workflow(document, activate=not draft))
+    return Applied.of(workflows.apply(app, document, activate=not draft))
 
 
 @router.post(
@@ -154,7 +152,7 @@ def validate_workflow(
 ) -> Valid:
     """Check the document as apply would, without storing anything (``journeyman workflow
     validate``): the document, then the attributes, users and workflows its steps name."""
-    report = app.validate_workflow(document, activate=not draft)
+    report = workflows.validate(app, document, activate=not draft)
     return Valid(
         ok=True,
         key=report.workflow.key,
@@ -165,9 +163,7 @@ def validate_workflow(
 
 @router.get("/workflows", response_model=WorkflowList)
 def list_workflows(app: Journeyman) -> WorkflowList:
-    with read_transaction(app.engine) as connection:
-        rows = workflow_store.list_workflows_txn(connection)
-        counts = reports.run_counts_txn(connection)
+    rows, counts = workflows.summaries(app)
     found = [_summary(row, counts.get(row["id"], {})) for row in rows]
     return WorkflowList(workflows=found, count=len(found))
 
@@ -175,16 +171,13 @@ def list_workflows(app: Journeyman) -> WorkflowList:
 @router.get("/workflows/{key}", response_model=WorkflowDetail)
 def get_workflow(key: str, app: Journeyman) -> WorkflowDetail:
     """The workflow with its current document and every version."""
-    with read_transaction(app.engine) as connection:
-        workflow_id = reports.workflow_id_txn(connection, key)
-        row = workflow_store.list_workflows_txn(connection, key)[0]
-        document = workflow_store.current_definition_txn(connection, key)
-        versions = workflow_store.versions_txn(connection, key)
-        counts = reports.run_counts_txn(connection, workflow_id).get(workflow_id, {})
+    found = workflows.detail(app, key)
     return WorkflowDetail(
-        **_summary(row, counts).model_dump(),
-        document=dict(document) if document is not None else None,
-        versions=[VersionInfo(**{k: v[k] for k in VersionInfo.model_fields}) for v in versions],
+        **_summary(found.row, found.run_counts).model_dump(),
+        document=dict(found.document) if found.document is not None else None,
+        versions=[
+            VersionInfo(**{k: v[k] for k in VersionInfo.model_fields}) for v in found.versions
+        ],
     )
 
 
@@ -200,7 +193,7 @@ def _summary(row: dict[str, Any], counts: dict[str, int]) -> WorkflowSummary:
 
 
 def _set_status(app: Journeyman, key: str, status: WorkflowStatus) -> StatusChanged:
-    exited = app.set_workflow_status(key, status)
+    exited = workflows.set_status(app, key, status)
     return StatusChanged(key=key, status=status.value, exited=exited)
 
 

@@ -125,10 +125,15 @@ async function workflowsView(view) {
   ]);
   view.append(
     el("h1", {}, "Workflows"),
+    el(
+      "div",
+      { class: "actions" },
+      el("a", { class: "button", href: "/ui/builder/#/new", "data-action": "new-workflow" }, "New workflow"),
+    ),
     table(
       ["Name", "Key", "Status", "Version", "Entered", "Inside", "Completed", "Exited", "Failed"],
       rows,
-      "No workflow yet: apply one with journeyman workflow apply FILE or POST /api/v1/workflows.",
+      "No workflow yet: build one with New workflow, or apply one with journeyman workflow apply FILE or POST /api/v1/workflows.",
     ),
   );
 }
@@ -157,6 +162,11 @@ async function workflowView(view, key) {
       { class: "actions" },
       ["activate", "pause", "stop"].map((verb) =>
         el("button", { type: "button", "data-verb": verb, onclick: act(verb) }, verb),
+      ),
+      el(
+        "a",
+        { class: "button", href: `/ui/builder/#/edit/${encodeURIComponent(key)}`, "data-action": "edit-workflow" },
+        "Edit",
       ),
     ),
     el("p", { class: "entries" }, "Enters on: ", graph.entries.join(" · ")),

@@ -1,5 +1,5 @@
 """Which workflows name a list or an attribute: renaming or deleting one under a workflow
-would break it, so the API refuses that and says which workflows to change first."""
+would break it, so that is refused, saying which workflows to change first."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from journeyman.api.errors import InvalidParameter
-from journeyman.store import api_reads
+from journeyman.errors import InvalidInput
+from journeyman.store import workflows
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -45,9 +45,9 @@ def refuse_if_used_txn(
     connection: Connection, what: str, name: str, *, in_templates: str | None = None
 ) -> None:
     used = workflows_naming(
-        api_reads.workflow_documents_txn(connection), name, in_templates=in_templates
+        workflows.workflow_documents_txn(connection), name, in_templates=in_templates
     )
     if used:
-        raise InvalidParameter(
+        raise InvalidInput(
             f"{what} {name!r} is used by workflow(s) {', '.join(used)}: change or stop them first"
         )

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from journeyman.api.serve import (
+from journeyman.runtime.tuning import (
     GC_YOUNGEST_THRESHOLD,
     POSTGRES_SWITCH_INTERVAL,
     tune_garbage_collector,

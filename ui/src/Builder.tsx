@@ -1,0 +1,264 @@
+// The marketer's workspace: the graph, the step being edited, the workflow's settings, the
+// problems the validator finds as you go, and draft → diff → publish.
+import { useCallback, useEffect, useMemo, useState } from "react";
+import YAML from "yaml";
+import { api, ApiError, loadCatalogue } from "./api";
+import type { Catalogue, Problem } from "./api";
+import { Doc, Step, clone, findStep, freshId, insertAfter, kindOf, moveStep, outs, removeStep, setOut, steps } from "./doc";
+import { Schemas, skeleton } from "./schema";
+import { Graph } from "./Graph";
+import { Palette } from "./Palette";
+import { Settings } from "./Settings";
+import { StepPanel } from "./StepPanel";
+import { t } from "./i18n";
+
+type Props = { schemas: Schemas; initial: Doc; editing: string | null; note: string };
+
+export function slug(name: string): string {
+  return name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64);
+}
+
+export function Builder({ schemas, initial, editing, note }: Props) {
+  const [doc, setDoc] = useState<Doc>(initial);
+  const [catalogue, setCatalogue] = useState<Catalogue>({ lists: [], attributes: [], users: [], workflows: [] });
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [checking, setChecking] = useState(false);
+  const [selected, select] = useState<string | null>(null);
+  const [opened, setOpened] = useState(0); // a new form for every step opened, not per rename
+  const setSelected = (id: string | null) => {
+    select(id);
+    setOpened((n) => n + 1);
+  };
+  const [adding, setAdding] = useState<{ from: string; branch: string | null } | null>(null);
+  const [moving, setMoving] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<{ id: string; keep: string | null } | null>(null);
+  const [view, setView] = useState<"graph" | "yaml">("graph");
+  const [status, setStatus] = useState(note);
+  const [diff, setDiff] = useState<{ text: string; version: number | null } | null>(null);
+  const [published, setPublished] = useState<any>(null);
+  const [keyTouched, setKeyTouched] = useState(!!editing);
+
+  useEffect(() => { loadCatalogue().then(setCatalogue); }, []);
+
+  // Validation as you go: the same validator as apply, a moment after the last change.
+  useEffect(() => {
+    setChecking(true);
+    const timer = setTimeout(async () => {
+      try {
+        await api("/api/v1/workflows/validate", "POST", doc);
+        setProblems([]);
+      } catch (e) {
+        if (e instanceof ApiError) setProblems(e.problems.length ? e.problems : [{ message: e.message }]);
+      } finally {
+        setChecking(false);
+      }
+    }, 400);
+    return () => clearTimeout(timer);
+  }, [doc]);
+
+  const change = (next: Doc) => {
+    if (!keyTouched && next.name !== doc.name) {
+      const { name, key: _old, ...rest } = next;
+      next = { name, key: slug(name || "") || undefined, ...rest };
+    }
+    if (next.key === undefined) delete next.key;
+    setDoc(next);
+    setPublished(null);
+  };
+  const edit = (work: (d: Doc) => void) => {
+    const next = clone(doc);
+    work(next);
+    change(next);
+  };
+
+  const actions = useMemo(() => ({
+    onAdd: (from: string, branch: string | null) => {
+      if (moving) {
+        const id = moving;
+        setMoving(null);
+        edit((d) => moveStep(schemas, d, id, from, branch));
+      } else setAdding({ from, branch });
+    },
+    onSelect: (id: string) => setSelected(id),
+  }), [doc, moving, schemas]);
+
+  const add = (kind: string) => {
+    if (!adding) return;
+    const id = freshId(doc, kind);
+    const stepSchema = schemas.stepKinds().get(kind) || {};
+    const step: Step = { id, [kind]: skeleton(schemas, stepSchema.properties[kind]) };
+    for (const b of schemas.branchFields(kind)) if (b !== "next") step[b] = "end";
+    if (kind === "go_to") step.go_to = "end";
+    edit((d) => insertAfter(schemas, d, adding.from, adding.branch, step));
+    setAdding(null);
+    setSelected(id);
+  };
+
+  const rename = (from: string, to: string) => edit((d) => {
+    if (findStep(d, to)) return;
+    for (const s of steps(d)) for (const o of outs(schemas, s)) if (o.target === from) setOut(schemas, s, o.branch, to);
+    const step = findStep(d, from);
+    if (step) step.id = to;
+    select(to);
+  });
+
+  const createList = useCallback(async (name: string) => {
+    try {
+      await api("/v3/contacts/lists", "POST", { name });
+    } catch (e) {
+      // A list of that name exists already: picking it is what the user wants.
+      if (!(e instanceof ApiError) || !e.message.startsWith("duplicate_parameter")) throw e;
+    }
+    setCatalogue(await loadCatalogue());
+  }, []);
+
+  const key = doc.key || slug(doc.name || "");
+  const saveDraft = async () => {
+    await api(`/api/v1/drafts/${encodeURIComponent(key)}`, "PUT", { document: doc });
+    setStatus(t.saved);
+  };
+  const guarded = (work: () => Promise<void>) => async () => {
+    try { await work(); } catch (e) { setStatus((e as Error).message); }
+  };
+  const publish = guarded(async () => {
+    await saveDraft();
+    const found = await api<any>(`/api/v1/drafts/${encodeURIComponent(key)}/diff`);
+    setDiff({ text: found.diff || "", version: found.version ?? null });
+  });
+  const confirmPublish = guarded(async () => {
+    const found = await api<any>(`/api/v1/drafts/${encodeURIComponent(key)}/publish`, "POST");
+    setDiff(null);
+    setPublished(found);
+    setStatus(found.unchanged ? t.unchanged : `${t.published} ${found.version}`);
+  });
+
+  const step = selected ? findStep(doc, selected) : undefined;
+  return (
+    <div className={`builder${moving ? " moving" : ""}`}>
+      <header className="bar">
+        <a href="/ui/#/" data-action="back">{t.back}</a>
+        <h1>{doc.name || t.newWorkflow}</h1>
+        <span className="status" role="status" data-status>{moving ? t.moving : status}</span>
+        <span className="buttons">
+          <button type="button" data-action={view === "graph" ? "show-yaml" : "show-graph"} onClick={() => setView(view === "graph" ? "yaml" : "graph")}>
+            {view === "graph" ? t.yaml : t.graph}
+          </button>
+          <button type="button" data-action="save-draft" disabled={!key} onClick={guarded(saveDraft)}>{t.saveDraft}</button>
+          <button type="button" className="primary" data-action="publish" disabled={!key || checking || problems.length > 0} onClick={publish}>{t.publish}</button>
+          {published || editing ? <a href={`/ui/#/workflows/${encodeURIComponent(key)}`} data-action="open-workflow">{t.openPage}</a> : null}
+        </span>
+      </header>
+      <div className="columns">
+        <Settings doc={doc} schemas={schemas} catalogue={catalogue} problems={problems} onChange={change} onKeyTouched={() => setKeyTouched(true)} onCreateList={createList} />
+        <main className="canvas">
+          {view === "graph" ? (
+            <Graph doc={doc} schemas={schemas} problems={problems} selected={selected} actions={actions} />
+          ) : (
+            <pre className="yaml" data-view="yaml">{YAML.stringify(doc)}</pre>
+          )}
+        </main>
+        <aside className="side">
+          {step ? (
+            <StepPanel
+              key={opened}
+              doc={doc}
+              step={step}
+              schemas={schemas}
+              catalogue={catalogue}
+              problems={problems}
+              onChange={(next) => edit((d) => { d.steps[steps(d).findIndex((s) => s.id === step.id)] = next; })}
+              onRename={rename}
+              onDone={() => setSelected(null)}
+              onDelete={() => setDeleting({ id: step.id, keep: null })}
+              onMove={() => { setMoving(step.id); setSelected(null); }}
+              onCreateList={createList}
+            />
+          ) : null}
+          <Problems problems={problems} checking={checking} onPick={setSelected} />
+        </aside>
+      </div>
+      <datalist id="dl-attributes">
+        {catalogue.attributes.map((a) => <option key={a.name} value={a.name} />)}
+      </datalist>
+      <datalist id="dl-users">
+        {catalogue.users.map((u) => <option key={u.email} value={u.email}>{u.name}</option>)}
+      </datalist>
+      {adding ? <Palette schemas={schemas} onPick={add} onCancel={() => setAdding(null)} /> : null}
+      {deleting ? (
+        <DeleteDialog doc={doc} schemas={schemas} id={deleting.id} keep={deleting.keep}
+          onKeep={(keep) => setDeleting({ ...deleting, keep })}
+          onCancel={() => setDeleting(null)}
+          onConfirm={() => { edit((d) => removeStep(schemas, d, deleting.id, deleting.keep)); setDeleting(null); setSelected(null); }} />
+      ) : null}
+      {diff ? (
+        <div className="overlay" role="dialog" aria-label={t.diffTitle}>
+          <section className="dialog">
+            <h2>{t.diffTitle}</h2>
+            <pre className="diff" data-diff>{diff.version === null ? t.newWorkflowDiff : diff.text || t.unchanged}</pre>
+            {diff.version === null ? <pre className="diff">{YAML.stringify(doc)}</pre> : null}
+            <footer>
+              <button type="button" onClick={() => setDiff(null)}>{t.cancel}</button>
+              <button type="button" className="primary" data-action="confirm-publish" onClick={confirmPublish}>{t.confirmPublish}</button>
+            </footer>
+          </section>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function Problems({ problems, checking, onPick }: { problems: Problem[]; checking: boolean; onPick: (id: string) => void }) {
+  return (
+    <section className="panel problems" aria-live="polite">
+      <h2>{t.problems}</h2>
+      {checking ? <p className="help">{t.checking}</p> : null}
+      {!checking && !problems.length ? <p className="ok" data-no-problems>{t.noProblems}</p> : null}
+      <ul>
+        {problems.map((p, i) => (
+          <li key={i} data-problem-step={p.step ?? ""} data-problem-field={p.field ?? ""}>
+            {p.step ? <button type="button" className="link" onClick={() => onPick(p.step as string)}>{p.step}</button> : null}
+            {p.field ? <code>{p.field}</code> : null} {p.message}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+type DeleteProps = {
+  doc: Doc; schemas: Schemas; id: string; keep: string | null;
+  onKeep: (keep: string) => void; onCancel: () => void; onConfirm: () => void;
+};
+
+// Deleting says what happens to the steps below before it happens.
+function DeleteDialog({ doc, schemas, id, keep, onKeep, onCancel, onConfirm }: DeleteProps) {
+  const step = findStep(doc, id);
+  const ways = step ? outs(schemas, step).filter((o) => !o.jump) : [];
+  const chosen = keep || ways[0]?.branch || null;
+  const dropped = removeStep(schemas, clone(doc), id, chosen);
+  return (
+    <div className="overlay" role="dialog" aria-label={t.deleteTitle}>
+      <section className="dialog">
+        <h2>{t.deleteTitle} {id} ({t.kinds[step ? kindOf(schemas, step) : ""] || ""})</h2>
+        {ways.length > 1 ? (
+          <p>
+            {t.deleteKeep}{" "}
+            {ways.map((w) => (
+              <label key={w.branch} className="inline">
+                <input type="radio" name="keep" data-keep-branch={w.branch} checked={chosen === w.branch} onChange={() => onKeep(w.branch)} />
+                {t.branches[w.branch] || w.branch}
+              </label>
+            ))}
+          </p>
+        ) : (
+          <p>{t.deleteMoves}</p>
+        )}
+        <p data-deleted-too={dropped.join(",")}>{dropped.length ? `${t.deleteAlso} ${dropped.join(", ")}` : t.deleteNothing}</p>
+        <footer>
+          <button type="button" onClick={onCancel}>{t.cancel}</button>
+          <button type="button" className="danger" data-action="confirm-delete" onClick={onConfirm}>{t.confirmDelete}</button>
+        </footer>
+      </section>
+    </div>
+  );
+}
