@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -204,7 +204,7 @@ def run_phases(args: argparse.Namespace, port: int, key: str, pid: int) -> dict[
         done = run_processes(loads)
         return summarize(kind, done, seconds, _cpu_seconds(pid) - cpu_before)
 
-    plans = {
+    plans: dict[str, Callable[[], dict[str, Any]]] = {
         "floor": lambda: phase("floor", args.connections),
         "latency": lambda: phase("latency", 4, rate=LATENCY_RATE, clients=1),
         "single": lambda: phase("single", args.connections),

@@ -7,7 +7,7 @@ import asyncio
 from aiosmtpd.controller import Controller
 
 
-class EphemeralController(Controller):  # type: ignore[misc]
+class EphemeralController(Controller):
     """An aiosmtpd Controller on a port the OS picks, so tests never race for a fixed port."""
 
     async def _create_server(self) -> asyncio.AbstractServer:

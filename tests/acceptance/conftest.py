@@ -11,14 +11,15 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from cli_support import (
+
+from loopback import EphemeralController
+
+from .cli_support import (
     Cli,
     CountingHandler,
     SmtpServer,
     run_cli,
 )
-
-from loopback import EphemeralController
 
 
 @pytest.fixture

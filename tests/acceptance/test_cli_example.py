@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from cli_support import EXAMPLE, Cli, Reader
 
 from journeyman.store import migrate
+
+from .cli_support import EXAMPLE, Cli, Reader
 
 COUPON = re.compile(r"THANKS-[A-Z0-9]{4,}")
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_support import Cli, Reader
 
 from journeyman.documents import MAX_DOCUMENT_DEPTH
+
+from .cli_support import Cli, Reader
 
 DEEP = 10_000
 NAMES = "EMAIL,FIRSTNAME,LASTNAME\njurgen@example.com,Jürgen,Façade\nzoe@example.com,Zoë,Ångström\n"

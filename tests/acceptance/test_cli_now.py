@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from cli_support import Cli, Reader, SmtpServer
+from .cli_support import Cli, Reader, SmtpServer
 
 WORKFLOW = """\
 key: welcome-later

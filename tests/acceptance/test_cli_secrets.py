@@ -8,12 +8,12 @@ import datetime as dt
 import subprocess
 from pathlib import Path
 
-from cli_support import Cli, Reader, clean_environment, command_line
-
 from journeyman.app import App
 from journeyman.config import Settings
 from journeyman.links import workflow_secret
 from journeyman.store import read_transaction, signing_secrets
+
+from .cli_support import Cli, Reader, clean_environment, command_line
 
 
 def test_the_secret_is_generated_once_by_processes_starting_at_once(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_support import Cli, Reader
+from .cli_support import Cli, Reader
 
 WORKFLOW = """\
 key: sim-cli

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_support import Cli, Reader
+from .cli_support import Cli, Reader
 
 VERSION = """\
 key: welcome-later

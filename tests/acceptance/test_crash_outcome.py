@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Reader, kill_when, logged, start_logged
 
 from journeyman.app import App
 from journeyman.config import Settings
 from journeyman.demo import load_demo_data
+
+from .cli_support import Reader, kill_when, logged, start_logged
 
 CONTACTS = 50_000  # 66,667 purchases
 RUN = ("run", "--until-idle")  # the default batch size, as a user runs it

@@ -12,12 +12,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from cli_support import (
-    Reader,
-    SmtpServer,
-    kill_when,
-    start_logged,
-)
 
 from journeyman.app import App
 from journeyman.channels.senders import message_id
@@ -26,6 +20,13 @@ from journeyman.clock import FakeClock, SystemClock
 from journeyman.config import Settings
 from journeyman.demo import load_demo_data
 from journeyman.engine.runner import run
+
+from .cli_support import (
+    Reader,
+    SmtpServer,
+    kill_when,
+    start_logged,
+)
 
 CONTACTS = 15_000  # 20,000 purchases
 SMTP_CONTACTS = 3_000

@@ -14,14 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import (
-    Reader,
-    SmtpServer,
-    http_server_module,
-    kill_when,
-    logged,
-    start_logged,
-)
 
 from journeyman.app import App, EventInput
 from journeyman.channels import sms, smtp, webhook
@@ -29,6 +21,15 @@ from journeyman.channels.senders import message_id
 from journeyman.config import Settings
 from journeyman.engine.dispatch import RECORD_GROUP
 from journeyman.store.contacts import ContactInput
+
+from .cli_support import (
+    Reader,
+    SmtpServer,
+    http_server_module,
+    kill_when,
+    logged,
+    start_logged,
+)
 
 http_server = http_server_module()
 MESSAGES = 1_500  # three dispatcher batches of 500

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Cli
 
 from journeyman.app import App
 from journeyman.config import Settings
 from journeyman.services import journeys, messages, reports, stats, versions, workflows
+
+from .cli_support import Cli
 
 WORKFLOW = """\
 key: welcome

@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import (
-    Reader,
-    http_server_module,
-    logged,
-    start_logged,
-)
 
 from journeyman.app import App, EventInput
 from journeyman.channels.webhook import verify
 from journeyman.config import Settings
 from journeyman.links import workflow_secret
 from journeyman.store.contacts import ContactInput
+
+from .cli_support import (
+    Reader,
+    http_server_module,
+    logged,
+    start_logged,
+)
 
 http_server = http_server_module()
 KEY = "enrich-on-signup"

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import Reader, clean_environment, command_line
 
 from journeyman.app import App
 from journeyman.config import Settings
 from journeyman.demo import load_demo_data
+
+from .cli_support import Reader, clean_environment, command_line
 
 
 def state(pid: int) -> str | None:

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from journeyman.errors import StoreError
 from journeyman.store import database, transaction
@@ -56,7 +57,7 @@ def test_a_connection_in_steady_use_is_not_pinged_and_recovers_after_one_failure
     pings = 0
     ping = engine.dialect.do_ping
 
-    def counted(dbapi_connection: object) -> bool:
+    def counted(dbapi_connection: DBAPIConnection) -> bool:
         nonlocal pings
         pings += 1
         return ping(dbapi_connection)

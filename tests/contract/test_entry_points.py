@@ -195,7 +195,7 @@ def test_deal_created_by_another_workflows_action(app: App) -> None:
 
 # --- events from outside: e-commerce, activity, CRM ---------------------------------------
 
-OUTSIDE: list[tuple[dict[str, Any], str, dict[str, Any], dict[str, Any]]] = [
+OUTSIDE: list[tuple[dict[str, Any], str, dict[str, Any], dict[str, Any] | None]] = [
     ({"order_created": {"total": {"gt": 50}}}, "order_created", {"total": 80}, {"total": 20}),
     ({"cart_updated": {"cart_id": "c1"}}, "cart_updated", {"cart_id": "c1"}, {"cart_id": "c2"}),
     ({"cart_deleted": {}}, "cart_deleted", {}, None),

@@ -83,10 +83,10 @@ def test_sqlite_ids_deleted_before_the_upgrade_to_0012_are_not_given_out_again(
             emails = connection.execute(sa.text("SELECT email FROM contacts ORDER BY id"))
             assert emails.scalars().all() == ["a@example.com", "b@example.com"]
             assert connection.execute(sa.text("SELECT contact_id FROM runs")).scalar() == 2
-            sql = connection.execute(
+            table_sql = connection.execute(
                 sa.text("SELECT sql FROM sqlite_master WHERE name = 'contacts'")
-            ).scalar()
-            assert "AUTOINCREMENT" in sql
+            ).scalar_one()
+            assert "AUTOINCREMENT" in table_sql
             bulk = Bulk(connection)
             assert bulk.allocate_ids(schema.contacts, 2) == [6, 7]
             assert bulk.allocate_ids(schema.runs, 1) == [10]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from delivery_support import MailHandler, MailServer
 
 from loopback import EphemeralController
+
+from .delivery_support import MailHandler, MailServer
 
 
 @pytest.fixture

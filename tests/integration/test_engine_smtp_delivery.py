@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from delivery_support import MailServer, clean_environment, journeyman_command
 
 from journeyman.app import App, EventInput
 from journeyman.channels.senders import message_id
@@ -29,6 +28,8 @@ from journeyman.model.retry import RetryPolicy
 from journeyman.store import transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, list_members, messages
+
+from .delivery_support import MailServer, clean_environment, journeyman_command
 
 COUPON = re.compile(r"THANKS-[A-Z0-9]{4,}")
 

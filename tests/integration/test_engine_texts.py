@@ -10,14 +10,12 @@ import base64
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from delivery_support import MailServer
-from http_server import HttpServer, RecordedRequest, Reply
 
 from journeyman import links
 from journeyman.app import App, EventInput
@@ -33,6 +31,9 @@ from journeyman.store import transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, messages, run_log, runs
 from loopback import EphemeralController
+
+from .delivery_support import MailServer
+from .http_server import HttpServer, RecordedRequest, Reply
 
 SID, TOKEN = "AC0123456789", "s3cret-token"
 SMS_FROM, WHATSAPP_FROM = "+15550001111", "+15550002222"
@@ -81,7 +82,7 @@ def cycle(
     asyncio.run(main())
 
 
-def outbox_rows(app: App, channel: str) -> list[Any]:
+def outbox_rows(app: App, channel: str) -> Sequence[sa.Row[Any]]:
     with transaction(app.engine) as connection:
         return connection.execute(
             sa.select(messages, contacts.c.email.label("contact_email"))
@@ -96,7 +97,7 @@ def run_statuses(app: App) -> set[str]:
         return {r.status for r in connection.execute(sa.select(runs.c.status))}
 
 
-def log_of(app: App) -> list[Any]:
+def log_of(app: App) -> Sequence[sa.Row[Any]]:
     with transaction(app.engine) as connection:
         return connection.execute(
             sa.select(run_log, contacts.c.email)
@@ -114,7 +115,7 @@ def order(app: App, *emails: str, order_id: str = "A-17") -> None:
 
 # --- SMS and WhatsApp ---------------------------------------------------------------------
 
-TEXTS = {
+TEXTS: dict[str, Any] = {
     "key": "order-texts",
     "name": "Text about the order",
     "entry_points": [{"event": "order"}],
@@ -359,7 +360,7 @@ def test_a_notification_to_an_attribute_that_does_not_exist_is_refused_at_apply(
 
 # --- email extras: preview text, List-Unsubscribe -----------------------------------------
 
-NEWSLETTER = {
+NEWSLETTER: dict[str, Any] = {
     "key": "spring-sale",
     "name": "Spring sale",
     "entry_points": [{"event": "order"}],

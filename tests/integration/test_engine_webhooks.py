@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from http_server import HttpServer, RecordedRequest, Reply
 
 from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
@@ -27,6 +26,8 @@ from journeyman.model.runs import Wake
 from journeyman.store import outbox, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, list_members, lists, messages, run_log, runs
+
+from .http_server import HttpServer, RecordedRequest, Reply
 
 LOOPBACK = ("127.0.0.0/8",)
 EMAIL = "jane@example.com"
@@ -124,7 +125,7 @@ def log_of(app: App) -> list[tuple[str, str, str | None, str]]:
     return [tuple(r) for r in rows]
 
 
-def outbox_rows(app: App, channel: str) -> list[Any]:
+def outbox_rows(app: App, channel: str) -> Sequence[sa.Row[Any]]:
     with transaction(app.engine) as connection:
         return connection.execute(
             sa.select(messages).where(messages.c.channel == channel).order_by(messages.c.id)
@@ -170,7 +171,7 @@ def test_through_a_rotation_s_grace_period_calls_are_signed_with_both_workflow_s
     (request,) = server.requests
     current = workflow_secret(app.keys.current(), KEY)
     headers = request.headers
-    signed = [headers["webhook-id"], headers["webhook-timestamp"], request.body]
+    signed = (headers["webhook-id"], headers["webhook-timestamp"], request.body)
     assert current != previous
     assert len(headers["webhook-signature"].split()) == 2
     assert verify(current, *signed, headers["webhook-signature"])
@@ -517,7 +518,7 @@ def test_headers_that_would_break_the_request_are_refused_at_apply_time(
         app.apply_workflow(workflow("https://hooks.example.com/x", headers=headers))
 
     (problem,) = refused.value.problems
-    assert problem.step == "lookup" and "headers" in problem.field
+    assert problem.step == "lookup" and problem.field is not None and "headers" in problem.field
     assert words in problem.message
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from http_server import HttpServer, Reply
 
 from journeyman.app import App, EventInput
 from journeyman.channels.capture import CaptureTransport
@@ -22,6 +21,8 @@ from journeyman.model.contacts import AttributeDefinition, AttributeType
 from journeyman.store import schema, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.crm import create_user_txn
+
+from .http_server import HttpServer, Reply
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 JANE = "jane@example.com"

@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TypeVar
 
 import pytest
-from http_server import HttpServer, Reply
 
 from journeyman.channels.sms import ProviderSettings, SmsCaptureTransport, TwilioTransport
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import Delivered, OutgoingSms, OutgoingWhatsApp
+
+from .http_server import HttpServer, Reply
 
 SID = "AC0123456789abcdef"
 TOKEN = "t0k:en/+secret"  # characters that must be percent-encoded in a URL

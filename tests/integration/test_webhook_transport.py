@@ -21,12 +21,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from http_server import HttpServer, Reply
 
 from journeyman.channels.webhook import WebhookHttpError, WebhookTransport, refusal, verify
 from journeyman.clock import UTC, FakeClock
 from journeyman.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from journeyman.model.messages import WebhookRequest, WebhookResponse
+
+from .http_server import HttpServer, Reply
 
 NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 LOOPBACK = ("127.0.0.0/8",)

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from journeyman import App
-from journeyman.api.group_commit import EventWriter, Submission
+from journeyman.api.group_commit import EventWriter
 from journeyman.app import EventInput
 from journeyman.errors import StoreError
+from journeyman.services.events import Submission
 from journeyman.store import read_transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, events
@@ -123,7 +125,7 @@ def test_two_writers_commit_side_by_side(app: App, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr("journeyman.api.group_commit.SECOND_WRITER_EVENTS", 1)
     writer = EventWriter(app, writers=2)
 
-    async def one_after_the_other() -> list[object]:
+    async def one_after_the_other() -> Sequence[object]:
         first = asyncio.ensure_future(writer.record(Submission(events=[event("x@example.com")])))
         await asyncio.sleep(0.2)  # the first transaction is under way (at the barrier)
         second = writer.record(Submission(events=[event("y@example.com")]))

@@ -69,7 +69,7 @@ def zoned_walls(draw: st.DrawFn) -> tuple[ZoneInfo, dt.datetime]:
     """A zone and a local time in it, half of them within three hours of a DST change."""
     tz = draw(zones)
     changes = transitions(tz.key)
-    if changes and draw(st.booleans()):
+    if bool(changes) and draw(st.booleans()):
         change = draw(st.sampled_from(changes))
         offset = draw(st.integers(-180 * 60, 180 * 60))
         return tz, local(change, tz) + dt.timedelta(seconds=offset)
@@ -81,7 +81,7 @@ def zoned_instants(draw: st.DrawFn) -> tuple[ZoneInfo, dt.datetime]:
     """A zone and an instant, half of them within a day of one of its DST changes."""
     tz = draw(zones)
     changes = transitions(tz.key)
-    if changes and draw(st.booleans()):
+    if bool(changes) and draw(st.booleans()):
         change = draw(st.sampled_from(changes))
         return tz, change + dt.timedelta(minutes=draw(st.integers(-36 * 60, 36 * 60)))
     return tz, draw(
@@ -118,7 +118,8 @@ def test_a_local_time_resolves_to_the_earliest_instant_showing_it_or_the_end_of_
         assert result == real[0]
     else:  # skipped (clocks sprang forward): the instant of the jump
         assert result in transitions(tz.key)
-        assert result.astimezone(tz).utcoffset() > (result - SECOND).astimezone(tz).utcoffset()
+        after, before = (t.astimezone(tz).utcoffset() for t in (result, result - SECOND))
+        assert after is not None and before is not None and after > before
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,11 @@ def event(kind: str, event_id: int = 1, contact_id: int = 7, **properties: Any) 
     return Event(id=event_id, name=kind, contact_id=contact_id, properties=properties)
 
 
+def moved(before: str, after: str) -> dict[str, Any]:
+    """A deal stage change's properties (``from`` is a keyword: no keyword argument)."""
+    return {"from": before, "to": after}
+
+
 def enrols(entry: dict[str, Any], happened: Event, facts: Facts | None = None) -> bool:
     known = {happened.id: facts} if facts is not None else None
     enrolled, _ = decide_enrolments([happened], [candidate(entry)], [], known)
@@ -131,8 +136,8 @@ def problems(*entries: Any) -> set[tuple[str | None, str]]:
         ),
         (
             {"deal_stage_changed": {"to": {"equals": "won"}}},
-            event("deal_stage_changed", **{"from": "offer", "to": "won"}),
-            event("deal_stage_changed", **{"from": "new", "to": "offer"}),
+            event("deal_stage_changed", **moved("offer", "won")),
+            event("deal_stage_changed", **moved("new", "offer")),
         ),
         (
             {"task_completed": {"type": "call"}},

@@ -293,7 +293,8 @@ def test_reentry_settings_are_validated() -> None:
     for wrong in ({"after": {"days": 0}}, {"after": {"hours": 5}}, "sometimes"):
         with pytest.raises(InvalidWorkflow) as raised:
             definition(reentry=wrong)
-        assert raised.value.problems[0].field.startswith("reentry")
+        field = raised.value.problems[0].field
+        assert field is not None and field.startswith("reentry")
 
 
 def test_reacts_to_events_names_the_settings_that_need_the_runs_of_an_events_contact() -> None:
@@ -315,7 +316,7 @@ def split(
     return [e.id for e in now], [e.id for e in later]
 
 
-CART_FLOW = {
+CART_FLOW: dict[str, Any] = {
     "reentry": "every_time",
     "exit_when": [{"event": "order_created", "same": "cart_id"}],
     "restart_when": [{"event": "cart_updated", "same": "cart_id"}],

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from journeyman.clock import UTC
 from journeyman.conditions import Facts
 from journeyman.model.runs import RunView
+from journeyman.schedule import add_months
 from journeyman.steps.base import StepEnv, StepItem
-from journeyman.steps.timing import MAX_MONTHS, Delay, DelayParams, add_months
+from journeyman.steps.timing import MAX_MONTHS, Delay, DelayParams
 
 times = st.datetimes(
     min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 12, 31), timezones=st.just(UTC)

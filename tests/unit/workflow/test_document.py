@@ -291,7 +291,7 @@ def test_the_example_parses() -> None:
     assert workflow.key == "first-purchase-coupon"
     assert workflow.reentry == "every_time"
     assert workflow.first_step == "is_first_purchase"
-    assert [e.event for e in workflow.entry_points] == ["purchase"]
+    assert [e.event_names for e in workflow.entry_points] == [frozenset({"purchase"})]
     assert workflow.target("is_first_purchase", "then") == "send_coupon"
     assert workflow.target("is_first_purchase", "else") == "add_to_loyal"
     assert workflow.target("send_coupon", "next") is None
