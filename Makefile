@@ -46,7 +46,7 @@ test: $(STAMP) browser ui
 
 # The same suite, measuring its line coverage of journeyman; fails under the floor set in
 # pyproject.toml ([tool.coverage.report] fail_under). Slower than make test: CI runs both.
-coverage: $(STAMP) browser
+coverage: $(STAMP) browser ui
 	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile --cov --cov-report=term:skip-covered
 
 bench: $(STAMP)
