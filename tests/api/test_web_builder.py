@@ -5,7 +5,6 @@ saved back equal through the draft route; deleting a condition says which steps 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 import journeyman
 from journeyman import App
@@ -21,20 +20,12 @@ from journeyman.config import Settings
 from journeyman.documents import load_document
 
 from .api_support import Server, served, wait_for
+from .web_support import browser, watched
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+__all__ = ["browser"]  # the shared Chromium, a fixture of this module
+
 EXAMPLES = Path(journeyman.__file__).parent / "examples"
 KEY = "first-purchase-coupon"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        found = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield found
-        found.close()
 
 
 @pytest.fixture(scope="module")
@@ -47,20 +38,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    found = context.new_page()
-    found.set_default_timeout(20_000)
-    failures: list[str] = []
-    found.on("pageerror", lambda error: failures.append(str(error)))
-    found.on(
-        "console",
-        lambda message: (
-            failures.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    yield found
-    context.close()
-    assert not failures, failures  # an uncaught script error fails the test
+    yield from watched(browser)
 
 
 def signed_in(page: Page, server: Server) -> Page:

@@ -5,17 +5,16 @@ preview that records no open, the conversion report, and names shown as text, ne
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from .api_support import Server, wait_for
+from .web_support import browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PREFIX = "ui"
 KEY = "ui-orders"
 # if the order is big: an email with a link, then a conversion; else onto a list.
@@ -55,14 +54,7 @@ ORDERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if CHROMIUM is None:
-        pytest.fail("Chromium is not installed: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        found = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield found
-        found.close()
+__all__ = ["browser"]  # the shared Chromium, a fixture of this module
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from .api_support import Server, served
-from .test_web_builder import browser, signed_in
+from .test_web_builder import signed_in
+from .web_support import browser, watched
 
-__all__ = ["browser"]  # the module's Chromium, shared with the builder's tests
+__all__ = ["browser"]  # the shared Chromium, a fixture of this module
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 SCORES = {f"lead{n:02d}@example.com": n * 3 % 70 for n in range(1, 26)}  # 25: two pages
@@ -53,31 +54,14 @@ def seed(http: httpx.Client) -> None:
         assert answer.status_code == 201, answer.text
 
 
-def browsing(browser: Browser, locale: str = "en-US") -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
-    found = context.new_page()
-    found.set_default_timeout(20_000)
-    failures: list[str] = []
-    found.on("pageerror", lambda error: failures.append(str(error)))
-    found.on(
-        "console",
-        lambda message: (
-            failures.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    yield found
-    context.close()
-    assert not failures, failures  # a script error or a CSP violation fails the test
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    yield from browsing(browser)
+    yield from watched(browser)
 
 
 @pytest.fixture
 def german_page(browser: Browser) -> Iterator[Page]:
-    yield from browsing(browser, "de-DE")
+    yield from watched(browser, "de-DE")
 
 
 def opened(page: Page, server: Server, where: str) -> Page:
