@@ -23,10 +23,11 @@ import sqlalchemy as sa
 
 from bench import DEFAULT_POSTGRES_URL
 from bench.worker import fresh_database, peak_rss_mb
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.config import Settings
 from journeyman.documents import load_document
 from journeyman.model.contacts import AttributeDefinition, AttributeType
+from journeyman.services.events import EventInput
 from journeyman.store import transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import conversions, deals, messages, run_log, tasks, users

@@ -43,8 +43,9 @@ import sqlalchemy as sa
 from bench import DEFAULT_POSTGRES_URL, child, quiet
 from bench.load import Done, Load, percentile, run_processes
 from bench.worker import fresh_database
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.config import Settings
+from journeyman.services.events import EventInput
 from journeyman.store import read_transaction, transaction
 from journeyman.store.apikeys import create_key_txn
 from journeyman.store.schema import events, messages

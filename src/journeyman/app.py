@@ -6,27 +6,15 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
 from journeyman import signing
-from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import Clock, SystemClock
 from journeyman.config import Settings
-from journeyman.engine.dispatch import Dispatcher, DispatchSettings, EmailTransport
-from journeyman.engine.runner import RunSummary, run
-from journeyman.engine.stepper import EngineSettings, Stepper
 from journeyman.errors import StoreError
 from journeyman.model.contacts import AttributeDefinition, ContactInput
-from journeyman.services import attributes, crm, enrolment, imports, versions, workflows
-from journeyman.services import contacts as contact_service
-from journeyman.services import events as event_service
-from journeyman.services import lists as list_service
-from journeyman.services import signing_secrets as secret_service
-from journeyman.services.events import EventInput, EventReport
-from journeyman.services.imports import ImportReport
-from journeyman.services.workflows import ApplyReport, ValidationReport, WorkflowStatus
 from journeyman.signing import SigningKeys
 from journeyman.store import (
     make_engine,
@@ -34,7 +22,18 @@ from journeyman.store import (
     normalize_url,
 )
 
-__all__ = ["App", "ApplyReport", "EventInput", "EventReport", "ImportReport", "ValidationReport"]
+# The engine and its channels are loaded by the verbs that run them, so a command that only
+# reads or writes the store starts without them.
+if TYPE_CHECKING:
+    from journeyman.engine.dispatch import Dispatcher, EmailTransport
+    from journeyman.engine.runner import RunSummary
+    from journeyman.engine.stepper import Stepper
+    from journeyman.services import signing_secrets as secret_service
+    from journeyman.services.events import EventInput, EventReport
+    from journeyman.services.imports import ImportReport
+    from journeyman.services.workflows import ApplyReport, ValidationReport, WorkflowStatus
+
+__all__ = ["App"]
 
 
 class App:
@@ -84,7 +83,7 @@ class App:
         except DBAPIError as exc:
             app.close()
             raise StoreError(f"cannot read the database: {exc.orig}") from None
-        if revision == migrate.head_revision(app.engine):
+        if revision == migrate.HEAD:
             return app, ""
         app.close()
         if revision is None:
@@ -97,54 +96,84 @@ class App:
     # workflows: the services, as methods (the edges call the services themselves)
 
     def apply_workflow(self, document: Mapping[str, Any], *, activate: bool = True) -> ApplyReport:
+        from journeyman.services import workflows
+
         return workflows.apply(self, document, activate=activate)
 
     def validate_workflow(
         self, document: Mapping[str, Any], *, activate: bool = True
     ) -> ValidationReport:
+        from journeyman.services import workflows
+
         return workflows.validate(self, document, activate=activate)
 
     def set_workflow_status(self, key: str, status: WorkflowStatus) -> int:
+        from journeyman.services import workflows
+
         return workflows.set_status(self, key, status)
 
     def workflow_history(self, key: str) -> list[dict[str, Any]]:
+        from journeyman.services import versions
+
         return versions.history(self, key)
 
     def workflow_document(self, key: str, version: int) -> Mapping[str, Any]:
+        from journeyman.services import versions
+
         return versions.document(self, key, version)
 
     def workflow_diff(self, key: str, old: int, new: int | None = None) -> tuple[int, str]:
+        from journeyman.services import versions
+
         return versions.diff(self, key, old, new)
 
     def current_document(self, key: str) -> Mapping[str, Any]:
+        from journeyman.services import versions
+
         return versions.current_document(self, key)
 
     def rollback_workflow(self, key: str, version: int) -> ApplyReport:
+        from journeyman.services import versions
+
         return versions.rollback(self, key, version)
 
     def migrate_runs(self, key: str, from_version: int, mapping: Mapping[str, str]) -> int:
+        from journeyman.services import workflows
+
         return workflows.migrate_runs(self, key, from_version, mapping)
 
     # contacts, attributes, lists
 
     def define_attribute(self, definition: AttributeDefinition) -> None:
+        from journeyman.services import attributes
+
         attributes.define(self, definition)
 
     def attribute_definitions(self) -> dict[str, AttributeDefinition]:
+        from journeyman.services import attributes
+
         return attributes.definitions(self)
 
     def create_lists(self, names: Iterable[str]) -> list[str]:
+        from journeyman.services import lists as list_service
+
         return list_service.create(self, names)
 
     def create_user(self, name: str, email: str) -> int:
         """A team member (owner of contacts, deals and tasks); the email must be new."""
+        from journeyman.services import crm
+
         return crm.create_user(self, name, email)
 
     def import_contacts_csv(self, lines: Iterable[str]) -> ImportReport:
+        from journeyman.services import imports
+
         return imports.import_csv(self, lines)
 
     def upsert_contacts(self, inputs: Sequence[ContactInput]) -> tuple[int, int]:
         """Create or update contacts by email (case-insensitive): (created, updated)."""
+        from journeyman.services import contacts as contact_service
+
         return contact_service.upsert(self, inputs)
 
     # events
@@ -154,6 +183,8 @@ class App:
     ) -> EventReport:
         """Store the valid events (creating unknown contacts); report the others by index
         (:func:`journeyman.services.events.record`)."""
+        from journeyman.services import events as event_service
+
         return event_service.record(self, inputs, contacts_first=contacts_first)
 
     def enrol(
@@ -164,9 +195,13 @@ class App:
         lists: Sequence[str] = (),
         segment: Mapping[str, Any] | None = None,
     ) -> int:
+        from journeyman.services import enrolment
+
         return enrolment.enrol(self, key, emails=emails, lists=lists, segment=segment)
 
     def segment_emails(self, segment: Mapping[str, Any], *, page: int = 1000) -> list[str]:
+        from journeyman.services import enrolment
+
         return enrolment.segment_emails(self, segment, page=page)
 
     # secrets
@@ -174,11 +209,15 @@ class App:
     def rotate_secret(self, grace: dt.timedelta) -> secret_service.StoredSecret:
         """A new signing secret; the previous ones verify for ``grace`` at most
         (journeyman.signing). This process signs with the new one at once."""
+        from journeyman.services import signing_secrets as secret_service
+
         return secret_service.rotate(self, grace)
 
     # the engine
 
     def stepper(self, *, batch_size: int | None = None, shard: tuple[int, int] = (0, 1)) -> Stepper:
+        from journeyman.engine.stepper import EngineSettings, Stepper
+
         return Stepper(
             self.engine,
             self.clock,
@@ -194,6 +233,9 @@ class App:
     def dispatcher(self, transport: EmailTransport) -> Dispatcher:
         """A dispatcher with ``transport`` for email and the configured SMS provider (else
         captured) and webhook network rules."""
+        from journeyman.channels.webhook import WebhookTransport
+        from journeyman.engine.dispatch import Dispatcher, DispatchSettings
+
         texts = None
         if self.settings.sms_url:
             from journeyman.channels.sms import ProviderSettings, TwilioTransport
@@ -233,6 +275,8 @@ class App:
     ) -> RunSummary:
         """The engine (and the dispatcher, given a transport) in the running event loop.
         (Several processes: ``journeyman.runtime.engine.run_engine``.)"""
+        from journeyman.engine.runner import run
+
         dispatcher = self.dispatcher(transport) if transport is not None else None
         stepper = self.stepper(batch_size=batch_size)
         try:

@@ -14,40 +14,26 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from journeyman import demo as demo_module
-from journeyman import nesting, simulation
-from journeyman.app import App
 from journeyman.clock import FakeClock
 from journeyman.config import Settings
-from journeyman.documents import load_document
 from journeyman.errors import InvalidInput, InvalidWorkflow, JourneymanError
 from journeyman.model.contacts import AttributeDefinition, AttributeType, parse_allowed_values
-from journeyman.services import (
-    api_keys,
-    attributes,
-    crm,
-    database,
-    enrolment,
-    imports,
-    journeys,
-    messages,
-    reports,
-    signing_secrets,
-    versions,
-    workflows,
-)
-from journeyman.services import events as event_service
-from journeyman.services import lists as list_service
-from journeyman.services.events import EventInput
-from journeyman.services.workflows import WorkflowStatus
-from journeyman.workflow.document import json_schema
+
+# The engine, the store and their libraries are imported by the commands that use them, so
+# `journeyman --help` and a mistyped option answer at once, and each command loads only its
+# part (tests/unit/test_cli_startup.py holds the line).
+if TYPE_CHECKING:
+    from journeyman import demo as demo_module
+    from journeyman import simulation
+    from journeyman.app import App
+    from journeyman.services.workflows import WorkflowStatus
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -90,6 +76,8 @@ def _settings(ctx: typer.Context) -> Settings:
 
 @contextlib.contextmanager
 def _app(ctx: typer.Context) -> Iterator[App]:
+    from journeyman.app import App
+
     journeyman = App.open(_settings(ctx))
     try:
         yield journeyman
@@ -121,6 +109,8 @@ def main_options(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Bring the database schema to the newest version."""
+    from journeyman.services import database
+
     with _app(ctx) as journeyman:
         revision = database.revision(journeyman)
     out.print(f"database at revision {revision}")
@@ -136,6 +126,9 @@ def workflow_apply(
     draft: Annotated[bool, typer.Option(help="store a new workflow as draft, not active")] = False,
 ) -> None:
     """Validate FILE and store it as the workflow's next version."""
+    from journeyman.documents import load_document
+    from journeyman.services import workflows
+
     document = load_document(file)
     with _app(ctx) as journeyman:
         report = workflows.apply(journeyman, document, activate=not draft)
@@ -158,6 +151,9 @@ def workflow_validate(
 ) -> None:
     """Check FILE as apply would, storing nothing: the document, then, when the database
     exists, the attributes, users and workflows its steps name."""
+    from journeyman.app import App
+    from journeyman.documents import load_document
+    from journeyman.services import workflows
     from journeyman.workflow.document import parse_workflow
 
     document = load_document(file)
@@ -182,17 +178,23 @@ def workflow_validate(
 @workflow_app.command("schema")
 def workflow_schema() -> None:
     """Print the JSON Schema of workflow documents."""
+    from journeyman.workflow.document import json_schema
+
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
 @workflow_app.command("list")
 def workflow_list(ctx: typer.Context) -> None:
+    from journeyman.services import workflows
+
     with _app(ctx) as journeyman:
         rows = workflows.list_workflows(journeyman)
     _table(rows, ["key", "name", "status", "version"])
 
 
 def _set_status(ctx: typer.Context, key: str, status: WorkflowStatus) -> None:
+    from journeyman.services import workflows
+
     with _app(ctx) as journeyman:
         workflows.set_status(journeyman, key, status)
     out.print(f"workflow {key}: {status.value}")
@@ -200,11 +202,15 @@ def _set_status(ctx: typer.Context, key: str, status: WorkflowStatus) -> None:
 
 @workflow_app.command("activate")
 def workflow_activate(ctx: typer.Context, key: str) -> None:
+    from journeyman.services.workflows import WorkflowStatus
+
     _set_status(ctx, key, WorkflowStatus.ACTIVE)
 
 
 @workflow_app.command("pause")
 def workflow_pause(ctx: typer.Context, key: str) -> None:
+    from journeyman.services.workflows import WorkflowStatus
+
     _set_status(ctx, key, WorkflowStatus.PAUSED)
 
 
@@ -223,6 +229,9 @@ def workflow_enrol(
 ) -> None:
     """Enrol contacts into active workflow KEY by hand (its re-entry rules apply); they
     start on the next engine run."""
+    from journeyman import nesting
+    from journeyman.services import enrolment
+
     if not email and not list_ and not segment:
         raise InvalidInput("name the contacts: --email EMAIL, --list NAME or --segment COND")
     condition = None
@@ -246,6 +255,9 @@ def workflow_enrol(
 @workflow_app.command("stop")
 def workflow_stop(ctx: typer.Context, key: str) -> None:
     """No new entries, and every run inside exits (reason: workflow stopped)."""
+    from journeyman.services import workflows
+    from journeyman.services.workflows import WorkflowStatus
+
     with _app(ctx) as journeyman:
         exited = workflows.set_status(journeyman, key, WorkflowStatus.STOPPED)
     out.print(f"workflow {key}: stopped; {exited} run(s) exited")
@@ -254,6 +266,8 @@ def workflow_stop(ctx: typer.Context, key: str) -> None:
 @workflow_app.command("history")
 def workflow_history(ctx: typer.Context, key: str) -> None:
     """The versions of KEY, with the runs on each."""
+    from journeyman.services import versions
+
     with _app(ctx) as journeyman:
         rows = versions.history(journeyman, key)
     for row in rows:
@@ -269,6 +283,8 @@ def workflow_diff(
     new: Annotated[int | None, typer.Argument(help="version (default: current)")] = None,
 ) -> None:
     """What changed between two versions (a unified diff of their YAML)."""
+    from journeyman.services import versions
+
     with _app(ctx) as journeyman:
         _, diff = versions.diff(journeyman, key, old, new)
     sys.stdout.write(diff)
@@ -308,6 +324,10 @@ def workflow_simulate(
 ) -> None:
     """Dry run: the contact and the event through the workflow with time skipped, sending
     nothing (webhooks are answered, not called); the path and the reason of every step."""
+    from journeyman import simulation
+    from journeyman.documents import load_document
+    from journeyman.services import versions
+
     path = Path(workflow)
     with _app(ctx) as journeyman:
         document: Mapping[str, Any] = (
@@ -345,6 +365,8 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 def parse_later_event(text: str) -> simulation.LaterEvent:
     """``order_created@30m cart_id=C1`` -> a LaterEvent (properties as in ``--prop``)."""
+    from journeyman import simulation
+
     head, *props = text.split() or [""]
     name, sep, delay = head.partition("@")
     parts = _DELAY_PART.findall(delay)
@@ -415,6 +437,8 @@ def workflow_rollback(
     ctx: typer.Context, key: str, version: Annotated[int, typer.Option("--to")]
 ) -> None:
     """Publish an earlier version again as the newest one (runs in flight stay where they are)."""
+    from journeyman.services import versions
+
     with _app(ctx) as journeyman:
         report = versions.rollback(journeyman, key, version)
     out.print(f"workflow {key}: version {version} published again as version {report.version}")
@@ -430,6 +454,8 @@ def workflow_migrate(
     ] = None,
 ) -> None:
     """Move the runs inside an older version onto the current one."""
+    from journeyman.services import workflows
+
     pairs = [m.partition("=") for m in map_ or []]  # step ids as written: "true" stays "true"
     if any(not old or not sep or not new for old, sep, new in pairs):
         raise InvalidInput(f"--map {' '.join(map_ or [])!r}: expected OLD_STEP=NEW_STEP")
@@ -453,6 +479,7 @@ def contacts_import(
 ) -> None:
     """Import FILE (CSV: a header row with EMAIL and attribute names)."""
     from journeyman.imports import decode_csv
+    from journeyman.services import imports
 
     try:
         data = file.read_bytes()
@@ -473,6 +500,8 @@ def contacts_import(
 @contacts_app.command("show")
 def contacts_show(ctx: typer.Context, email: str) -> None:
     """A contact with its journey: every step with the reason."""
+    from journeyman.services import journeys
+
     with _app(ctx) as journeyman:
         contact, journey = journeys.of_email(journeyman, email.strip().lower())
     if contact is None or journey is None:
@@ -493,6 +522,8 @@ def attributes_define(
     value: Annotated[list[str] | None, typer.Option(help="allowed value (category)")] = None,
 ) -> None:
     """Define attribute NAME of TYPE (text, number, date, boolean, category)."""
+    from journeyman.services import attributes
+
     allowed = parse_allowed_values(value or [])
     if type_ is AttributeType.CATEGORY and not allowed:
         raise InvalidInput("a category attribute needs --value for each allowed value")
@@ -505,6 +536,8 @@ def attributes_define(
 
 @attributes_app.command("list")
 def attributes_list(ctx: typer.Context) -> None:
+    from journeyman.services import attributes
+
     with _app(ctx) as journeyman:
         rows = [
             {"name": d.name, "type": d.type.value, "values": ", ".join(d.allowed_values)}
@@ -515,6 +548,8 @@ def attributes_list(ctx: typer.Context) -> None:
 
 @lists_app.command("create")
 def lists_create(ctx: typer.Context, name: str) -> None:
+    from journeyman.services import lists as list_service
+
     with _app(ctx) as journeyman:
         created = list_service.create(journeyman, [name])
     out.print(f"list {name!r}: {'created' if created else 'exists already'}")
@@ -522,6 +557,8 @@ def lists_create(ctx: typer.Context, name: str) -> None:
 
 @lists_app.command("list")
 def lists_list(ctx: typer.Context) -> None:
+    from journeyman.services import lists as list_service
+
     with _app(ctx) as journeyman:
         rows = list_service.summaries(journeyman)
     _table(rows, ["id", "name", "members"])
@@ -533,6 +570,8 @@ def lists_list(ctx: typer.Context) -> None:
 @users_app.command("create")
 def users_create(ctx: typer.Context, name: str, email: str) -> None:
     """Add team member NAME with EMAIL (workflows name users by email)."""
+    from journeyman.services import crm
+
     with _app(ctx) as journeyman:
         user_id = crm.create_user(journeyman, name, email)
     out.print(f"user {email.strip().lower()} created (id {user_id})", highlight=False)
@@ -541,6 +580,8 @@ def users_create(ctx: typer.Context, name: str, email: str) -> None:
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """The team members."""
+    from journeyman.services import crm
+
     with _app(ctx) as journeyman:
         rows = crm.users(journeyman)
     _table(rows, ["id", "name", "email"])
@@ -549,6 +590,8 @@ def users_list(ctx: typer.Context) -> None:
 @deals_app.command("list")
 def deals_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """The newest deals first."""
+    from journeyman.services import crm
+
     with _app(ctx) as journeyman:
         rows = crm.deals(journeyman, limit=limit)
     _table(rows, ["id", "name", "pipeline", "stage", "amount", "status", "owner", "contact"])
@@ -557,6 +600,8 @@ def deals_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 
 @tasks_app.command("list")
 def tasks_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """The newest tasks first."""
+    from journeyman.services import crm
+
     with _app(ctx) as journeyman:
         rows = crm.tasks(journeyman, limit=limit)
     _table(rows, ["id", "title", "type", "due_at", "assignee", "contact", "deal_id", "done"])
@@ -582,6 +627,8 @@ def parse_property(item: str) -> tuple[str, Any]:
 def _json_value(text: str, what: str) -> Any:
     """``json.loads(text)``, refusing a value nested deeper than :data:`MAX_VALUE_DEPTH`
     before ``json`` recurses into it."""
+    from journeyman import nesting
+
     if nesting.json_depth(text, MAX_VALUE_DEPTH) > MAX_VALUE_DEPTH:
         raise InvalidInput(f"{what}: nested deeper than {MAX_VALUE_DEPTH} levels")
     return json.loads(text)
@@ -621,6 +668,9 @@ def event_send(
     historical: Annotated[bool, typer.Option(help="store it without triggering")] = False,
 ) -> None:
     """Record event NAME for a contact; workflows pick it up on the next engine run."""
+    from journeyman.services import events as event_service
+    from journeyman.services.events import EventInput
+
     properties = dict(parse_property(p) for p in prop or [])
     occurred = _event_time(time) if time else None
     with _app(ctx) as journeyman:
@@ -659,6 +709,7 @@ def run_engine(
     """Run the engine and the email dispatcher."""
     import asyncio
 
+    from journeyman.app import App
     from journeyman.engine.runner import RunSummary
     from journeyman.runtime import engine
 
@@ -734,6 +785,8 @@ def apikey_create(
     ] = "admin",
 ) -> None:
     """Create key NAME and print it; it is stored hashed and shown this once only."""
+    from journeyman.services import api_keys
+
     with _app(ctx) as journeyman:
         created = api_keys.create(journeyman, name, scope=scope)
     err.print(
@@ -747,6 +800,8 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(ctx: typer.Context) -> None:
     """The keys (their first characters, never the keys): name, scope, created, last used."""
+    from journeyman.services import api_keys
+
     with _app(ctx) as journeyman:
         rows = api_keys.listed(journeyman)
     _table(rows, ["name", "scope", "prefix", "created_at", "last_used_at"])
@@ -755,6 +810,8 @@ def apikey_list(ctx: typer.Context) -> None:
 @apikey_app.command("revoke")
 def apikey_revoke(ctx: typer.Context, name: str) -> None:
     """Delete key NAME: every running server refuses it from its next request on."""
+    from journeyman.services import api_keys
+
     with _app(ctx) as journeyman:
         api_keys.revoke(journeyman, name)
     err.print(f"api key {name!r} revoked", markup=False, highlight=False)
@@ -776,6 +833,7 @@ def secret_rotate(
 ) -> None:
     """A new signing secret; links in messages already sent keep working for --grace."""
     from journeyman import signing
+    from journeyman.services import signing_secrets
 
     if _settings(ctx).secret:
         raise InvalidInput(
@@ -801,6 +859,8 @@ def secret_rotate(
 @secret_app.command("list")
 def secret_list(ctx: typer.Context) -> None:
     """The database's secrets (never their values): created, retired, verifying until."""
+    from journeyman.services import signing_secrets
+
     with _app(ctx) as journeyman:
         found = signing_secrets.history(journeyman)
     rows = [
@@ -838,6 +898,9 @@ def demo(
     workers: Annotated[int, typer.Option(min=1, help="engine processes")] = 1,
 ) -> None:
     """Run the source document's example on a fresh SQLite file and report from the database."""
+    from journeyman import demo as demo_module
+    from journeyman.app import App
+
     for suffix in ("", "-wal", "-shm"):
         Path(f"{file}{suffix}").unlink(missing_ok=True)
     journeyman = App.open(Settings(database_url=f"sqlite:///{file}"))
@@ -895,6 +958,8 @@ def report_conversions(
     by_step: Annotated[bool, typer.Option("--by-step", help="one row per step")] = False,
 ) -> None:
     """Conversions and revenue per workflow (and step), per currency."""
+    from journeyman.services import reports
+
     with _app(ctx) as journeyman:
         rows = reports.conversions(journeyman, by_step=by_step)
     columns = ["workflow", *(["step"] if by_step else []), "conversions", "revenue", "currency"]
@@ -904,6 +969,8 @@ def report_conversions(
 @workflow_app.command("secret")
 def workflow_secret(ctx: typer.Context, key: str) -> None:
     """The secret that signs KEY's webhook calls (Standard Webhooks, HMAC-SHA256)."""
+    from journeyman.services import workflows
+
     with _app(ctx) as journeyman:
         sys.stdout.write(workflows.webhook_secret(journeyman, key) + "\n")
 
@@ -918,6 +985,8 @@ def outbox_list(
     limit: int = 50,
     offset: int = 0,
 ) -> None:
+    from journeyman.services import messages
+
     with _app(ctx) as journeyman:
         rows = messages.list_messages(journeyman, status=status, limit=limit, offset=offset)
     _table(rows, ["id", "status", "recipient", "subject", "step_id", "reason"])
@@ -925,6 +994,8 @@ def outbox_list(
 
 @outbox_app.command("show")
 def outbox_show(ctx: typer.Context, message_id: int) -> None:
+    from journeyman.services import messages
+
     with _app(ctx) as journeyman:
         row = messages.row(journeyman, message_id)
     for key in (

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from journeyman.store.database import DEFAULT_URL
+# The embedded default: a SQLite file in the working directory.
+DEFAULT_URL = "sqlite:///journeyman.db"
+
 
 # The value that signed tokens before a secret was generated for each database: it is in
 # the source code, so it is refused (a token signed with it must never verify).

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels.capture import CaptureTransport
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.clock import FakeClock
@@ -39,6 +39,7 @@ from journeyman.model.contacts import coerce_attributes, normalize_email
 from journeyman.model.messages import WebhookRequest, WebhookResponse
 from journeyman.services import simulation as service
 from journeyman.services import workflows
+from journeyman.services.events import EventInput
 from journeyman.services.simulation import ContactInput
 from journeyman.workflow.document import Workflow, parse_workflow
 

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels import sms, smtp, webhook
 from journeyman.channels.senders import message_id
 from journeyman.config import Settings
 from journeyman.engine.dispatch import RECORD_GROUP
+from journeyman.services.events import EventInput
 from journeyman.store.contacts import ContactInput
 
 from .cli_support import (

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels.webhook import verify
 from journeyman.config import Settings
 from journeyman.links import workflow_secret
+from journeyman.services.events import EventInput
 from journeyman.store.contacts import ContactInput
 
 from .cli_support import (

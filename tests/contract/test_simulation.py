@@ -14,11 +14,12 @@ import sqlalchemy as sa
 
 import journeyman
 from journeyman import links
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.clock import FakeClock
 from journeyman.documents import load_document
 from journeyman.errors import InvalidInput, InvalidWorkflow
 from journeyman.model.contacts import AttributeDefinition, AttributeType
+from journeyman.services.events import EventInput
 from journeyman.simulation import LaterEvent, Scenario, simulate
 
 EXAMPLES = Path(journeyman.__file__).parent / "examples"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels.senders import message_id
 from journeyman.channels.smtp import SmtpSettings, SmtpTransport
 from journeyman.clock import FakeClock
@@ -25,6 +25,7 @@ from journeyman.demo import example_path, load_demo_data
 from journeyman.documents import load_document
 from journeyman.engine.runner import RunSummary, run
 from journeyman.model.retry import RetryPolicy
+from journeyman.services.events import EventInput
 from journeyman.store import transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, list_members, messages

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from journeyman import links
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels.capture import CaptureTransport
 from journeyman.channels.sms import ProviderSettings, TwilioTransport
 from journeyman.channels.smtp import SmtpSettings, SmtpTransport
@@ -27,6 +27,7 @@ from journeyman.config import Settings
 from journeyman.engine.dispatch import Dispatcher, EmailTransport, TextTransport
 from journeyman.model.contacts import AttributeDefinition, AttributeType
 from journeyman.model.retry import RetryPolicy
+from journeyman.services.events import EventInput
 from journeyman.store import transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, messages, run_log, runs

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels.capture import CaptureTransport
 from journeyman.channels.webhook import WebhookTransport, verify
 from journeyman.clock import FakeClock
@@ -23,6 +23,7 @@ from journeyman.links import workflow_secret
 from journeyman.model.contacts import AttributeDefinition, AttributeType
 from journeyman.model.retry import RetryPolicy
 from journeyman.model.runs import Wake
+from journeyman.services.events import EventInput
 from journeyman.store import outbox, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, list_members, lists, messages, run_log, runs

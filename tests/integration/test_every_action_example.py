@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from journeyman.app import App, EventInput
+from journeyman.app import App
 from journeyman.channels.capture import CaptureTransport
 from journeyman.channels.sms import ProviderSettings, TwilioTransport
 from journeyman.channels.webhook import WebhookTransport
 from journeyman.documents import load_document
 from journeyman.engine.dispatch import Dispatcher
 from journeyman.model.contacts import AttributeDefinition, AttributeType
+from journeyman.services.events import EventInput
 from journeyman.store import schema, transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.crm import create_user_txn

@@ -14,9 +14,8 @@ import sqlalchemy as sa
 
 from journeyman import App
 from journeyman.api.group_commit import EventWriter
-from journeyman.app import EventInput
 from journeyman.errors import StoreError
-from journeyman.services.events import Submission
+from journeyman.services.events import EventInput, Submission
 from journeyman.store import read_transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, events

@@ -4,8 +4,8 @@ Modules hold the verbs of one aggregate each (contacts, lists, events, workflows
 outbox); a function whose name ends in ``_txn`` runs inside the caller's transaction.
 """
 
+from journeyman.config import DEFAULT_URL
 from journeyman.store.database import (
-    DEFAULT_URL,
     make_engine,
     normalize_url,
     read_transaction,

@@ -16,7 +16,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from journeyman.errors import StoreError
 
-DEFAULT_URL = "sqlite:///journeyman.db"
 READ_ONLY = "journeyman_read_only"
 
 

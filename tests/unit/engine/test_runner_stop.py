@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from journeyman import App
-from journeyman.app import EventInput
 from journeyman.channels.capture import CaptureTransport
 from journeyman.engine.dispatch import Dispatcher, DispatchSettings
 from journeyman.engine.runner import run
+from journeyman.services.events import EventInput
 from journeyman.store import read_transaction
 from journeyman.store.outbox import message_counts_txn
 

@@ -6,8 +6,8 @@ import asyncio
 import time
 
 from journeyman import App
-from journeyman.app import EventInput
 from journeyman.engine.runner import run
+from journeyman.services.events import EventInput
 from journeyman.store import read_transaction
 from journeyman.store.lists import members_count_txn
 
