@@ -72,7 +72,11 @@ def test_the_funnel_is_counted_per_utc_day_within_the_range(backend_server: Serv
         def outbox() -> dict[str, dict[str, Any]] | None:
             page = http.get("/api/v1/messages", params={"workflow": key}).json()
             sent = {m["recipient"].split("@")[0][len(key) + 1 :]: m for m in page["messages"]}
-            return sent if all(m["status"] == "sent" for m in sent.values()) and len(sent) == 3 else None
+            return (
+                sent
+                if all(m["status"] == "sent" for m in sent.values()) and len(sent) == 3
+                else None
+            )
 
         sent = wait_for(outbox, what="three emails sent")
         sent_on(backend_server.db_url, {sent[w]["id"]: when for w, when in SENT_AT.items()})

@@ -1,7 +1,8 @@
-// A workflow's email funnel per day as lines in plain SVG: sent, opened, clicked, converted.
-// Every day of the range is on the axis (days without email count 0); the days with email have
-// a point each, named by data-series, data-date and data-value for tests and a title for
-// people. Sizes are SVG attributes and colours CSS classes: nothing from data becomes markup
+// A workflow's email funnel per day in plain SVG: for each day, four bars side by side (sent,
+// opened, clicked, converted), so each day's funnel reads left to right and equal counts never
+// hide one another as crossing lines would. Every day of the range has its place on the axis;
+// the days with email have their bars, named by data-series, data-date and data-value for tests
+// and a title for people. Sizes are SVG attributes and colours CSS classes: nothing from data becomes markup
 // or a style string. Drawn at the width of its box (a ResizeObserver), so text keeps its size
 // on a phone.
 import { useEffect, useRef, useState } from "react";
@@ -50,36 +51,39 @@ export function FunnelChart({ days, from, to, label }: { days: Day[]; from: stri
   const byDate = new Map(days.map((d) => [d.date, d]));
   const top = roundUp(Math.max(0, ...days.map((d) => d.sent)));
   const inner = { w: width - PAD.left - PAD.right, h: HEIGHT - PAD.top - PAD.bottom };
-  const x = (i: number) => PAD.left + (dates.length > 1 ? (i * inner.w) / (dates.length - 1) : inner.w / 2);
+  const slot = inner.w / Math.max(1, dates.length);
+  const bar = Math.max(1.5, Math.min(14, (slot * 0.9) / STAGES.length));
+  const x = (i: number) => PAD.left + i * slot;
   const y = (v: number) => PAD.top + inner.h - (v / top) * inner.h;
-  const ticks = Math.min(dates.length, Math.max(2, Math.floor(inner.w / 90)));
-  const shown = new Set(Array.from({ length: ticks }, (_, k) => Math.round((k * (dates.length - 1)) / Math.max(1, ticks - 1))));
+  const levels = top <= 4 ? Array.from({ length: top + 1 }, (_, v) => v) : [0, top / 2, top];
+  const every = Math.max(1, Math.ceil(dates.length / Math.max(2, Math.floor(inner.w / 80))));
   return (
     <div className="chart" ref={box}>
-      <svg width={width} height={HEIGHT} role="img" aria-label={label} data-chart>
-        {[0, top / 2, top].map((v) => (
+      <svg width={width} height={HEIGHT} role="img" aria-label={label} data-chart data-days={dates.length}>
+        {levels.map((v) => (
           <g key={v} className="grid">
             <line x1={PAD.left} x2={width - PAD.right} y1={y(v)} y2={y(v)} />
-            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end">{Number.isInteger(v) ? v : v.toFixed(1)}</text>
+            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end">{v}</text>
           </g>
         ))}
-        {dates.map((d, i) => (shown.has(i) ? (
-          <text key={d} className="axis" x={x(i)} y={HEIGHT - 8} textAnchor={i === 0 ? "start" : i === dates.length - 1 ? "end" : "middle"}>{d.slice(5)}</text>
+        {dates.map((d, i) => (i % every === 0 ? (
+          <text key={d} className="axis" x={x(i) + slot / 2} y={HEIGHT - 8} textAnchor="middle">{d.slice(5)}</text>
         ) : null))}
-        {STAGES.map((stage) => (
-          <g key={stage} className={`series ${stage}`} data-series-line={stage}>
-            <polyline points={dates.map((d, i) => `${x(i)},${y(byDate.get(d)?.[stage] || 0)}`).join(" ")} />
-            {dates.map((d, i) => {
-              const day = byDate.get(d);
-              if (!day) return null;
-              return (
-                <circle key={d} cx={x(i)} cy={y(day[stage])} r={3.5} data-series={stage} data-date={d} data-value={day[stage]}>
+        {dates.map((d, i) => {
+          const day = byDate.get(d);
+          if (!day) return null;
+          const left = x(i) + (slot - bar * STAGES.length) / 2;
+          return (
+            <g key={d} className="day">
+              {STAGES.map((stage, k) => (
+                <rect key={stage} className={stage} x={left + k * bar} y={y(day[stage])} width={bar}
+                  height={y(0) - y(day[stage])} data-series={stage} data-date={d} data-value={day[stage]}>
                   <title>{`${d} · ${t.reports.stages[stage]}: ${day[stage]}`}</title>
-                </circle>
-              );
-            })}
-          </g>
-        ))}
+                </rect>
+              ))}
+            </g>
+          );
+        })}
       </svg>
       <ul className="legend">
         {STAGES.map((stage) => <li key={stage} className={stage}><span className="swatch" />{t.reports.stages[stage]}</li>)}

@@ -119,10 +119,10 @@ function MessageTable({ messages }: { messages: Message[] }) {
         <thead>
           <tr>
             <th>{t.outbox.time}</th>
-            <th>{t.outbox.status}</th>
-            <th>{t.outbox.reason}</th>
             <th>{t.outbox.recipient}</th>
             <th>{t.outbox.subject}</th>
+            <th>{t.outbox.status}</th>
+            <th>{t.outbox.reason}</th>
             <th className="wide">{t.outbox.channel}</th>
             <th className="wide">{t.outbox.workflow}</th>
             <th className="wide">{t.outbox.step}</th>
@@ -132,10 +132,10 @@ function MessageTable({ messages }: { messages: Message[] }) {
           {messages.map((m) => (
             <tr key={m.id} data-message={m.id} data-recipient={m.recipient || ""} data-status={m.captured ? "captured" : m.status}>
               <td className="time">{when(m.sent_at || m.created_at)}</td>
-              <td><span className={`state ${m.captured ? "captured" : m.status}`} data-shown-status>{shownStatus(m)}</span></td>
-              <td className="reason" data-reason>{m.reason || ""}</td>
-              <td><a href={`#/messages/${m.id}`} data-action="open-message">{m.recipient || `#${m.id}`}</a></td>
+              <td className="recipient"><a href={`#/messages/${m.id}`} data-action="open-message">{m.recipient || `#${m.id}`}</a></td>
               <td className="subject">{m.subject}</td>
+              <td className="state-cell"><span className={`state ${m.captured ? "captured" : m.status}`} data-shown-status>{shownStatus(m)}</span></td>
+              <td className="reason" data-reason>{m.reason || ""}</td>
               <td className="wide">{t.outbox.channels[m.channel as keyof typeof t.outbox.channels] || m.channel}</td>
               <td className="wide">{m.workflow || ""}</td>
               <td className="wide">{m.step_id || ""}</td>
