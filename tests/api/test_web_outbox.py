@@ -162,6 +162,9 @@ def test_the_outbox_shows_reasons_captured_messages_and_filters(page: Page, outb
     page.select_option('select[name="language"]', "de")
     expect(page.locator("main h1")).to_have_text("Postausgang")
     expect(ann.locator("[data-shown-status]")).to_have_text("abgefangen")
+    expect(blocked.locator("[data-reason]")).to_have_text(
+        "Der Kontakt steht auf der Sperrliste für E-Mails"
+    )
     expect(page.locator('[data-nav="reports"]')).to_have_text("Berichte")
     page.select_option('select[name="language"]', "en")
 

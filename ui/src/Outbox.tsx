@@ -23,6 +23,13 @@ const STATUSES = ["queued", "sending", "sent", "failed", "suppressed"] as const;
 const CHANNELS = ["email", "sms", "whatsapp", "webhook"] as const;
 const FILTERS = ["status", "channel", "workflow"] as const;
 
+// The suppressions the steps name (steps/messages.py, steps/texts.py) in the catalogue's words;
+// any other reason (a provider's error, retries given up) as the server recorded it.
+function reasonText(reason: string | null): string {
+  if (!reason) return "";
+  return t.outbox.reasons[reason as keyof typeof t.outbox.reasons] || reason;
+}
+
 export function when(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString(document.documentElement.lang, { dateStyle: "short", timeStyle: "short" }) : "";
 }
@@ -135,7 +142,7 @@ function MessageTable({ messages }: { messages: Message[] }) {
               <td className="recipient"><a href={`#/messages/${m.id}`} data-action="open-message">{m.recipient || `#${m.id}`}</a></td>
               <td className="subject">{m.subject}</td>
               <td className="state-cell"><span className={`state ${m.captured ? "captured" : m.status}`} data-shown-status>{shownStatus(m)}</span></td>
-              <td className="reason" data-reason>{m.reason || ""}</td>
+              <td className="reason" data-reason>{reasonText(m.reason)}</td>
               <td className="wide">{t.outbox.channels[m.channel as keyof typeof t.outbox.channels] || m.channel}</td>
               <td className="wide">{m.workflow || ""}</td>
               <td className="wide">{m.step_id || ""}</td>
@@ -164,7 +171,7 @@ export function MessagePage({ id }: { id: string }) {
   if (!m) return <main className="page">{error ? <p className="error" role="alert">{error}</p> : <p className="help">{t.loading}</p>}</main>;
   const facts: [string, string][] = [
     [t.outbox.status, shownStatus(m)],
-    [t.outbox.reason, m.reason || ""],
+    [t.outbox.reason, reasonText(m.reason)],
     [t.outbox.channel, t.outbox.channels[m.channel as keyof typeof t.outbox.channels] || m.channel],
     [t.outbox.sender, m.sender],
     [t.outbox.recipient, m.recipient || ""],
@@ -178,7 +185,9 @@ export function MessagePage({ id }: { id: string }) {
       <p><a href="#/messages" data-action="all-messages">{t.outbox.back}</a></p>
       <h1 data-subject>{m.subject || `${m.channel} #${m.id}`}</h1>
       <dl className="facts">
-        {facts.filter(([, v]) => v).map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}
+        {facts.filter(([, v]) => v).map(([k, v]) => (
+          <div key={k} className={k === t.outbox.sender || k === t.outbox.recipient || k === t.outbox.reason ? "long" : undefined}><dt>{k}</dt><dd>{v}</dd></div>
+        ))}
       </dl>
       {m.captured ? <p className="note">{t.outbox.capturedNote}</p> : null}
       {m.contact_id ? <p><a href={`#/contacts/${m.contact_id}`} data-action="open-contact">{t.outbox.contact}</a></p> : null}

@@ -253,6 +253,13 @@ export const de: Catalogue = {
     payload: "Nutzdaten",
     tracking: "Öffnungen und Klicks",
     noTracking: "Noch nicht geöffnet oder angeklickt.",
+    reasons: {
+      "contact no longer exists": "Der Kontakt existiert nicht mehr",
+      "contact has no email address": "Der Kontakt hat keine E-Mail-Adresse",
+      "contact is blocklisted for email": "Der Kontakt steht auf der Sperrliste für E-Mails",
+      "contact has no number for this channel": "Der Kontakt hat keine Nummer für diesen Kanal",
+      "contact is blocklisted for SMS": "Der Kontakt steht auf der Sperrliste für SMS",
+    },
   },
   reports: {
     nav: "Berichte",

@@ -254,6 +254,13 @@ export const en = {
     payload: "Payload",
     tracking: "Opens and clicks",
     noTracking: "Not opened or clicked yet.",
+    reasons: {
+      "contact no longer exists": "contact no longer exists",
+      "contact has no email address": "contact has no email address",
+      "contact is blocklisted for email": "contact is blocklisted for email",
+      "contact has no number for this channel": "contact has no number for this channel",
+      "contact is blocklisted for SMS": "contact is blocklisted for SMS",
+    },
   },
   reports: {
     nav: "Reports",
