@@ -158,6 +158,12 @@ def test_the_outbox_shows_reasons_captured_messages_and_filters(page: Page, outb
     page.click('[data-action="reset-filters"]')
     expect(page.locator("[data-count]")).to_have_attribute("data-count", "5")
     expect(page.locator('select[name="workflow"]')).to_have_value("")
+    page.fill('input[name="email"]', "Carl@Example.com")
+    page.press('input[name="email"]', "Enter")
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_have_attribute("data-recipient", "carl@example.com")
+    page.click('[data-nav="messages"]')
+    expect(page.locator("[data-count]")).to_have_attribute("data-count", "5")
 
     page.select_option('select[name="language"]', "de")
     expect(page.locator("main h1")).to_have_text("Postausgang")

@@ -1,5 +1,5 @@
-// The outbox: every message the workflows made, filtered by status, channel and workflow
-// (#/messages?status=&channel=&workflow=&offset=, the parameters of GET /api/v1/messages), with
+// The outbox: every message the workflows made, filtered by status, channel, workflow and email
+// (#/messages?status=&channel=&workflow=&email=&offset=, the parameters of GET /api/v1/messages), with
 // why a message was suppressed or failed; and one message (#/messages/ID) with its email in a
 // sandboxed frame, so that looking at it records no open and no click.
 import { useEffect, useState } from "react";
@@ -21,7 +21,7 @@ type Detail = Message & {
 
 const STATUSES = ["queued", "sending", "sent", "failed", "suppressed"] as const;
 const CHANNELS = ["email", "sms", "whatsapp", "webhook"] as const;
-const FILTERS = ["status", "channel", "workflow"] as const;
+const FILTERS = ["status", "channel", "workflow", "email"] as const;
 
 // The suppressions the steps name (steps/messages.py, steps/texts.py) in the catalogue's words;
 // any other reason (a provider's error, retries given up) as the server recorded it.
@@ -44,6 +44,7 @@ export function Outbox({ query }: { query: URLSearchParams }) {
   const [workflows, setWorkflows] = useState<{ key: string; name: string }[]>([]);
   const [found, setFound] = useState<{ messages: Message[]; count: number } | null>(null);
   const [error, setError] = useState("");
+  const [email, setEmail] = useState(query.get("email") || "");
   const offset = Number(query.get("offset") || 0);
   useEffect(() => {
     api<{ workflows: { key: string; name: string }[] }>("/api/v1/workflows").then(
@@ -80,7 +81,7 @@ export function Outbox({ query }: { query: URLSearchParams }) {
   return (
     <main className="page outbox">
       <h1>{t.outbox.title}</h1>
-      <form className="query" onSubmit={(e) => e.preventDefault()}>
+      <form className="query" onSubmit={(e) => { e.preventDefault(); choose("email")({ target: { value: email.trim() } }); }}>
         <label className="field"><span className="label">{t.outbox.status}</span>
           <select name="status" value={query.get("status") || ""} onChange={choose("status")}>
             <option value="">{t.outbox.anyStatus}</option>
@@ -99,6 +100,9 @@ export function Outbox({ query }: { query: URLSearchParams }) {
             {workflows.map((w) => <option key={w.key} value={w.key}>{w.name} ({w.key})</option>)}
             {query.get("workflow") && !known ? <option value={query.get("workflow") as string}>{query.get("workflow")}</option> : null}
           </select>
+        </label>
+        <label className="field"><span className="label">{t.outbox.email}</span>
+          <input name="email" type="search" value={email} placeholder={t.outbox.emailHint} onChange={(e) => setEmail(e.target.value)} />
         </label>
       </form>
       {error ? <p className="error" role="alert">{error}</p> : null}

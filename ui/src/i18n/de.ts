@@ -228,6 +228,8 @@ export const de: Catalogue = {
     anyStatus: "(jeder Status)",
     anyChannel: "(jeder Kanal)",
     anyWorkflow: "(jeder Workflow)",
+    email: "E-Mail des Empfängers",
+    emailHint: "name@beispiel.de",
     statuses: { queued: "in der Warteschlange", sending: "wird gesendet", sent: "gesendet", failed: "fehlgeschlagen", suppressed: "unterdrückt" },
     channels: { email: "E-Mail", sms: "SMS", whatsapp: "WhatsApp", webhook: "Webhook" },
     captured: "abgefangen",

@@ -229,6 +229,8 @@ export const en = {
     anyStatus: "(any status)",
     anyChannel: "(any channel)",
     anyWorkflow: "(any workflow)",
+    email: "Recipient's email",
+    emailHint: "name@example.com",
     statuses: { queued: "queued", sending: "sending", sent: "sent", failed: "failed", suppressed: "suppressed" },
     channels: { email: "Email", sms: "SMS", whatsapp: "WhatsApp", webhook: "Webhook" },
     captured: "captured",
