@@ -19,7 +19,7 @@ export function defaultRange(now = Date.now()): { from: string; to: string } {
 }
 
 function percent(part: number, whole: number): string {
-  return whole ? `${Math.round((100 * part) / whole)} %` : "–";
+  return whole ? new Intl.NumberFormat(document.documentElement.lang, { style: "percent" }).format(part / whole) : "–";
 }
 
 async function load(from: string, to: string): Promise<Found> {
