@@ -2,7 +2,7 @@
 // the language switch (which overrides the browser's languages and is remembered).
 import { CATALOGUES, language, t } from "./i18n";
 
-type Props = { page: "builder" | "contacts" | "lists"; onLanguage: (code: string) => void };
+type Props = { page: "builder" | "contacts" | "lists" | "messages" | "reports"; onLanguage: (code: string) => void };
 
 export function Nav({ page, onLanguage }: Props) {
   const link = (name: Props["page"], href: string, label: string) => (
@@ -14,6 +14,8 @@ export function Nav({ page, onLanguage }: Props) {
       {link("builder", "#/new", t.nav.builder)}
       {link("contacts", "#/contacts", t.nav.contacts)}
       {link("lists", "#/lists", t.nav.lists)}
+      {link("messages", "#/messages", t.outbox.nav)}
+      {link("reports", "#/reports", t.reports.nav)}
       <a href="/ui/#/" data-nav="classic">{t.nav.classic}</a>
       <label className="language">
         <span>{t.language}</span>

@@ -1,6 +1,7 @@
 // The workspace's entry: sign in (the key the vanilla UI keeps in this tab), then the page the
 // address names: the builder on a new workflow (#/new) or a workflow's draft or current
-// version (#/edit/KEY), contacts (#/contacts, #/contacts/ID), lists (#/lists, #/lists/ID).
+// version (#/edit/KEY), contacts (#/contacts, #/contacts/ID), lists (#/lists, #/lists/ID),
+// the outbox (#/messages, #/messages/ID) and reports (#/reports).
 import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/style.css";
@@ -12,6 +13,8 @@ import { Schemas } from "./schema";
 import { ContactPage } from "./ContactPage";
 import { Contacts } from "./Contacts";
 import { ListPage, Lists } from "./Lists";
+import { MessagePage, Outbox } from "./Outbox";
+import { Reports } from "./Reports";
 import { Nav } from "./Nav";
 import { language, setLanguage, t } from "./i18n";
 
@@ -57,7 +60,8 @@ function App() {
     return () => window.removeEventListener("hashchange", moved);
   }, []);
   const [path, search] = hash.split("?");
-  const page = path.startsWith("#/contacts") ? "contacts" : path.startsWith("#/lists") ? "lists" : "builder";
+  const page = path.startsWith("#/contacts") ? "contacts" : path.startsWith("#/lists") ? "lists"
+    : path.startsWith("#/messages") ? "messages" : path.startsWith("#/reports") ? "reports" : "builder";
   useEffect(() => {
     if (!signedIn || page !== "builder") return;
     setLoaded(null);
@@ -72,7 +76,8 @@ function App() {
   return (
     <div className="workspace" key={lang}>
       <Nav page={page} onLanguage={onLanguage} />
-      {page === "contacts" ? contactsPage(path, search) : page === "lists" ? listsPage(path) : (
+      {page === "contacts" ? contactsPage(path, search) : page === "lists" ? listsPage(path)
+        : page === "messages" ? messagesPage(path, search) : page === "reports" ? <Reports key={search || ""} query={new URLSearchParams(search || "")} /> : (
         error ? <p className="error" role="alert">{error}</p>
           : !loaded ? <p className="help">{t.loading}</p>
           : <Builder key={hash} schemas={loaded.schemas} initial={loaded.doc} editing={loaded.editing} note={loaded.note} />
@@ -85,6 +90,12 @@ function contactsPage(path: string, search: string | undefined) {
   const one = /^#\/contacts\/(\d+)$/.exec(path);
   if (one) return <ContactPage key={one[1]} id={one[1]} />;
   return <Contacts key={search || ""} query={new URLSearchParams(search || "")} />;
+}
+
+function messagesPage(path: string, search: string | undefined) {
+  const one = /^#\/messages\/(\d+)$/.exec(path);
+  if (one) return <MessagePage key={one[1]} id={one[1]} />;
+  return <Outbox key={search || ""} query={new URLSearchParams(search || "")} />;
 }
 
 function listsPage(path: string) {
