@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install ui browser demo test coverage bench check clean
+.PHONY: install ui browser demo test soak coverage bench check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ browser:
 TEST_JOBS ?= 4
 test: $(STAMP) browser ui
 	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile
+
+# The large workloads at full size (the tests marked slow, with --soak): the crash tests on
+# 50,000- and 15,000-contact backlogs, the API fuzzing at 50 examples per operation. make test
+# runs the same tests on smaller workloads; CI runs both.
+soak: $(STAMP) browser ui
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile --soak -m slow
 
 # The same suite, measuring its line coverage of journeyman; fails under the floor set in
 # pyproject.toml ([tool.coverage.report] fail_under). Slower than make test: CI runs both.

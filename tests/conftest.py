@@ -72,6 +72,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: the test needs a PostgreSQL server")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="the large workloads at full size (make soak; CI runs it after make test)",
+    )
+
+
+@pytest.fixture(scope="session")
+def soak(request: pytest.FixtureRequest) -> bool:
+    """True in ``make soak``: tests with a workload (backlogs, fuzzing) run it at full size;
+    ``make test`` runs the same tests on smaller ones."""
+    return bool(request.config.getoption("--soak"))
+
+
 # --- time ---------------------------------------------------------------------------------
 
 

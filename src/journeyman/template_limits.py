@@ -95,8 +95,10 @@ def current() -> Budget:
 
 
 @contextmanager
-def rendering(seconds: float = MAX_RENDER_SECONDS) -> Iterator[Budget]:
-    """A fresh budget for one render, inside what is left of the batch's."""
+def rendering(seconds: float | None = None) -> Iterator[Budget]:
+    """A fresh budget for one render (``MAX_RENDER_SECONDS`` unless given), inside what is
+    left of the batch's."""
+    seconds = MAX_RENDER_SECONDS if seconds is None else seconds
     now = time.monotonic()
     own, batch = now + seconds, _batch_deadline.get()
     if batch is not None and now >= batch:

@@ -28,7 +28,8 @@ from .cli_support import (
     start_logged,
 )
 
-CONTACTS = 15_000  # 20,000 purchases
+CONTACTS = 6_000  # 8,000 purchases
+SOAK_CONTACTS = 15_000  # 20,000 purchases (make soak)
 SMTP_CONTACTS = 3_000
 RUN = ("run", "--until-idle", "--batch-size", "100")
 
@@ -97,10 +98,11 @@ def assert_everything_done_once(reader: Reader, contacts: int, purchases: int) -
 
 @pytest.mark.slow
 def test_a_killed_run_restarted_finishes_the_work_exactly_once(
-    cli_db_url: str, tmp_path: Path
+    cli_db_url: str, tmp_path: Path, soak: bool
 ) -> None:
     url = cli_db_url
-    purchases = prepare(url, CONTACTS)
+    contacts = SOAK_CONTACTS if soak else CONTACTS
+    purchases = prepare(url, contacts)
     reader = Reader(url)
     try:
         completed = "SELECT count(*) FROM runs WHERE status = 'completed'"
@@ -112,7 +114,7 @@ def test_a_killed_run_restarted_finishes_the_work_exactly_once(
         done = reader.value(completed)
         assert 0 < done < purchases
         emails = reader.value("SELECT count(*) FROM messages")
-        assert 0 < emails < CONTACTS
+        assert 0 < emails < contacts
         assert emails == reader.value("SELECT count(*) FROM run_log WHERE step_id = 'send_coupon'")
         assert reader.value("SELECT count(*) FROM list_members") == reader.value(
             "SELECT count(*) FROM run_log WHERE step_id = 'add_to_loyal'"
@@ -126,7 +128,7 @@ def test_a_killed_run_restarted_finishes_the_work_exactly_once(
         print(f"killed with {done} of {purchases} runs completed, {emails} emails queued")
         finish(url, tmp_path, "second")
 
-        assert_everything_done_once(reader, CONTACTS, purchases)
+        assert_everything_done_once(reader, contacts, purchases)
     finally:
         reader.close()
 

@@ -11,7 +11,9 @@ soon as they are published.
 Schemathesis runs through its command line (``schemathesis run``: its examples, coverage and
 fuzzing phases) with a schemathesis.toml the test writes, the interface it keeps stable; its
 pytest plugin does not run under pytest 9.2. Generation is deterministic (no seed, no example
-database), so a run sends the same requests on every machine and in CI.
+database), so a run sends the same requests on every machine and in CI. The fuzzing phase
+tries 12 examples per operation in ``make test`` (6 on PostgreSQL) and 50 (25) in
+``make soak``.
 
 The server is one of its own, on its own database (the fuzzer creates and deletes lists and
 attributes at random; the other API tests share ``api_server``), seeded with a contact, a
@@ -230,20 +232,23 @@ def test_the_document_declares_the_errors_the_server_answers(fuzz_server: Server
     assert "content" not in attribute["post"]["responses"]["201"]  # created: no body
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(FUZZ_SECONDS + 120)
 def test_every_operation_answers_as_documented_without_server_errors_sqlite(
-    fuzz_server: Server, tmp_path: Path
+    fuzz_server: Server, tmp_path: Path, soak: bool
 ) -> None:
     listed = operations(fuzz_server)
     assert {"POST /v3/contacts", "GET /v3/contacts/lists/{listId}", "POST /api/v2/identify"} <= (
         listed
     )
-    assert fuzz(fuzz_server, tmp_path, max_examples=50) == listed
+    assert fuzz(fuzz_server, tmp_path, max_examples=50 if soak else 12) == listed
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.timeout(FUZZ_SECONDS + 120)
 def test_every_operation_answers_as_documented_without_server_errors_postgres(
-    pg_fuzz_server: Server, tmp_path: Path
+    pg_fuzz_server: Server, tmp_path: Path, soak: bool
 ) -> None:
-    assert fuzz(pg_fuzz_server, tmp_path, max_examples=25) == operations(pg_fuzz_server)
+    examples = 25 if soak else 6
+    assert fuzz(pg_fuzz_server, tmp_path, max_examples=examples) == operations(pg_fuzz_server)
