@@ -1,5 +1,6 @@
 // The workspace's entry: sign in (the key the vanilla UI keeps in this tab), then the page the
-// address names: the builder on a new workflow (#/new) or a workflow's draft or current
+// address names: the workflows (#/workflows, also for an empty address), one workflow read
+// (#/workflows/KEY), the builder on a new workflow (#/new) or a workflow's draft or current
 // version (#/edit/KEY), contacts (#/contacts, #/contacts/ID), lists (#/lists, #/lists/ID).
 import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
@@ -12,7 +13,9 @@ import { Schemas } from "./schema";
 import { ContactPage } from "./ContactPage";
 import { Contacts } from "./Contacts";
 import { ListPage, Lists } from "./Lists";
-import { Nav } from "./Nav";
+import { Nav, PageName } from "./Nav";
+import { WorkflowPage } from "./WorkflowPage";
+import { Workflows } from "./Workflows";
 import { language, setLanguage, t } from "./i18n";
 
 type Loaded = { schemas: Schemas; doc: Doc; editing: string | null; note: string };
@@ -57,7 +60,7 @@ function App() {
     return () => window.removeEventListener("hashchange", moved);
   }, []);
   const [path, search] = hash.split("?");
-  const page = path.startsWith("#/contacts") ? "contacts" : path.startsWith("#/lists") ? "lists" : "builder";
+  const page = pageOf(path);
   useEffect(() => {
     if (!signedIn || page !== "builder") return;
     setLoaded(null);
@@ -72,13 +75,27 @@ function App() {
   return (
     <div className="workspace" key={lang}>
       <Nav page={page} onLanguage={onLanguage} />
-      {page === "contacts" ? contactsPage(path, search) : page === "lists" ? listsPage(path) : (
+      {page === "contacts" ? contactsPage(path, search) : page === "lists" ? listsPage(path) : page === "workflows" ? workflowsPage(path) : (
         error ? <p className="error" role="alert">{error}</p>
           : !loaded ? <p className="help">{t.loading}</p>
           : <Builder key={hash} schemas={loaded.schemas} initial={loaded.doc} editing={loaded.editing} note={loaded.note} />
       )}
     </div>
   );
+}
+
+function pageOf(path: string): PageName {
+  if (path.startsWith("#/contacts")) return "contacts";
+  if (path.startsWith("#/lists")) return "lists";
+  if (path === "#/new" || path.startsWith("#/edit/")) return "builder";
+  return "workflows";
+}
+
+function workflowsPage(path: string) {
+  const one = /^#\/workflows\/(.+)$/.exec(path);
+  if (!one) return <Workflows />;
+  const key = decodeURIComponent(one[1]);
+  return <WorkflowPage key={key} workflowKey={key} />;
 }
 
 function contactsPage(path: string, search: string | undefined) {
