@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, Request, Route, expect
 from journeyman.documents import load_document
 
 from .api_support import Server, served, wait_for
-from .test_web_builder import EXAMPLES, KEY, branches, purchase, signed_in
+from .test_web_builder import EXAMPLES, KEY, applied_examples, branches, purchase, signed_in
 from .test_web_workspace import screenshots
 from .web_support import browser, watched
 
@@ -170,19 +170,25 @@ def test_the_workflow_is_read_with_counts_versions_contacts_and_buttons(
 
 
 def labels_clear_of_boxes(page: Page) -> None:
-    """No count on a way out lies over a box."""
-    boxes = [b for b in (n.bounding_box() for n in page.locator(".read-node").all()) if b]
-    for label in page.locator(".edge-count").all():
-        found = label.bounding_box()
-        assert found is not None
+    """No count on a way out lies over a box (all read at one moment: polling redraws)."""
+    rects = page.evaluate(
+        """() => ['.read-node', '.edge-count'].map((css) =>
+            [...document.querySelectorAll(css)].map((e) => {
+                const r = e.getBoundingClientRect();
+                return {text: e.textContent, x: r.x, y: r.y, right: r.right, bottom: r.bottom};
+            }))"""
+    )
+    boxes, labels = rects
+    assert boxes and labels
+    for label in labels:
         for b in boxes:
             apart = (
-                found["x"] + found["width"] <= b["x"] + 1
-                or b["x"] + b["width"] <= found["x"] + 1
-                or found["y"] + found["height"] <= b["y"] + 1
-                or b["y"] + b["height"] <= found["y"] + 1
+                label["right"] <= b["x"] + 1
+                or b["right"] <= label["x"] + 1
+                or label["bottom"] <= b["y"] + 1
+                or b["bottom"] <= label["y"] + 1
             )
-            assert apart, (label.inner_text(), found, b)
+            assert apart, (label, b)
 
 
 def shots(page: Page, name: str) -> None:
@@ -248,3 +254,40 @@ def test_a_workflow_page_counts_the_same_as_the_api(workspace: Server) -> None:
     edges = {(e["source"], e["branch"]): (e["count"], e["waiting"]) for e in graph["edges"]}
     assert edges[("is_first_purchase", "then")] == (4, 0)
     assert edges[("is_first_purchase", "else")] == (2, 0)
+
+
+def test_each_channel_has_its_statistics_and_the_rules_are_in_words(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Every shipped example: SMS and WhatsApp are sent (never opened), webhooks are calls
+    that may fail, emails are opened and clicked; exit and restart rules read in words."""
+    with served(tmp_path, f"sqlite:///{tmp_path / 'journeyman.db'}") as server:
+        applied_examples(server)
+        for found in watched(browser):
+            signed_in(found, server)
+            found.goto(f"{server.url}/ui/builder/#/workflows/every-action")
+            expect(node(found, "enrich")).to_contain_text("POST")
+            figures = {
+                step: sorted(
+                    node(found, step).locator("[data-figure]").evaluate_all(
+                        "(all) => all.map((f) => f.dataset.figure)"
+                    )
+                )
+                for step in ("confirm", "text_them", "whatsapp", "enrich")
+            }
+            assert figures == {
+                "confirm": ["clicked", "opened", "sent"],
+                "text_them": ["sent"],
+                "whatsapp": ["sent"],
+                "enrich": ["calls", "failures"],
+            }
+            labels_clear_of_boxes(found)
+            shots(found, "workflow-every-action")
+
+            found.goto(f"{server.url}/ui/builder/#/workflows/abandoned-cart")
+            exits = found.locator('[data-rule="exit_when"]')
+            expect(exits).to_contain_text("event order_created (same cart_id)")
+            expect(exits).to_contain_text("event cart_deleted (same cart_id)")
+            restarts = found.locator('[data-rule="restart_when"]')
+            expect(restarts).to_contain_text("event cart_updated (same cart_id)")
+            expect(node(found, "wait_for_order")).to_contain_text("wait for order_created")

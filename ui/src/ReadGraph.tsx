@@ -75,7 +75,8 @@ export function percent(part: number, whole: number): number | null {
   return whole > 0 ? Math.round((100 * part) / whole) : null;
 }
 
-const WIDTH = 240;
+const WIDE = 240;
+const NARROW = 180; // boxes on a phone: the drawing stays readable at a larger zoom
 const TRIGGER = "__entry";
 const END = "end";
 
@@ -195,7 +196,7 @@ function labelText(edge: GraphEdgeInfo, kind: string, went: number, share: numbe
   return `${name}${went}${share === null || only ? "" : ` (${share} %)`}`;
 }
 
-function build({ graph, doc, stats, selected }: ReadProps): Laid {
+function build({ graph, doc, stats, selected }: ReadProps, box: number): Laid {
   const steps: any[] = Array.isArray(doc?.steps) ? doc.steps : [];
   const byId = new Map(steps.map((s) => [s.id, s]));
   const info = new Map(graph.nodes.map((n) => [n.id, n]));
@@ -205,7 +206,10 @@ function build({ graph, doc, stats, selected }: ReadProps): Laid {
   const nodes: Node[] = [
     { id: TRIGGER, type: "trigger", position: { x: 0, y: 0 }, data: { entries, entered: graph.runs.entered }, height: 70 + 18 * Math.max(1, entries.length) },
   ];
-  for (const n of graph.nodes) {
+  // In the document's order, as the edges below.
+  const place = new Map(steps.map((s, i) => [s.id, i]));
+  const ordered = [...graph.nodes].sort((a, b) => (place.get(a.id) ?? 1e9) - (place.get(b.id) ?? 1e9));
+  for (const n of ordered) {
     if (n.kind === END) {
       nodes.push({ id: END, type: "end", position: { x: 0, y: 0 }, data: { completed: n.entered }, height: 48 });
       continue;
@@ -215,7 +219,7 @@ function build({ graph, doc, stats, selected }: ReadProps): Laid {
     nodes.push({
       id: n.id, type: "step", position: { x: 0, y: 0 },
       data: { id: n.id, kind: n.kind, words, entered: n.entered, now: n.now, figures, selected: selected === n.id, disabled: n.disabled },
-      height: figures.length ? 132 : 110,
+      height: (figures.length ? 132 : 110) + (box < WIDE && figures.length ? 16 : 0),
     });
   }
   const edges: Edge[] = [];
@@ -227,7 +231,9 @@ function build({ graph, doc, stats, selected }: ReadProps): Laid {
       data: { label: String(went), source: "entry", branch: "next", went, share: null, back: false },
     });
   }
-  for (const e of graph.edges) {
+  const rank = (id: string) => place.get(id) ?? 1e9;
+  const waysOut = [...graph.edges].sort((a, b) => rank(a.source) - rank(b.source) || rank(a.target) - rank(b.target));
+  for (const e of waysOut) {
     const from = info.get(e.source);
     const went = Math.max(0, e.count - e.waiting);
     const share = percent(went, from?.entered || 0);
@@ -238,15 +244,17 @@ function build({ graph, doc, stats, selected }: ReadProps): Laid {
       data: { label: labelText(e, from?.kind || "", went, share, only), source: e.source, branch: e.branch, went, share, back: e.back },
     });
   }
-  return layout(nodes, edges);
+  return layout(nodes, edges, box);
 }
 
 // dagre places boxes and labels; edges keep its points, and each label its place.
-function layout(nodes: Node[], edges: Edge[]): Laid {
+function layout(nodes: Node[], edges: Edge[], box: number): Laid {
   const graph = new dagre.graphlib.Graph({ multigraph: true });
   graph.setGraph({ rankdir: "TB", nodesep: 36, ranksep: 40, edgesep: 16, marginx: 12, marginy: 12 });
-  nodes.forEach((n) => graph.setNode(n.id, { width: n.type === "end" ? 150 : WIDTH, height: n.height }));
-  for (const e of edges) {
+  nodes.forEach((n) => graph.setNode(n.id, { width: n.type === "end" ? 150 : box, height: n.height }));
+  // dagre sets the first way out rightmost when the drawing ties: given last, "yes" (then,
+  // the first way) stands left of "no".
+  for (const e of [...edges].reverse()) {
     const data = e.data as EdgeData;
     if (data.back) continue;
     graph.setEdge(e.source, e.target, { width: 8 + 7 * data.label.length, height: 22, labelpos: "c" }, e.id);
@@ -263,7 +271,7 @@ function layout(nodes: Node[], edges: Edge[]): Laid {
     return { ...e, data: { ...data, points: found.points, at: { x: found.x, y: found.y } } };
   });
   const size = graph.graph();
-  return { nodes: placed, edges: drawn, width: size.width || WIDTH, height: size.height || 100 };
+  return { nodes: placed, edges: drawn, width: size.width || box, height: size.height || 100 };
 }
 
 const MIN_ZOOM = 0.55;
@@ -272,7 +280,8 @@ function Drawing(props: ReadProps) {
   const flow = useReactFlow();
   const holder = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(0);
-  const laid = useMemo(() => build(props), [props.graph, props.doc, props.stats, props.selected]);
+  const box = width && width < 600 ? NARROW : WIDE;
+  const laid = useMemo(() => build(props, box), [props.graph, props.doc, props.stats, props.selected, box]);
   useLayoutEffect(() => {
     const box = holder.current;
     if (!box) return;

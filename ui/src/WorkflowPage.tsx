@@ -196,10 +196,12 @@ function StatsTable({ graph, stats, onSelect }: { graph: ServerGraph; stats: Map
           <tbody>
             {steps.map((n) => (
               <tr key={n.id} data-stats-step={n.id}>
-                <td><button type="button" className="link" onClick={() => onSelect(n.id)}>{n.id}</button> <span className="help">{t.kinds[n.kind] || n.kind}</span></td>
+                <td><button type="button" className="link" onClick={() => onSelect(n.id)}>{n.id}</button><div className="help">{t.kinds[n.kind] || n.kind}</div></td>
                 <td className="number">{n.entered}</td>
                 <td className="number">{n.now}</td>
-                <td>{channelFigures(n.kind, stats.get(n.id)).map((f) => `${f.value} ${f.label}`).join(" · ")}</td>
+                <td className="figures-cell">
+                  {channelFigures(n.kind, stats.get(n.id)).map((f) => <span key={f.name} data-figure={f.name}><b>{f.value}</b> {f.label}</span>)}
+                </td>
               </tr>
             ))}
           </tbody>
