@@ -143,9 +143,7 @@ def test_the_workflow_is_read_with_counts_versions_contacts_and_buttons(
     expect(buttons).to_have_count(2)
     expect(page.locator('[data-action="pause"]')).to_be_visible()
     expect(page.locator('[data-action="stop"]')).to_be_visible()
-    expect(page.locator('[data-action="edit-workflow"]')).to_have_attribute(
-        "href", f"#/edit/{KEY}"
-    )
+    expect(page.locator('[data-action="edit-workflow"]')).to_have_attribute("href", f"#/edit/{KEY}")
     page.click('[data-action="pause"]')
     expect(page.locator("[data-status-of]")).to_have_attribute("data-value", "paused")
     expect(page.locator('[data-action="activate"]')).to_be_visible()
@@ -269,9 +267,9 @@ def test_each_channel_has_its_statistics_and_the_rules_are_in_words(
             expect(node(found, "enrich")).to_contain_text("POST")
             figures = {
                 step: sorted(
-                    node(found, step).locator("[data-figure]").evaluate_all(
-                        "(all) => all.map((f) => f.dataset.figure)"
-                    )
+                    node(found, step)
+                    .locator("[data-figure]")
+                    .evaluate_all("(all) => all.map((f) => f.dataset.figure)")
                 )
                 for step in ("confirm", "text_them", "whatsapp", "enrich")
             }
