@@ -164,6 +164,7 @@ def test_the_workflow_is_read_with_counts_versions_contacts_and_buttons(
     expect(edge(page, "is_first_purchase", "then")).to_have_text("ja · 4 (67 %)")
     expect(node(page, "is_first_purchase")).to_contain_text("purchase Anzahl = 1")
     expect(page.locator('[data-rule="reentry"]')).to_contain_text("bei jedem Auslöser")
+    shots(page, "workflow-de")
     page.select_option('select[name="language"]', "en")
 
 

@@ -96,7 +96,7 @@ function StepBox({ data }: NodeProps<Node<StepData>>) {
   return (
     <div className={`read-node${data.selected ? " selected" : ""}${data.disabled ? " disabled" : ""}`} data-step={data.id} data-kind={data.kind}>
       <Handle type="target" position={Position.Top} />
-      <div className="step-head"><span className="kind">{t.kinds[data.kind] || data.kind}</span></div>
+      <div className="step-head"><span className="kind" title={t.kinds[data.kind] || data.kind}>{t.kinds[data.kind] || data.kind}</span></div>
       <div className="words" data-words={data.id}>{data.words || "…"}</div>
       <div className="step-id">{data.id}</div>
       <div className="figures" data-counts={data.id}>
@@ -251,7 +251,7 @@ function build({ graph, doc, stats, selected }: ReadProps, box: number): Laid {
 function layout(nodes: Node[], edges: Edge[], box: number): Laid {
   const graph = new dagre.graphlib.Graph({ multigraph: true });
   graph.setGraph({ rankdir: "TB", nodesep: 36, ranksep: 40, edgesep: 16, marginx: 12, marginy: 12 });
-  nodes.forEach((n) => graph.setNode(n.id, { width: n.type === "end" ? 150 : box, height: n.height }));
+  nodes.forEach((n) => graph.setNode(n.id, { width: n.type === "end" ? 190 : box, height: n.height }));
   // dagre sets the first way out rightmost when the drawing ties: given last, "yes" (then,
   // the first way) stands left of "no".
   for (const e of [...edges].reverse()) {
