@@ -167,6 +167,11 @@ def test_the_workflow_is_read_with_counts_versions_contacts_and_buttons(
     shots(page, "workflow-de")
     page.select_option('select[name="language"]', "en")
 
+    # The classic workflow page leads here.
+    page.goto(f"{workspace.url}/ui/#/workflows/{KEY}")
+    page.click('[data-action="read-in-workspace"]')
+    expect(node(page, "is_first_purchase")).to_contain_text("purchase count = 1")
+
 
 def labels_clear_of_boxes(page: Page) -> None:
     """No count on a way out lies over a box (all read at one moment: polling redraws)."""
