@@ -219,6 +219,11 @@ function StepContacts({ base, step, version, tick, onClose }: { base: string; st
   const [state, setState] = useState<"now" | "passed">("now");
   const [pages, setPages] = useState<Record<string, Page | null>>({ now: null, passed: null });
   const [error, setError] = useState("");
+  const panel = useRef<HTMLElement>(null);
+  // Below the graph (a narrow screen), the panel comes into view when a step is clicked.
+  useEffect(() => {
+    if (window.innerWidth <= 900) panel.current?.scrollIntoView({ block: "nearest" });
+  }, [step]);
   // Anew with every round of the page's polling (tick), dropped when the panel closes.
   useEffect(() => {
     let alive = true;
@@ -231,7 +236,7 @@ function StepContacts({ base, step, version, tick, onClose }: { base: string; st
   }, [base, step, version, tick]);
   const page = pages[state];
   return (
-    <aside className="panel step-contacts" data-step-contacts={step}>
+    <aside className="panel step-contacts" data-step-contacts={step} ref={panel}>
       <header>
         <h2>{r.contactsTitle} <code>{step}</code></h2>
         <button type="button" className="link" data-action="close-contacts" onClick={onClose}>{r.close}</button>
