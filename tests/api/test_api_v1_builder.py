@@ -155,6 +155,24 @@ def test_publishing_leaves_runs_in_flight_on_their_version(backend_server: Serve
         assert {n["id"]: n["now"] for n in first["nodes"]}["pause"] == 1
         edges = {(e["source"], e["branch"]): e["count"] for e in first["edges"]}
         assert edges[("hello", "next")] == edges[("pause", "next")] == 1
+        # The delay logged its way out when the wait began: that run waits there still.
+        held = {(e["source"], e["branch"]): e["waiting"] for e in first["edges"]}
+        assert (held[("pause", "next")], held[("hello", "next")]) == (1, 0)
+        # Statistics of one version: its runs and their messages only.
+        by_version = {
+            v: http.get(f"/api/v1/workflows/{key}/stats", params={"version": v}).json()
+            for v in (1, 2)
+        }
+        every = http.get(f"/api/v1/workflows/{key}/stats").json()
+        assert [by_version[v]["version"] for v in (1, 2)] == [1, 2]
+        assert (by_version[1]["runs"]["waiting"], by_version[2]["runs"]["entered"]) == (1, 0)
+        hello = {v: by_version[v]["steps"][0] for v in (1, 2)}
+        assert hello[1]["id"] == hello[2]["id"] == "hello"
+        assert (hello[1]["entered"], hello[1]["messages"]["total"]) == (1, 1)
+        assert (hello[2]["entered"], hello[2]["messages"]["total"]) == (0, 0)
+        assert every["version"] == 2 and every["steps"][0]["messages"]["total"] == 1
+        wrong = http.get(f"/api/v1/workflows/{key}/stats", params={"version": 3})
+        assert wrong.status_code == 404
         on_delay = http.get(f"/api/v1/workflows/{key}/steps/pause/contacts").json()
         assert [(c["email"], c["version"], c["current_step"]) for c in on_delay["contacts"]] == [
             ("fl@example.com", 1, "tag")

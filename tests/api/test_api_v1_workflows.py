@@ -172,9 +172,10 @@ def test_the_graph_places_the_current_versions_steps_and_ways_out(client: httpx.
         ("tag", "add_to_list", 1, 0),
         ("end", "end", 2, 0),
     ]
+    none = {"waiting": 0}
     assert graph["edges"] == [
-        {"source": "hello", "branch": "next", "target": "tag", "back": False, "count": 0},
-        {"source": "tag", "branch": "next", "target": "end", "back": False, "count": 0},
+        {"source": "hello", "branch": "next", "target": "tag", "back": False, "count": 0, **none},
+        {"source": "tag", "branch": "next", "target": "end", "back": False, "count": 0, **none},
     ]
 
 

@@ -167,10 +167,10 @@ def test_the_source_documents_example_is_built_by_clicks_published_and_runs(
             what="three runs through the condition",
         )
         page.click('[data-action="open-workflow"]')
-        then = page.locator('text.edge-label[data-source="is_first_purchase"][data-branch="then"]')
-        expect(then).to_contain_text("2")
-        other = page.locator('text.edge-label[data-source="is_first_purchase"][data-branch="else"]')
-        expect(other).to_contain_text("1")
+        then = page.locator('.edge-count[data-source="is_first_purchase"][data-branch="then"]')
+        expect(then).to_have_attribute("data-count", "2")
+        other = page.locator('.edge-count[data-source="is_first_purchase"][data-branch="else"]')
+        expect(other).to_have_attribute("data-count", "1")
         page.click('[data-action="edit-workflow"]')
         expect(box(page, "send_coupon")).to_contain_text("Thank you")
 

@@ -136,7 +136,7 @@ export function Builder({ schemas, initial, editing, note }: Props) {
   return (
     <div className={`builder${moving ? " moving" : ""}`}>
       <header className="bar">
-        <a href="/ui/#/" data-action="back">{t.back}</a>
+        <a href="#/workflows" data-action="back">{t.back}</a>
         <h1>{doc.name || t.newWorkflow}</h1>
         <span className="status" role="status" data-status>{moving ? t.moving : status}</span>
         <span className="buttons">
@@ -145,7 +145,7 @@ export function Builder({ schemas, initial, editing, note }: Props) {
           </button>
           <button type="button" data-action="save-draft" disabled={!key} onClick={guarded(saveDraft)}>{t.saveDraft}</button>
           <button type="button" className="primary" data-action="publish" disabled={!key || checking || problems.length > 0} onClick={publish}>{t.publish}</button>
-          {published || editing ? <a href={`/ui/#/workflows/${encodeURIComponent(key)}`} data-action="open-workflow">{t.openPage}</a> : null}
+          {published || editing ? <a href={`#/workflows/${encodeURIComponent(key)}`} data-action="open-workflow">{t.openPage}</a> : null}
         </span>
       </header>
       <div className="columns">

@@ -111,7 +111,7 @@ export function ContactPage({ id }: { id: string }) {
             {timeline.map((e, i) => (
               <li key={i} data-entry={e.type}>
                 <time>{e.at.replace("T", " ").slice(0, 19)}</time>{" "}
-                <a href={`/ui/#/workflows/${encodeURIComponent(e.workflow || "")}`}>{e.workflow}</a>{" "}
+                <a href={`#/workflows/${encodeURIComponent(e.workflow || "")}`}>{e.workflow}</a>{" "}
                 {e.type === "step" ? (
                   <span>{e.step_id} · {t.kinds[e.kind || ""] || e.kind}{e.result ? ` · ${e.result}` : ""}{e.branch ? ` → ${t.branches[e.branch] || e.branch}` : ""}</span>
                 ) : (

@@ -42,7 +42,7 @@ type StepData = {
 
 type TriggerData = { entries: string[]; problems: number; actions: GraphActions };
 
-function branchLabel(out: Out, kind = ""): string {
+export function branchLabel(out: Out, kind = ""): string {
   return t.kindBranches[kind]?.[out.branch] || t.branches[out.branch] || out.branch.replace(/_/g, " ");
 }
 

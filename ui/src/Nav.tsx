@@ -1,8 +1,10 @@
-// The workspace's top bar on every page: the builder, contacts, lists, the classic pages, and
-// the language switch (which overrides the browser's languages and is remembered).
+// The workspace's top bar on every page: the workflows, the builder, contacts, lists, the
+// outbox, reports, the classic pages, and the language switch (which overrides the browser's languages and is
+// remembered).
 import { CATALOGUES, language, t } from "./i18n";
 
-type Props = { page: "builder" | "contacts" | "lists" | "messages" | "reports"; onLanguage: (code: string) => void };
+export type PageName = "workflows" | "builder" | "contacts" | "lists" | "messages" | "reports";
+type Props = { page: PageName; onLanguage: (code: string) => void };
 
 export function Nav({ page, onLanguage }: Props) {
   const link = (name: Props["page"], href: string, label: string) => (
@@ -11,6 +13,7 @@ export function Nav({ page, onLanguage }: Props) {
   return (
     <nav className="nav">
       <span className="brand">Journeyman</span>
+      {link("workflows", "#/workflows", t.nav.workflows)}
       {link("builder", "#/new", t.nav.builder)}
       {link("contacts", "#/contacts", t.nav.contacts)}
       {link("lists", "#/lists", t.nav.lists)}

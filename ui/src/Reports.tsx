@@ -82,7 +82,7 @@ function WorkflowReport({ funnel, name, revenue, from, to }: { funnel: Funnel; n
   const sent = funnel.totals.sent;
   return (
     <section className="panel workflow-report" data-report={funnel.workflow}>
-      <h2><a href={`/ui/#/workflows/${encodeURIComponent(funnel.workflow)}`}>{name}</a> <span className="help">{funnel.workflow}</span></h2>
+      <h2><a href={`#/workflows/${encodeURIComponent(funnel.workflow)}`}>{name}</a> <span className="help">{funnel.workflow}</span></h2>
       <dl className="totals">
         {STAGES.map((stage) => (
           <div key={stage} className={stage} data-total={stage} data-value={funnel.totals[stage]}>

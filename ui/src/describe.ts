@@ -154,3 +154,18 @@ export function entry(value: any): string {
   if (kind === "segment") return `${m.words.startsMatching} ${rule(v)}${filter}`;
   return `${kind.replace(/_/g, " ")}${v && typeof v === "object" && Object.keys(v).length ? ` ${show(v)}` : v && typeof v !== "object" ? ` ${show(v)}` : ""}${filter}`;
 }
+
+// A workflow-wide event rule (exit, restart, goal) in words: "event order_created (same cart_id)".
+export function eventRule(value: any): string {
+  if (!value || typeof value !== "object") return "";
+  const same = value.same ? ` (${m.reading.same} ${value.same})` : "";
+  return `${m.words.event} ${value.event || "?"}${where(value.where)}${same}`;
+}
+
+// May a contact enter again: once, on every trigger, after N days.
+export function reentry(value: any): string {
+  if (value === "every_time") return m.reading.reentryEvery;
+  const days = value && typeof value === "object" ? value.after?.days : undefined;
+  if (days) return `${m.reading.reentryAfter} ${duration({ days })}`;
+  return m.reading.reentryOnce;
+}

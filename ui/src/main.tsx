@@ -1,5 +1,6 @@
 // The workspace's entry: sign in (the key the vanilla UI keeps in this tab), then the page the
-// address names: the builder on a new workflow (#/new) or a workflow's draft or current
+// address names: the workflows (#/workflows, also for an empty address), one workflow read
+// (#/workflows/KEY), the builder on a new workflow (#/new) or a workflow's draft or current
 // version (#/edit/KEY), contacts (#/contacts, #/contacts/ID), lists (#/lists, #/lists/ID),
 // the outbox (#/messages, #/messages/ID) and reports (#/reports).
 import { StrictMode, useEffect, useState } from "react";
@@ -15,7 +16,9 @@ import { Contacts } from "./Contacts";
 import { ListPage, Lists } from "./Lists";
 import { MessagePage, Outbox } from "./Outbox";
 import { Reports } from "./Reports";
-import { Nav } from "./Nav";
+import { Nav, PageName } from "./Nav";
+import { WorkflowPage } from "./WorkflowPage";
+import { Workflows } from "./Workflows";
 import { language, setLanguage, t } from "./i18n";
 
 type Loaded = { schemas: Schemas; doc: Doc; editing: string | null; note: string };
@@ -60,8 +63,7 @@ function App() {
     return () => window.removeEventListener("hashchange", moved);
   }, []);
   const [path, search] = hash.split("?");
-  const page = path.startsWith("#/contacts") ? "contacts" : path.startsWith("#/lists") ? "lists"
-    : path.startsWith("#/messages") ? "messages" : path.startsWith("#/reports") ? "reports" : "builder";
+  const page = pageOf(path);
   useEffect(() => {
     if (!signedIn || page !== "builder") return;
     setLoaded(null);
@@ -77,13 +79,31 @@ function App() {
     <div className="workspace" key={lang}>
       <Nav page={page} onLanguage={onLanguage} />
       {page === "contacts" ? contactsPage(path, search) : page === "lists" ? listsPage(path)
-        : page === "messages" ? messagesPage(path, search) : page === "reports" ? <Reports key={search || ""} query={new URLSearchParams(search || "")} /> : (
+        : page === "messages" ? messagesPage(path, search)
+        : page === "reports" ? <Reports key={search || ""} query={new URLSearchParams(search || "")} />
+        : page === "workflows" ? workflowsPage(path) : (
         error ? <p className="error" role="alert">{error}</p>
           : !loaded ? <p className="help">{t.loading}</p>
           : <Builder key={hash} schemas={loaded.schemas} initial={loaded.doc} editing={loaded.editing} note={loaded.note} />
       )}
     </div>
   );
+}
+
+function pageOf(path: string): PageName {
+  if (path.startsWith("#/contacts")) return "contacts";
+  if (path.startsWith("#/lists")) return "lists";
+  if (path.startsWith("#/messages")) return "messages";
+  if (path.startsWith("#/reports")) return "reports";
+  if (path === "#/new" || path.startsWith("#/edit/")) return "builder";
+  return "workflows";
+}
+
+function workflowsPage(path: string) {
+  const one = /^#\/workflows\/(.+)$/.exec(path);
+  if (!one) return <Workflows />;
+  const key = decodeURIComponent(one[1]);
+  return <WorkflowPage key={key} workflowKey={key} />;
 }
 
 function contactsPage(path: string, search: string | undefined) {

@@ -6,7 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from journeyman.services.context import Context
-from journeyman.store import contacts, events, lists, outbox, read_transaction, reports, runs
+from journeyman.store import (
+    contacts,
+    events,
+    lists,
+    outbox,
+    read_transaction,
+    reports,
+    runs,
+    step_reads,
+)
 from journeyman.store import workflows as workflow_store
 from journeyman.store.reports import StepStats, WorkflowStats
 from journeyman.workflow.document import parse_workflow
@@ -16,24 +25,36 @@ __all__ = ["Found", "StepStats", "WorkflowStats", "of_workflow"]
 
 @dataclass(frozen=True, kw_only=True)
 class Found:
-    version: int | None  # the current version (None: the workflow has none)
+    version: int | None  # the version counted, else the current one (None: none yet)
     stats: WorkflowStats
 
 
-def of_workflow(context: Context, key: str) -> Found:
-    """Per step of workflow ``key`` (NotFound for an unknown key), the current version's
-    steps first, and its runs by status."""
+def of_workflow(context: Context, key: str, version: int | None = None) -> Found:
+    """Per step of workflow ``key`` (NotFound for an unknown key or version) and its runs by
+    status: of every run, the current version's steps first; or of the runs of ``version``,
+    its steps first."""
     with read_transaction(context.engine) as connection:
         workflow_id = reports.workflow_id_txn(connection, key)
-        document = workflow_store.current_definition_txn(connection, key)
-        version = next(
-            (v["version"] for v in workflow_store.versions_txn(connection, key) if v["current"]),
-            None,
-        )
+        version_id = None
+        if version is None:
+            document = workflow_store.current_definition_txn(connection, key)
+            shown = next(
+                (
+                    v["version"]
+                    for v in workflow_store.versions_txn(connection, key)
+                    if v["current"]
+                ),
+                None,
+            )
+        else:
+            version_id = step_reads.version_id_txn(connection, workflow_id, version)
+            document = workflow_store.version_document_txn(connection, key, version)
+            shown = version
         steps = parse_workflow(document, stored=True).steps.values() if document else []
         kinds = {s.id: s.kind for s in steps}
         return Found(
-            version=version, stats=reports.workflow_stats_txn(connection, workflow_id, kinds)
+            version=shown,
+            stats=reports.workflow_stats_txn(connection, workflow_id, kinds, version_id),
         )
 
 

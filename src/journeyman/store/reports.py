@@ -82,10 +82,15 @@ class WorkflowStats:
 
 
 def workflow_stats_txn(
-    connection: Connection, workflow_id: int, step_kinds: Mapping[str, str]
+    connection: Connection,
+    workflow_id: int,
+    step_kinds: Mapping[str, str],
+    version_id: int | None = None,
 ) -> WorkflowStats:
-    """``step_kinds``: the current version's steps in order (id -> kind); steps only older
-    versions had come after them."""
+    """``step_kinds``: the counted version's steps in order (id -> kind); steps only other
+    versions had come after them. ``version_id``: only the runs of that version, their
+    messages, and the conversions of contacts who had such a run (a conversion names no
+    run); None: every run."""
     steps = {s: StepStats(step_id=s, kind=k) for s, k in step_kinds.items()}
 
     def step(step_id: str | None) -> StepStats:
@@ -94,7 +99,9 @@ def workflow_stats_txn(
             steps[key] = StepStats(step_id=key)
         return steps[key]
 
-    of_workflow = runs.c.workflow_id == workflow_id
+    of_workflow = sa.and_(*step_reads.of_runs(workflow_id, version_id))
+    of_messages = _of_messages(workflow_id, version_id)
+    of_conversions = _of_conversions(workflow_id, version_id)
     log = run_log.join(runs, runs.c.id == run_log.c.run_id)
     for step_id, entered in connection.execute(
         sa.select(run_log.c.step_id, sa.func.count(sa.distinct(run_log.c.run_id)))
@@ -115,15 +122,15 @@ def workflow_stats_txn(
         sa.select(runs.c.status, sa.func.count()).where(of_workflow).group_by(runs.c.status)
     ):
         run_totals[status] = count
-    for step_id, count in step_reads.standing_txn(connection, workflow_id).items():
+    for step_id, count in step_reads.standing_txn(connection, workflow_id, version_id).items():
         step(step_id).waiting_now = count
     for step_id, status, count in connection.execute(
         sa.select(messages.c.step_id, messages.c.status, sa.func.count())
-        .where(messages.c.workflow_id == workflow_id)
+        .where(of_messages)
         .group_by(messages.c.step_id, messages.c.status)
     ):
         step(step_id).messages[status] = count
-    for step_id, name, count in connection.execute(_tracked_statement(workflow_id)):
+    for step_id, name, count in connection.execute(_tracked_statement(of_messages)):
         if name == OPENED:
             step(step_id).opened = count
         else:
@@ -135,21 +142,37 @@ def workflow_stats_txn(
             sa.func.count(),
             sa.func.sum(conversions.c.value),
         )
-        .where(conversions.c.workflow_id == workflow_id)
+        .where(of_conversions)
         .group_by(conversions.c.step_id, conversions.c.currency)
     ):
         found = step(step_id)
         found.conversions += count
         found.revenue[currency] = float(revenue or 0)
     converted = connection.execute(
-        sa.select(sa.func.count(sa.distinct(conversions.c.contact_id))).where(
-            conversions.c.workflow_id == workflow_id
-        )
+        sa.select(sa.func.count(sa.distinct(conversions.c.contact_id))).where(of_conversions)
     ).scalar_one()
     return WorkflowStats(runs=run_totals, converted=int(converted), steps=list(steps.values()))
 
 
-def _tracked_statement(workflow_id: int) -> sa.Select[Any]:
+def _of_messages(workflow_id: int, version_id: int | None) -> sa.ColumnElement[bool]:
+    found = messages.c.workflow_id == workflow_id
+    if version_id is None:
+        return found
+    of_version = sa.select(runs.c.id).where(runs.c.version_id == version_id)
+    return sa.and_(found, messages.c.run_id.in_(of_version))
+
+
+def _of_conversions(workflow_id: int, version_id: int | None) -> sa.ColumnElement[bool]:
+    found = conversions.c.workflow_id == workflow_id
+    if version_id is None:
+        return found
+    had_run = sa.exists().where(
+        runs.c.version_id == version_id, runs.c.contact_id == conversions.c.contact_id
+    )
+    return sa.and_(found, had_run)
+
+
+def _tracked_statement(of_messages: sa.ColumnElement[bool]) -> sa.Select[Any]:
     """Per step and event name: the messages opened (clicked) at least once. The contact
     joins first, so the events' (contact, name, time) index finds the candidates."""
     joined = messages.join(
@@ -163,7 +186,7 @@ def _tracked_statement(workflow_id: int) -> sa.Select[Any]:
     return (
         sa.select(messages.c.step_id, events.c.name, sa.func.count(sa.distinct(messages.c.id)))
         .select_from(joined)
-        .where(messages.c.workflow_id == workflow_id)
+        .where(of_messages)
         .group_by(messages.c.step_id, events.c.name)
     )
 

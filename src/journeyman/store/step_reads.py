@@ -34,7 +34,8 @@ def version_id_txn(connection: Connection, workflow_id: int, version: int) -> in
     return int(row[0])
 
 
-def _of(workflow_id: int, version_id: int | None) -> list[sa.ColumnElement[bool]]:
+def of_runs(workflow_id: int, version_id: int | None) -> list[sa.ColumnElement[bool]]:
+    """The runs of a workflow, of one version or of all."""
     found = [runs.c.workflow_id == workflow_id]
     if version_id is not None:
         found.append(runs.c.version_id == version_id)
@@ -60,10 +61,27 @@ def standing_txn(
     statement = (
         sa.select(step, sa.func.count())
         .select_from(joined)
-        .where(*_of(workflow_id, version_id), runs.c.status.in_(INSIDE))
+        .where(*of_runs(workflow_id, version_id), runs.c.status.in_(INSIDE))
         .group_by(step)
     )
     return {s: n for s, n in connection.execute(statement) if s is not None}
+
+
+def held_txn(
+    connection: Connection, workflow_id: int, version_id: int | None = None
+) -> dict[tuple[str, str], int]:
+    """(step, way out) -> runs that took the way out in the log but wait on the step still:
+    a delay logs its way out when the wait begins, the run goes on when it ends."""
+    last = run_log.alias("last")
+    joined = runs.join(last, sa.and_(last.c.run_id == runs.c.id, last.c.seq == runs.c.seq))
+    statement = (
+        sa.select(last.c.step_id, last.c.branch, sa.func.count())
+        .select_from(joined)
+        .where(*of_runs(workflow_id, version_id), runs.c.status == "waiting")
+        .where(last.c.branch.is_not(None), last.c.step_id != runs.c.step_id)
+        .group_by(last.c.step_id, last.c.branch)
+    )
+    return {(s, b): n for s, b, n in connection.execute(statement)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,13 +90,14 @@ class StepCounts:
     entered: Mapping[str, int]  # step -> runs that executed it
     standing: Mapping[str, int]  # step -> runs on it now
     branches: Mapping[tuple[str, str], int]  # (step, way out) -> times taken
+    held: Mapping[tuple[str, str], int]  # (step, way out) -> of those, runs waiting on the step
 
 
 def step_counts_txn(
     connection: Connection, workflow_id: int, version_id: int | None = None
 ) -> StepCounts:
     """What the graph shows on its boxes and edges, for the runs of one version (or all)."""
-    of = _of(workflow_id, version_id)
+    of = of_runs(workflow_id, version_id)
     log = run_log.join(runs, runs.c.id == run_log.c.run_id)
     entered = connection.execute(
         sa.select(run_log.c.step_id, sa.func.count(sa.distinct(run_log.c.run_id)))
@@ -100,6 +119,7 @@ def step_counts_txn(
         entered={s: n for s, n in entered},
         standing=standing_txn(connection, workflow_id, version_id),
         branches={(s, b): n for s, b, n in branches},
+        held=held_txn(connection, workflow_id, version_id),
     )
 
 
@@ -116,7 +136,7 @@ def contacts_on_step_txn(
     """The runs standing on ``step_id`` now, or those that executed it (newest run first),
     with their contact; and how many there are. ``at``: when the run came to stand there
     (now), or when it executed the step (passed)."""
-    of = _of(workflow_id, version_id)
+    of = of_runs(workflow_id, version_id)
     if passed:
         executed = sa.and_(run_log.c.run_id == runs.c.id, run_log.c.step_id == step_id)
         source: Any = runs

@@ -41,6 +41,11 @@ class GraphEdge(BaseModel):
     target: str
     back: bool = Field(description="leads back up to an earlier step (a go_to loop)")
     count: int = Field(default=0, description="times runs of this version took this way out")
+    waiting: int = Field(
+        default=0,
+        description="of count, runs still waiting on the source step (a delay logs its way out "
+        "when the wait begins): count - waiting went on",
+    )
 
 
 class WorkflowGraph(BaseModel):
@@ -77,7 +82,11 @@ def workflow_graph_route(
         entries=list(graph.entries),
         nodes=nodes,
         edges=[
-            GraphEdge(**vars(e), count=counts.branches.get((e.source, e.branch), 0))
+            GraphEdge(
+                **vars(e),
+                count=counts.branches.get((e.source, e.branch), 0),
+                waiting=counts.held.get((e.source, e.branch), 0),
+            )
             for e in graph.edges
         ],
         runs=run_counts(dict(counts.runs)),

@@ -7,6 +7,9 @@ idempotency key), one grouped query each (``store.reports.workflow_stats_txn``).
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from journeyman.api.v1.common import v1_router
@@ -15,6 +18,8 @@ from journeyman.api.wire import Journeyman
 from journeyman.services import stats
 
 router = v1_router("workflows")
+
+MAX_VERSION = 2_147_483_647  # an INTEGER column
 
 
 class MessageCounts(BaseModel):
@@ -48,16 +53,24 @@ class OverallStats(RunCounts):
 
 class WorkflowStats(BaseModel):
     key: str
-    version: int | None
+    version: int | None = Field(description="the version counted, else the current one")
     runs: OverallStats
     steps: list[StepStats]
 
 
 @router.get("/workflows/{key}/stats", response_model=WorkflowStats)
-def workflow_stats(key: str, app: Journeyman) -> WorkflowStats:
+def workflow_stats(
+    key: str,
+    app: Journeyman,
+    version: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_VERSION, description="only this version's runs (default: every run)"),
+    ] = None,
+) -> WorkflowStats:
     """Per step: entered, waiting now, branches taken, messages, opens, clicks, conversions;
-    overall: runs by status and contacts converted."""
-    counted = stats.of_workflow(app, key)
+    overall: runs by status and contacts converted. With ``version``: of that version's
+    runs and their messages (conversions: of contacts who had such a run)."""
+    counted = stats.of_workflow(app, key, version)
     found = counted.stats
     overall = OverallStats(**run_counts(dict(found.runs)).model_dump(), converted=found.converted)
     return WorkflowStats(

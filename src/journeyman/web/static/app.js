@@ -168,6 +168,11 @@ async function workflowView(view, key) {
         { class: "button", href: `/ui/builder/#/edit/${encodeURIComponent(key)}`, "data-action": "edit-workflow" },
         "Edit",
       ),
+      el(
+        "a",
+        { class: "button", href: `/ui/builder/#/workflows/${encodeURIComponent(key)}`, "data-action": "read-in-workspace" },
+        "Open in the workspace",
+      ),
     ),
     el("p", { class: "entries" }, "Enters on: ", graph.entries.join(" · ")),
     counts,
