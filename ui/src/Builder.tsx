@@ -11,6 +11,7 @@ import { Palette } from "./Palette";
 import { Settings } from "./Settings";
 import { StepPanel } from "./StepPanel";
 import { t } from "./i18n";
+import { kindName } from "./i18n/schema";
 
 type Props = { schemas: Schemas; initial: Doc; editing: string | null; note: string };
 
@@ -239,7 +240,7 @@ function DeleteDialog({ doc, schemas, id, keep, onKeep, onCancel, onConfirm }: D
   return (
     <div className="overlay" role="dialog" aria-label={t.deleteTitle}>
       <section className="dialog">
-        <h2>{t.deleteTitle} {id} ({t.kinds[step ? kindOf(schemas, step) : ""] || ""})</h2>
+        <h2>{t.deleteTitle} {id} ({step ? kindName(kindOf(schemas, step)) : ""})</h2>
         {ways.length > 1 ? (
           <p>
             {t.deleteKeep}{" "}

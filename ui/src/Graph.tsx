@@ -20,6 +20,7 @@ import { Doc, END, Out, kindOf, outs, steps } from "./doc";
 import { Schemas } from "./schema";
 import { describe, entry } from "./describe";
 import { t } from "./i18n";
+import { kindName } from "./i18n/schema";
 
 const WIDTH = 250;
 const HEIGHT = 96;
@@ -81,7 +82,7 @@ function StepNode({ data }: NodeProps<Node<StepData>>) {
     >
       <Handle type="target" position={Position.Top} />
       <div className="step-head">
-        <span className="kind">{t.kinds[data.kind] || data.kind}</span>
+        <span className="kind">{kindName(data.kind)}</span>
         {data.problems ? <span className="badge" title={t.problems}>{data.problems}</span> : null}
       </div>
       <div className="words" data-words={data.id}>{data.words || "…"}</div>

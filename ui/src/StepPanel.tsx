@@ -8,6 +8,7 @@ import { Doc, Step, kindOf, outs } from "./doc";
 import { Schemas } from "./schema";
 import { Field, Form } from "./SchemaForm";
 import { t } from "./i18n";
+import { kindName } from "./i18n/schema";
 
 const STEP_ID = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
@@ -73,7 +74,7 @@ export function StepPanel(props: Props) {
     <Form.Provider value={context}>
       <section className="panel step-panel" data-editing={step.id}>
         <header>
-          <h2>{t.kinds[kind] || kind}</h2>
+          <h2>{kindName(kind, schemas.kindParams(kind).title)}</h2>
           <button type="button" data-action="done" onClick={props.onDone}>{t.done}</button>
         </header>
         <div className="field">
