@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import YAML from "yaml";
 import { api, ApiError, loadCatalogue } from "./api";
 import type { Catalogue, Problem } from "./api";
-import { Doc, Step, clone, findStep, freshId, insertAfter, kindOf, moveStep, outs, removeStep, setOut, steps } from "./doc";
+import { Doc, Step, canMoveTo, clone, findStep, freshId, insertAfter, kindOf, moveStep, outs, placeDown, placeUp, planMove, removeStep, setOut, steps } from "./doc";
 import { Schemas, skeleton } from "./schema";
 import { Graph } from "./Graph";
 import { Palette } from "./Palette";
@@ -14,6 +14,7 @@ import { t } from "./i18n";
 import { kindName } from "./i18n/schema";
 
 type Props = { schemas: Schemas; initial: Doc; editing: string | null; note: string };
+export type MoveTo = "up" | "down" | "place";
 
 export function slug(name: string): string {
   return name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64);
@@ -31,7 +32,10 @@ export function Builder({ schemas, initial, editing, note }: Props) {
     setOpened((n) => n + 1);
   };
   const [adding, setAdding] = useState<{ from: string; branch: string | null } | null>(null);
-  const [moving, setMoving] = useState<string | null>(null);
+  // Moving: onto a "+" picked in the graph (``place``), or up or down; a step with several
+  // ways out asks first which way's steps stay in place (``asking``).
+  const [moving, setMoving] = useState<{ id: string; keep: string | null } | null>(null);
+  const [asking, setAsking] = useState<{ id: string; keep: string | null; to: MoveTo } | null>(null);
   const [deleting, setDeleting] = useState<{ id: string; keep: string | null } | null>(null);
   const [view, setView] = useState<"graph" | "yaml">("graph");
   const [status, setStatus] = useState(note);
@@ -75,13 +79,43 @@ export function Builder({ schemas, initial, editing, note }: Props) {
   const actions = useMemo(() => ({
     onAdd: (from: string, branch: string | null) => {
       if (moving) {
-        const id = moving;
+        const { id, keep } = moving;
         setMoving(null);
-        edit((d) => moveStep(schemas, d, id, from, branch));
+        move(id, keep, { from, branch });
       } else setAdding({ from, branch });
     },
     onSelect: (id: string) => setSelected(id),
+    canAdd: (from: string, branch: string | null) => !moving || canMoveTo(schemas, doc, moving.id, moving.keep, from, branch),
   }), [doc, moving, schemas]);
+
+  const move = (id: string, keep: string | null, place: { from: string; branch: string | null } | null) => {
+    const next = clone(doc);
+    if (!place || !moveStep(schemas, next, id, place.from, place.branch, keep)) {
+      setStatus(t.moves.cannot);
+      return;
+    }
+    change(next);
+    setStatus(t.moves.done);
+  };
+  const place = (id: string, keep: string | null, to: MoveTo) =>
+    to === "up" ? placeUp(schemas, doc, id) : to === "down" ? placeDown(schemas, doc, id, keep) : null;
+  const startMove = (id: string, keep: string | null, to: MoveTo) => {
+    setAsking(null);
+    if (to === "place") {
+      setMoving({ id, keep });
+      setSelected(null);
+    } else move(id, keep, place(id, keep, to));
+  };
+  const askMove = (id: string, to: MoveTo) => {
+    const found = findStep(doc, id);
+    const ways = found ? outs(schemas, found).filter((o) => !o.jump) : [];
+    if (ways.length > 1) setAsking({ id, keep: ways[0].branch, to });
+    else startMove(id, null, to);
+  };
+  const movable = (id: string, keep: string | null, to: MoveTo) => {
+    const at = place(id, keep, to);
+    return to === "place" || (!!at && canMoveTo(schemas, doc, id, keep, at.from, at.branch));
+  };
 
   const add = (kind: string) => {
     if (!adding) return;
@@ -171,7 +205,8 @@ export function Builder({ schemas, initial, editing, note }: Props) {
               onRename={rename}
               onDone={() => setSelected(null)}
               onDelete={() => setDeleting({ id: step.id, keep: null })}
-              onMove={() => { setMoving(step.id); setSelected(null); }}
+              onMove={(to) => askMove(step.id, to)}
+              canMove={(to) => movable(step.id, null, to)}
               onCreateList={createList}
             />
           ) : null}
@@ -185,6 +220,12 @@ export function Builder({ schemas, initial, editing, note }: Props) {
         {catalogue.users.map((u) => <option key={u.email} value={u.email}>{u.name}</option>)}
       </datalist>
       {adding ? <Palette schemas={schemas} onPick={add} onCancel={() => setAdding(null)} /> : null}
+      {asking ? (
+        <MoveDialog doc={doc} schemas={schemas} {...asking} possible={movable(asking.id, asking.keep, asking.to)}
+          onKeep={(keep) => setAsking({ ...asking, keep })}
+          onCancel={() => setAsking(null)}
+          onConfirm={() => startMove(asking.id, asking.keep, asking.to)} />
+      ) : null}
       {deleting ? (
         <DeleteDialog doc={doc} schemas={schemas} id={deleting.id} keep={deleting.keep}
           onKeep={(keep) => setDeleting({ ...deleting, keep })}
@@ -258,6 +299,43 @@ function DeleteDialog({ doc, schemas, id, keep, onKeep, onCancel, onConfirm }: D
         <footer>
           <button type="button" onClick={onCancel}>{t.cancel}</button>
           <button type="button" className="danger" data-action="confirm-delete" onClick={onConfirm}>{t.confirmDelete}</button>
+        </footer>
+      </section>
+    </div>
+  );
+}
+
+type MoveProps = {
+  doc: Doc; schemas: Schemas; id: string; keep: string | null; to: MoveTo; possible: boolean;
+  onKeep: (keep: string) => void; onCancel: () => void; onConfirm: () => void;
+};
+
+// Moving a step with several ways out says, before it happens, which steps stay in place
+// and which move with it (as deleting says which steps go).
+function MoveDialog({ doc, schemas, id, keep, to, possible, onKeep, onCancel, onConfirm }: MoveProps) {
+  const step = findStep(doc, id);
+  const ways = step ? outs(schemas, step).filter((o) => !o.jump) : [];
+  const plan = planMove(schemas, doc, id, keep);
+  const title = to === "up" ? t.moves.up_title : to === "down" ? t.moves.down_title : t.moves.place_title;
+  return (
+    <div className="overlay" role="dialog" aria-label={title}>
+      <section className="dialog">
+        <h2>{title}: {id} ({step ? kindName(kindOf(schemas, step)) : ""})</h2>
+        <p>
+          {t.moves.keep}{" "}
+          {ways.map((w) => (
+            <label key={w.branch} className="inline">
+              <input type="radio" name="move-keep" data-keep-branch={w.branch} checked={keep === w.branch} onChange={() => onKeep(w.branch)} />
+              {t.kindBranches[step ? kindOf(schemas, step) : ""]?.[w.branch] || t.branches[w.branch] || w.branch}
+            </label>
+          ))}
+        </p>
+        <p data-moves-stay={plan.stay.join(",")}>{plan.stay.length ? `${t.moves.stay} ${plan.stay.join(", ")}` : ""}</p>
+        <p data-moves-carried={plan.carried.join(",")}>{plan.carried.length ? `${t.moves.carried} ${plan.carried.join(", ")}` : t.moves.nothingCarried}</p>
+        {possible ? null : <p className="field-problem">{t.moves.cannot}</p>}
+        <footer>
+          <button type="button" onClick={onCancel}>{t.cancel}</button>
+          <button type="button" className="primary" data-action="confirm-move" disabled={!possible} onClick={onConfirm}>{t.moves.confirm}</button>
         </footer>
       </section>
     </div>

@@ -28,6 +28,7 @@ const HEIGHT = 96;
 export type GraphActions = {
   onAdd: (from: string, branch: string | null) => void;
   onSelect: (id: string) => void;
+  canAdd?: (from: string, branch: string | null) => boolean; // false: that "+" takes no step now
 };
 
 type StepData = {
@@ -61,6 +62,7 @@ function AddButtons({ id, kind, ways, actions }: AddProps) {
           title={t.add}
           data-add-after={id}
           data-branch={w.only ? undefined : w.branch}
+          disabled={actions.canAdd ? !actions.canAdd(id, w.only ? null : w.branch) : false}
           onClick={(e) => {
             e.stopPropagation();
             actions.onAdd(id, w.only ? null : w.branch);

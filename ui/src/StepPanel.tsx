@@ -4,9 +4,10 @@
 import { useEffect, useRef, useState } from "react";
 import { api } from "./api";
 import type { Catalogue, Problem } from "./api";
-import { Doc, Step, kindOf, outs } from "./doc";
+import { Doc, Step, kindOf } from "./doc";
 import { Schemas } from "./schema";
 import { Field, Form } from "./SchemaForm";
+import type { MoveTo } from "./Builder";
 import { t } from "./i18n";
 import { kindName } from "./i18n/schema";
 
@@ -22,7 +23,8 @@ type Props = {
   onRename: (from: string, to: string) => void;
   onDone: () => void;
   onDelete: () => void;
-  onMove: () => void;
+  onMove: (to: MoveTo) => void;
+  canMove: (to: MoveTo) => boolean;
   onCreateList: (name: string) => Promise<void>;
 };
 
@@ -69,7 +71,6 @@ export function StepPanel(props: Props) {
     focus.current = { path: where.path, at: where.at + variable.length };
   };
   const ways = schemas.branchFields(kind);
-  const single = outs(schemas, step).length <= 1 && kind !== "go_to";
   return (
     <Form.Provider value={context}>
       <section className="panel step-panel" data-editing={step.id}>
@@ -98,7 +99,9 @@ export function StepPanel(props: Props) {
           </fieldset>
         ) : null}
         <footer className="step-actions">
-          {single ? <button type="button" data-action="move-step" onClick={props.onMove}>{t.move}</button> : null}
+          <button type="button" data-action="move-up" disabled={!props.canMove("up")} onClick={() => props.onMove("up")}>{t.moves.up}</button>
+          <button type="button" data-action="move-down" disabled={!props.canMove("down")} onClick={() => props.onMove("down")}>{t.moves.down}</button>
+          <button type="button" data-action="move-step" onClick={() => props.onMove("place")}>{t.move}</button>
           <button type="button" className="danger" data-action="delete-step" onClick={props.onDelete}>{t.delete}</button>
         </footer>
       </section>

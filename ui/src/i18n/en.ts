@@ -71,6 +71,22 @@ export const en = {
   ways: "Ways out",
   startHere: "Starts here",
   oneALine: "one a line",
+  // Moving a step up, down or onto a "+", with what happens to the steps after it.
+  moves: {
+    up: "Move up",
+    down: "Move down",
+    title: "Move the step",
+    up_title: "Move the step up",
+    down_title: "Move the step down",
+    place_title: "Move the step onto a +",
+    keep: "Keep in place the steps after the way",
+    stay: "These steps move up into its place:",
+    carried: "These steps move with it:",
+    nothingCarried: "No other step moves with it.",
+    confirm: "Move",
+    cannot: "The step cannot go there: it would lead to itself (a go-to step goes only onto an end).",
+    done: "Step moved.",
+  },
   groups: {
     send: "Send an email, SMS or notification",
     lists: "Lists",
