@@ -11,7 +11,7 @@ import { Palette } from "./Palette";
 import { Settings } from "./Settings";
 import { StepPanel } from "./StepPanel";
 import { t } from "./i18n";
-import { kindName } from "./i18n/schema";
+import { kindName, problemText } from "./i18n/schema";
 
 type Props = { schemas: Schemas; initial: Doc; editing: string | null; note: string };
 export type MoveTo = "up" | "down" | "place";
@@ -257,9 +257,9 @@ function Problems({ problems, checking, onPick }: { problems: Problem[]; checkin
       {!checking && !problems.length ? <p className="ok" data-no-problems>{t.noProblems}</p> : null}
       <ul>
         {problems.map((p, i) => (
-          <li key={i} data-problem-step={p.step ?? ""} data-problem-field={p.field ?? ""}>
+          <li key={i} data-problem-step={p.step ?? ""} data-problem-field={p.field ?? ""} data-problem-code={p.code ?? ""}>
             {p.step ? <button type="button" className="link" onClick={() => onPick(p.step as string)}>{p.step}</button> : null}
-            {p.field ? <code>{p.field}</code> : null} {p.message}
+            {p.field ? <code>{p.field}</code> : null} {problemText(p)}
           </li>
         ))}
       </ul>

@@ -6,7 +6,7 @@ import { createContext, useContext, useState } from "react";
 import type { Catalogue, Problem } from "./api";
 import { Schema, Schemas, nonNull, skeleton } from "./schema";
 import { t } from "./i18n";
-import { choiceLabel, defHelp, fieldHelp, fieldTitle } from "./i18n/schema";
+import { choiceLabel, defHelp, fieldHelp, fieldTitle, problemText } from "./i18n/schema";
 
 export type FormContext = {
   schemas: Schemas;
@@ -55,7 +55,7 @@ function FieldProblems({ path }: { path: string[] }) {
   return (
     <>
       {mine.map((p, i) => (
-        <p key={i} className="field-problem" role="alert">{p.message}</p>
+        <p key={i} className="field-problem" role="alert" data-problem-code={p.code ?? ""}>{problemText(p)}</p>
       ))}
     </>
   );

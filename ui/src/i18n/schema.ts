@@ -15,6 +15,7 @@ export type SchemaCatalogue = {
   titles: Record<string, string>;
   help: Record<string, string>;
   choices: Record<string, string>;
+  problems: Record<string, string>; // the validator's problems by their code
 };
 
 export const SCHEMA_CATALOGUES: Record<string, SchemaCatalogue> = { en, de };
@@ -60,4 +61,10 @@ export function choiceLabel(value: unknown): string {
 // A step kind's name (palette, boxes, forms): the workspace catalogue's, else the schema's.
 export function kindName(kind: string, english?: string): string {
   return t.kinds[kind] || english || words(kind);
+}
+
+// A validator's problem in the workspace's language when its code is known, else its message
+// (English, as the server words it).
+export function problemText(problem: { code?: string | null; message: string }): string {
+  return (problem.code && catalogue().problems[problem.code]) || problem.message;
 }
