@@ -174,6 +174,7 @@ export function Builder({ schemas, initial, editing, note }: Props) {
         <a href="/ui/#/" data-action="back">{t.back}</a>
         <h1>{doc.name || t.newWorkflow}</h1>
         <span className="status" role="status" data-status>{moving ? t.moving : status}</span>
+        {moving ? <button type="button" data-action="cancel-move" onClick={() => setMoving(null)}>{t.cancel}</button> : null}
         <span className="buttons">
           <button type="button" data-action={view === "graph" ? "show-yaml" : "show-graph"} onClick={() => setView(view === "graph" ? "yaml" : "graph")}>
             {view === "graph" ? t.yaml : t.graph}

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from journeyman import templating
-from journeyman.conditions import Comparison
+from journeyman.conditions import Comparison, rules
 from journeyman.errors import InvalidWorkflow, Problem
 from journeyman.schedule import Window
 from journeyman.steps.base import StepKind
@@ -417,4 +417,13 @@ def _union_member(part: int | str) -> bool:
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+    """The field path of an error's location. A condition rule is a tagged union: pydantic
+    names the tag (``event_count``) before the field of the same name; the document has the
+    field once (``if.event_count.event``, not ``if.event_count.event_count.event``)."""
+    parts: list[str] = []
+    i = 0
+    while i < len(loc):
+        tag = i + 1 < len(loc) and loc[i] == loc[i + 1] and loc[i] in rules.RULE_KINDS
+        parts.append(str(loc[i + 1] if tag else loc[i]))
+        i += 2 if tag else 1
+    return ".".join(parts)
