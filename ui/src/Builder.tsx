@@ -104,6 +104,7 @@ export function Builder({ schemas, initial, editing, note }: Props) {
     if (to === "place") {
       setMoving({ id, keep });
       setSelected(null);
+      document.querySelector(".canvas")?.scrollIntoView({ block: "nearest" });
     } else move(id, keep, place(id, keep, to));
   };
   const askMove = (id: string, to: MoveTo) => {

@@ -184,7 +184,8 @@ function Drawing({ doc, schemas, problems, selected, actions }: Props) {
       const width = Math.max(...xs) + WIDTH - minX;
       const height = Math.max(...ys) + HEIGHT - minY;
       const { clientWidth: w, clientHeight: h } = pane;
-      const zoom = Math.max(0.6, Math.min(1, (w - 40) / width, (h - 40) / height));
+      // On a phone the boxes stay readable (0.85) and the graph pans sideways instead.
+      const zoom = Math.max(w < 600 ? 0.85 : 0.6, Math.min(1, (w - 40) / width, (h - 40) / height));
       const x = (w - width * zoom) / 2 - minX * zoom;
       const y = height * zoom <= h - 40 ? (h - height * zoom) / 2 - minY * zoom : 20 - minY * zoom;
       flow.setViewport({ x, y, zoom });

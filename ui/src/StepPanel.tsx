@@ -71,9 +71,14 @@ export function StepPanel(props: Props) {
     focus.current = { path: where.path, at: where.at + variable.length };
   };
   const ways = schemas.branchFields(kind);
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    // On a phone the form sits below the graph: bring it into view when a step opens.
+    if (window.matchMedia("(max-width: 700px)").matches) panel.current?.scrollIntoView({ block: "start" });
+  }, []);
   return (
     <Form.Provider value={context}>
-      <section className="panel step-panel" data-editing={step.id}>
+      <section className="panel step-panel" data-editing={step.id} ref={panel}>
         <header>
           <h2>{kindName(kind, schemas.kindParams(kind).title)}</h2>
           <button type="button" data-action="done" onClick={props.onDone}>{t.done}</button>
