@@ -11,7 +11,7 @@ import { Palette } from "./Palette";
 import { Settings } from "./Settings";
 import { StepPanel } from "./StepPanel";
 import { t } from "./i18n";
-import { kindName, problemText } from "./i18n/schema";
+import { kindName, problemText } from "./schemaWords";
 
 type Props = { schemas: Schemas; initial: Doc; editing: string | null; note: string };
 export type MoveTo = "up" | "down" | "place";

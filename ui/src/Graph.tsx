@@ -20,7 +20,7 @@ import { Doc, END, Out, kindOf, outs, steps } from "./doc";
 import { Schemas } from "./schema";
 import { describe, entry } from "./describe";
 import { t } from "./i18n";
-import { kindName } from "./i18n/schema";
+import { kindName } from "./schemaWords";
 
 const WIDTH = 250;
 const HEIGHT = 96;
@@ -45,6 +45,8 @@ type StepData = {
 type TriggerData = { entries: string[]; problems: number; actions: GraphActions };
 
 function branchLabel(out: Out, kind = ""): string {
+  const numbered = /^(path|branch)_(\d+)$/.exec(out.branch);
+  if (numbered) return `${t.words[numbered[1] as "path" | "branch"]} ${numbered[2]}`;
   return t.kindBranches[kind]?.[out.branch] || t.branches[out.branch] || out.branch.replace(/_/g, " ");
 }
 

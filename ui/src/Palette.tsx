@@ -2,7 +2,7 @@
 // schema has and no group names lands in "other", so new kinds appear without UI code.
 import { Schemas } from "./schema";
 import { t } from "./i18n";
-import { kindName } from "./i18n/schema";
+import { kindName } from "./schemaWords";
 
 const GROUPS: [string, string[]][] = [
   ["send", ["send_email", "send_sms", "send_whatsapp", "send_notification"]],

@@ -6,7 +6,7 @@ import { createContext, useContext, useState } from "react";
 import type { Catalogue, Problem } from "./api";
 import { Schema, Schemas, nonNull, skeleton } from "./schema";
 import { t } from "./i18n";
-import { choiceLabel, defHelp, fieldHelp, fieldTitle, problemText } from "./i18n/schema";
+import { choiceLabel, defHelp, fieldHelp, fieldTitle, problemText } from "./schemaWords";
 
 export type FormContext = {
   schemas: Schemas;

@@ -9,7 +9,7 @@ import { Schemas } from "./schema";
 import { Field, Form } from "./SchemaForm";
 import type { MoveTo } from "./Builder";
 import { t } from "./i18n";
-import { kindName } from "./i18n/schema";
+import { kindName } from "./schemaWords";
 
 const STEP_ID = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 

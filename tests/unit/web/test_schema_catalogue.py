@@ -1,6 +1,6 @@
 """The builder's forms speak the workspace's language: every title and description of the
 published workflow JSON Schema has an entry in each language's schema catalogue
-(``ui/src/i18n/schema.LANG.json``, looked up as ``ui/src/i18n/schema.ts`` does), every enum
+(``ui/src/i18n/schema.LANG.json``, looked up as ``ui/src/schemaWords.ts`` does), every enum
 value a choice, and every step kind and condition rule a name in the workspace catalogue.
 
 A failure lists what lacks a translation: add it to the catalogue (the builder shows the

@@ -169,7 +169,7 @@ export const de: Catalogue = {
     goTo: "gehe zu", start: "starte", conversion: "Conversion", deal: "Deal", task: "Aufgabe", to: "an",
     theOwner: "den Verantwortlichen", inTurn: "abwechselnd:", block: "blockieren", clear: "leeren", template: "Vorlage",
     anniversaryOf: "Jahrestag von", startsMatching: "erfüllt ab jetzt:", contacts: "Kontakte",
-    webhookAnswer: "Antwort",
+    webhookAnswer: "Antwort", webhook: "Webhook", path: "Pfad", branch: "Weg",
     contains: "enthält", starts_with: "beginnt mit", in: "in", is_set: "ist gesetzt", before: "vor",
     after: "nach", within_last_days: "in den letzten Tagen", anniversary_in_days: "Jahrestag in Tagen",
   },

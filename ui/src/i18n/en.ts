@@ -171,7 +171,7 @@ export const en = {
     goTo: "go to", start: "start", conversion: "conversion", deal: "deal", task: "task", to: "to",
     theOwner: "the owner", inTurn: "in turn:", block: "block", clear: "clear", template: "template",
     anniversaryOf: "anniversary of", startsMatching: "starts matching:", contacts: "contacts",
-    webhookAnswer: "answer",
+    webhookAnswer: "answer", webhook: "webhook", path: "path", branch: "branch",
     contains: "contains", starts_with: "starts with", in: "in", is_set: "is set", before: "before",
     after: "after", within_last_days: "within last days", anniversary_in_days: "anniversary in days",
   },

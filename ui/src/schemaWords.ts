@@ -1,15 +1,15 @@
 // The words of the workflow JSON Schema in the workspace's language: field labels, help texts,
 // enum choices. The schema (GET /api/v1/schema) speaks English to developers; a catalogue
-// (schema.LANG.json) gives each title and description in a language, keyed by where it sits:
+// (i18n/schema.LANG.json) gives each title and description in a language, keyed by where it sits:
 //   "SendEmailParams.subject"  the property ``subject`` of the schema's $defs/SendEmailParams;
 //   "subject"                  the property ``subject`` wherever no key above names it;
 //   "SendEmailParams"          the description of the $defs entry itself (help only).
 // The workflow document's own properties sit under "WorkflowDocument". What a catalogue lacks
 // falls back to the schema's English, so a new step kind appears without UI code, and adding a
 // language is adding a catalogue here (tests/unit/web/test_schema_catalogue.py lists the gaps).
-import { language, t } from "./index";
-import de from "./schema.de.json";
-import en from "./schema.en.json";
+import { language, t } from "./i18n";
+import de from "./i18n/schema.de.json";
+import en from "./i18n/schema.en.json";
 
 export type SchemaCatalogue = {
   titles: Record<string, string>;
