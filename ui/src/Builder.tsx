@@ -6,7 +6,7 @@ import { api, ApiError, loadCatalogue } from "./api";
 import type { Catalogue, Problem } from "./api";
 import { Doc, Step, canMoveTo, clone, findStep, freshId, insertAfter, kindOf, moveStep, outs, placeDown, placeUp, planMove, removeStep, setOut, steps } from "./doc";
 import { Schemas, skeleton } from "./schema";
-import { Graph } from "./Graph";
+import { Graph, branchLabel } from "./Graph";
 import { Palette } from "./Palette";
 import { Settings } from "./Settings";
 import { StepPanel } from "./StepPanel";
@@ -290,7 +290,7 @@ function DeleteDialog({ doc, schemas, id, keep, onKeep, onCancel, onConfirm }: D
             {ways.map((w) => (
               <label key={w.branch} className="inline">
                 <input type="radio" name="keep" data-keep-branch={w.branch} checked={chosen === w.branch} onChange={() => onKeep(w.branch)} />
-                {t.branches[w.branch] || w.branch}
+                {branchLabel(w, step ? kindOf(schemas, step) : "")}
               </label>
             ))}
           </p>
@@ -328,7 +328,7 @@ function MoveDialog({ doc, schemas, id, keep, to, possible, onKeep, onCancel, on
           {ways.map((w) => (
             <label key={w.branch} className="inline">
               <input type="radio" name="move-keep" data-keep-branch={w.branch} checked={keep === w.branch} onChange={() => onKeep(w.branch)} />
-              {t.kindBranches[step ? kindOf(schemas, step) : ""]?.[w.branch] || t.branches[w.branch] || w.branch}
+              {branchLabel(w, step ? kindOf(schemas, step) : "")}
             </label>
           ))}
         </p>

@@ -44,7 +44,7 @@ type StepData = {
 
 type TriggerData = { entries: string[]; problems: number; actions: GraphActions };
 
-function branchLabel(out: Out, kind = ""): string {
+export function branchLabel(out: Out, kind = ""): string {
   const numbered = /^(path|branch)_(\d+)$/.exec(out.branch);
   if (numbered) return `${t.words[numbered[1] as "path" | "branch"]} ${numbered[2]}`;
   return t.kindBranches[kind]?.[out.branch] || t.branches[out.branch] || out.branch.replace(/_/g, " ");
