@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from .api_support import Server, served
 from .test_web_builder import box, signed_in
@@ -160,3 +160,40 @@ def test_a_condition_moves_up_with_its_branches_and_is_published(
     page.click('[data-action="move-down"]')
     page.click('[data-action="show-yaml"]')
     expect(page.locator('[data-view="yaml"]')).to_contain_text("then: coupon")
+
+
+def test_a_new_step_kind_appears_in_english_where_no_translation_exists(
+    german_page: Page, workspace: Server
+) -> None:
+    """A kind the server's schema has and no catalogue names: the palette and its form show
+    the schema's own English, with no UI code for it."""
+    page = signed_in(german_page, workspace)
+
+    def with_postcards(route: Route) -> None:
+        schema = route.fetch().json()
+        schema["$defs"]["PostcardParams"] = {
+            "type": "object",
+            "description": "A postcard by mail.",
+            "properties": {"address": {"type": "string", "title": "Address"}},
+            "required": ["address"],
+        }
+        schema["$defs"]["SendPostcardStep"] = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "send_postcard": {"$ref": "#/$defs/PostcardParams", "title": "Send a postcard"},
+                "next": {"type": "string"},
+            },
+        }
+        schema["$defs"]["Step"]["oneOf"].append({"$ref": "#/$defs/SendPostcardStep"})
+        route.fulfill(json=schema)
+
+    page.route("**/api/v1/schema", with_postcards)
+    page.goto(f"{workspace.url}/ui/builder/#/new")
+    page.click('[data-add-after="entry"]')
+    postcard = page.locator('[data-group="other"] [data-step-kind="send_postcard"]')
+    expect(postcard).to_have_text("Send a postcard")
+    expect(page.locator('[data-group="other"] h3')).to_have_text("Sonstiges")
+    postcard.click()
+    expect(label(page, "send_postcard.address")).to_have_text("Address")
+    expect(page.locator('input[name="send_postcard.address"]')).to_be_visible()
