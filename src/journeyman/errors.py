@@ -35,11 +35,16 @@ class InvalidInput(JourneymanError):
 
 @dataclass(frozen=True, kw_only=True)
 class Problem:
-    """One thing wrong with a document: where (step id, field path) and what."""
+    """One thing wrong with a document: where (step id, field path) and what. ``code`` names
+    the kind of problem for a program (a UI showing it in another language): pydantic's error
+    type (``missing``, ``extra_forbidden``, ...) or one of ours (``unknown_target``,
+    ``unreachable``, ``duplicate_id``, ``unknown_attribute``, ...); None when only the message
+    says it. Codes are stable; messages may change."""
 
     message: str
     step: str | None = None
     field: str | None = None
+    code: str | None = None
 
     def __str__(self) -> str:
         where = []

@@ -4,15 +4,17 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import YAML from "yaml";
 import { api, ApiError, loadCatalogue } from "./api";
 import type { Catalogue, Problem } from "./api";
-import { Doc, Step, clone, findStep, freshId, insertAfter, kindOf, moveStep, outs, removeStep, setOut, steps } from "./doc";
+import { Doc, Step, canMoveTo, clone, findStep, freshId, insertAfter, kindOf, moveStep, outs, placeDown, placeUp, planMove, removeStep, setOut, steps } from "./doc";
 import { Schemas, skeleton } from "./schema";
-import { Graph } from "./Graph";
+import { Graph, branchLabel } from "./Graph";
 import { Palette } from "./Palette";
 import { Settings } from "./Settings";
 import { StepPanel } from "./StepPanel";
 import { t } from "./i18n";
+import { kindName, problemText } from "./schemaWords";
 
 type Props = { schemas: Schemas; initial: Doc; editing: string | null; note: string };
+export type MoveTo = "up" | "down" | "place";
 
 export function slug(name: string): string {
   return name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64);
@@ -30,7 +32,10 @@ export function Builder({ schemas, initial, editing, note }: Props) {
     setOpened((n) => n + 1);
   };
   const [adding, setAdding] = useState<{ from: string; branch: string | null } | null>(null);
-  const [moving, setMoving] = useState<string | null>(null);
+  // Moving: onto a "+" picked in the graph (``place``), or up or down; a step with several
+  // ways out asks first which way's steps stay in place (``asking``).
+  const [moving, setMoving] = useState<{ id: string; keep: string | null } | null>(null);
+  const [asking, setAsking] = useState<{ id: string; keep: string | null; to: MoveTo } | null>(null);
   const [deleting, setDeleting] = useState<{ id: string; keep: string | null } | null>(null);
   const [view, setView] = useState<"graph" | "yaml">("graph");
   const [status, setStatus] = useState(note);
@@ -74,13 +79,44 @@ export function Builder({ schemas, initial, editing, note }: Props) {
   const actions = useMemo(() => ({
     onAdd: (from: string, branch: string | null) => {
       if (moving) {
-        const id = moving;
+        const { id, keep } = moving;
         setMoving(null);
-        edit((d) => moveStep(schemas, d, id, from, branch));
+        move(id, keep, { from, branch });
       } else setAdding({ from, branch });
     },
     onSelect: (id: string) => setSelected(id),
+    canAdd: (from: string, branch: string | null) => !moving || canMoveTo(schemas, doc, moving.id, moving.keep, from, branch),
   }), [doc, moving, schemas]);
+
+  const move = (id: string, keep: string | null, place: { from: string; branch: string | null } | null) => {
+    const next = clone(doc);
+    if (!place || !moveStep(schemas, next, id, place.from, place.branch, keep)) {
+      setStatus(t.moves.cannot);
+      return;
+    }
+    change(next);
+    setStatus(t.moves.done);
+  };
+  const place = (id: string, keep: string | null, to: MoveTo) =>
+    to === "up" ? placeUp(schemas, doc, id) : to === "down" ? placeDown(schemas, doc, id, keep) : null;
+  const startMove = (id: string, keep: string | null, to: MoveTo) => {
+    setAsking(null);
+    if (to === "place") {
+      setMoving({ id, keep });
+      setSelected(null);
+      document.querySelector(".canvas")?.scrollIntoView({ block: "nearest" });
+    } else move(id, keep, place(id, keep, to));
+  };
+  const askMove = (id: string, to: MoveTo) => {
+    const found = findStep(doc, id);
+    const ways = found ? outs(schemas, found).filter((o) => !o.jump) : [];
+    if (ways.length > 1) setAsking({ id, keep: ways[0].branch, to });
+    else startMove(id, null, to);
+  };
+  const movable = (id: string, keep: string | null, to: MoveTo) => {
+    const at = place(id, keep, to);
+    return to === "place" || (!!at && canMoveTo(schemas, doc, id, keep, at.from, at.branch));
+  };
 
   const add = (kind: string) => {
     if (!adding) return;
@@ -139,6 +175,7 @@ export function Builder({ schemas, initial, editing, note }: Props) {
         <a href="#/workflows" data-action="back">{t.back}</a>
         <h1>{doc.name || t.newWorkflow}</h1>
         <span className="status" role="status" data-status>{moving ? t.moving : status}</span>
+        {moving ? <button type="button" data-action="cancel-move" onClick={() => setMoving(null)}>{t.cancel}</button> : null}
         <span className="buttons">
           <button type="button" data-action={view === "graph" ? "show-yaml" : "show-graph"} onClick={() => setView(view === "graph" ? "yaml" : "graph")}>
             {view === "graph" ? t.yaml : t.graph}
@@ -170,7 +207,8 @@ export function Builder({ schemas, initial, editing, note }: Props) {
               onRename={rename}
               onDone={() => setSelected(null)}
               onDelete={() => setDeleting({ id: step.id, keep: null })}
-              onMove={() => { setMoving(step.id); setSelected(null); }}
+              onMove={(to) => askMove(step.id, to)}
+              canMove={(to) => movable(step.id, null, to)}
               onCreateList={createList}
             />
           ) : null}
@@ -184,6 +222,12 @@ export function Builder({ schemas, initial, editing, note }: Props) {
         {catalogue.users.map((u) => <option key={u.email} value={u.email}>{u.name}</option>)}
       </datalist>
       {adding ? <Palette schemas={schemas} onPick={add} onCancel={() => setAdding(null)} /> : null}
+      {asking ? (
+        <MoveDialog doc={doc} schemas={schemas} {...asking} possible={movable(asking.id, asking.keep, asking.to)}
+          onKeep={(keep) => setAsking({ ...asking, keep })}
+          onCancel={() => setAsking(null)}
+          onConfirm={() => startMove(asking.id, asking.keep, asking.to)} />
+      ) : null}
       {deleting ? (
         <DeleteDialog doc={doc} schemas={schemas} id={deleting.id} keep={deleting.keep}
           onKeep={(keep) => setDeleting({ ...deleting, keep })}
@@ -215,9 +259,9 @@ function Problems({ problems, checking, onPick }: { problems: Problem[]; checkin
       {!checking && !problems.length ? <p className="ok" data-no-problems>{t.noProblems}</p> : null}
       <ul>
         {problems.map((p, i) => (
-          <li key={i} data-problem-step={p.step ?? ""} data-problem-field={p.field ?? ""}>
+          <li key={i} data-problem-step={p.step ?? ""} data-problem-field={p.field ?? ""} data-problem-code={p.code ?? ""}>
             {p.step ? <button type="button" className="link" onClick={() => onPick(p.step as string)}>{p.step}</button> : null}
-            {p.field ? <code>{p.field}</code> : null} {p.message}
+            {p.field ? <code>{p.field}</code> : null} {problemText(p)}
           </li>
         ))}
       </ul>
@@ -239,14 +283,14 @@ function DeleteDialog({ doc, schemas, id, keep, onKeep, onCancel, onConfirm }: D
   return (
     <div className="overlay" role="dialog" aria-label={t.deleteTitle}>
       <section className="dialog">
-        <h2>{t.deleteTitle} {id} ({t.kinds[step ? kindOf(schemas, step) : ""] || ""})</h2>
+        <h2>{t.deleteTitle} {id} ({step ? kindName(kindOf(schemas, step)) : ""})</h2>
         {ways.length > 1 ? (
           <p>
             {t.deleteKeep}{" "}
             {ways.map((w) => (
               <label key={w.branch} className="inline">
                 <input type="radio" name="keep" data-keep-branch={w.branch} checked={chosen === w.branch} onChange={() => onKeep(w.branch)} />
-                {t.branches[w.branch] || w.branch}
+                {branchLabel(w, step ? kindOf(schemas, step) : "")}
               </label>
             ))}
           </p>
@@ -257,6 +301,43 @@ function DeleteDialog({ doc, schemas, id, keep, onKeep, onCancel, onConfirm }: D
         <footer>
           <button type="button" onClick={onCancel}>{t.cancel}</button>
           <button type="button" className="danger" data-action="confirm-delete" onClick={onConfirm}>{t.confirmDelete}</button>
+        </footer>
+      </section>
+    </div>
+  );
+}
+
+type MoveProps = {
+  doc: Doc; schemas: Schemas; id: string; keep: string | null; to: MoveTo; possible: boolean;
+  onKeep: (keep: string) => void; onCancel: () => void; onConfirm: () => void;
+};
+
+// Moving a step with several ways out says, before it happens, which steps stay in place
+// and which move with it (as deleting says which steps go).
+function MoveDialog({ doc, schemas, id, keep, to, possible, onKeep, onCancel, onConfirm }: MoveProps) {
+  const step = findStep(doc, id);
+  const ways = step ? outs(schemas, step).filter((o) => !o.jump) : [];
+  const plan = planMove(schemas, doc, id, keep);
+  const title = to === "up" ? t.moves.up_title : to === "down" ? t.moves.down_title : t.moves.place_title;
+  return (
+    <div className="overlay" role="dialog" aria-label={title}>
+      <section className="dialog">
+        <h2>{title}: {id} ({step ? kindName(kindOf(schemas, step)) : ""})</h2>
+        <p>
+          {t.moves.keep}{" "}
+          {ways.map((w) => (
+            <label key={w.branch} className="inline">
+              <input type="radio" name="move-keep" data-keep-branch={w.branch} checked={keep === w.branch} onChange={() => onKeep(w.branch)} />
+              {branchLabel(w, step ? kindOf(schemas, step) : "")}
+            </label>
+          ))}
+        </p>
+        <p data-moves-stay={plan.stay.join(",")}>{plan.stay.length ? `${t.moves.stay} ${plan.stay.join(", ")}` : ""}</p>
+        <p data-moves-carried={plan.carried.join(",")}>{plan.carried.length ? `${t.moves.carried} ${plan.carried.join(", ")}` : t.moves.nothingCarried}</p>
+        {possible ? null : <p className="field-problem">{t.moves.cannot}</p>}
+        <footer>
+          <button type="button" onClick={onCancel}>{t.cancel}</button>
+          <button type="button" className="primary" data-action="confirm-move" disabled={!possible} onClick={onConfirm}>{t.moves.confirm}</button>
         </footer>
       </section>
     </div>

@@ -20,6 +20,7 @@ import { Doc, END, Out, kindOf, outs, steps } from "./doc";
 import { Schemas } from "./schema";
 import { describe, entry } from "./describe";
 import { t } from "./i18n";
+import { kindName } from "./schemaWords";
 
 const WIDTH = 250;
 const HEIGHT = 96;
@@ -27,6 +28,7 @@ const HEIGHT = 96;
 export type GraphActions = {
   onAdd: (from: string, branch: string | null) => void;
   onSelect: (id: string) => void;
+  canAdd?: (from: string, branch: string | null) => boolean; // false: that "+" takes no step now
 };
 
 type StepData = {
@@ -43,6 +45,8 @@ type StepData = {
 type TriggerData = { entries: string[]; problems: number; actions: GraphActions };
 
 export function branchLabel(out: Out, kind = ""): string {
+  const numbered = /^(path|branch)_(\d+)$/.exec(out.branch);
+  if (numbered) return `${t.words[numbered[1] as "path" | "branch"]} ${numbered[2]}`;
   return t.kindBranches[kind]?.[out.branch] || t.branches[out.branch] || out.branch.replace(/_/g, " ");
 }
 
@@ -60,6 +64,7 @@ function AddButtons({ id, kind, ways, actions }: AddProps) {
           title={t.add}
           data-add-after={id}
           data-branch={w.only ? undefined : w.branch}
+          disabled={actions.canAdd ? !actions.canAdd(id, w.only ? null : w.branch) : false}
           onClick={(e) => {
             e.stopPropagation();
             actions.onAdd(id, w.only ? null : w.branch);
@@ -81,7 +86,7 @@ function StepNode({ data }: NodeProps<Node<StepData>>) {
     >
       <Handle type="target" position={Position.Top} />
       <div className="step-head">
-        <span className="kind">{t.kinds[data.kind] || data.kind}</span>
+        <span className="kind">{kindName(data.kind)}</span>
         {data.problems ? <span className="badge" title={t.problems}>{data.problems}</span> : null}
       </div>
       <div className="words" data-words={data.id}>{data.words || "…"}</div>
@@ -181,7 +186,8 @@ function Drawing({ doc, schemas, problems, selected, actions }: Props) {
       const width = Math.max(...xs) + WIDTH - minX;
       const height = Math.max(...ys) + HEIGHT - minY;
       const { clientWidth: w, clientHeight: h } = pane;
-      const zoom = Math.max(0.6, Math.min(1, (w - 40) / width, (h - 40) / height));
+      // On a phone the boxes stay readable (0.85) and the graph pans sideways instead.
+      const zoom = Math.max(w < 600 ? 0.85 : 0.6, Math.min(1, (w - 40) / width, (h - 40) / height));
       const x = (w - width * zoom) / 2 - minX * zoom;
       const y = height * zoom <= h - 40 ? (h - height * zoom) / 2 - minY * zoom : 20 - minY * zoom;
       flow.setViewport({ x, y, zoom });

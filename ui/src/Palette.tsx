@@ -2,6 +2,7 @@
 // schema has and no group names lands in "other", so new kinds appear without UI code.
 import { Schemas } from "./schema";
 import { t } from "./i18n";
+import { kindName } from "./schemaWords";
 
 const GROUPS: [string, string[]][] = [
   ["send", ["send_email", "send_sms", "send_whatsapp", "send_notification"]],
@@ -33,7 +34,7 @@ export function Palette({ schemas, onPick, onCancel }: { schemas: Schemas; onPic
               <h3>{t.groups[group]}</h3>
               {members.map((kind) => (
                 <button type="button" key={kind} data-step-kind={kind} onClick={() => onPick(kind)}>
-                  {t.kinds[kind] || kind}
+                  {kindName(kind, schemas.kindParams(kind).title)}
                 </button>
               ))}
             </div>

@@ -6,6 +6,7 @@ import { createContext, useContext, useState } from "react";
 import type { Catalogue, Problem } from "./api";
 import { Schema, Schemas, nonNull, skeleton } from "./schema";
 import { t } from "./i18n";
+import { choiceLabel, defHelp, fieldHelp, fieldTitle, problemText } from "./schemaWords";
 
 export type FormContext = {
   schemas: Schemas;
@@ -30,16 +31,15 @@ function useForm(): FormContext {
   return useContext(Form) as FormContext;
 }
 
-function words(name: string): string {
-  return name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
-}
-
-function labelOf(path: string[], schema: Schema): string {
+// A field's label: the language's catalogue for the property of its object (``owner``), the
+// workspace catalogue's path overrides, then the schema's own title.
+function labelOf(path: string[], schema: Schema, owner?: string): string {
+  const last = path[path.length - 1] || "";
+  if (/^\d+$/.test(last)) return `#${Number(last) + 1}`;
+  if (owner) return fieldTitle(owner, last, schema.title);
   const key = path.join(".");
   const found = Object.entries(t.fields).find(([suffix]) => key === suffix || key.endsWith(`.${suffix}`));
-  if (found) return found[1];
-  const last = path[path.length - 1] || "";
-  return /^\d+$/.test(last) ? `#${Number(last) + 1}` : schema.title || words(last);
+  return found ? found[1] : fieldTitle(undefined, last, schema.title);
 }
 
 export function parseScalar(text: string): any {
@@ -55,7 +55,7 @@ function FieldProblems({ path }: { path: string[] }) {
   return (
     <>
       {mine.map((p, i) => (
-        <p key={i} className="field-problem" role="alert">{p.message}</p>
+        <p key={i} className="field-problem" role="alert" data-problem-code={p.code ?? ""}>{problemText(p)}</p>
       ))}
     </>
   );
@@ -68,13 +68,15 @@ type FieldProps = {
   onChange: (value: any) => void;
   optional?: boolean;
   bare?: boolean; // no label: the caller names the value already
+  owner?: string; // the $defs name of the object this field is a property of
 };
 
 export function Field(props: FieldProps) {
   const { schemas } = useForm();
   const s = schemas.resolve(props.schema);
-  const label = labelOf(props.path, s);
-  const help = s.description || props.schema.description;
+  const label = labelOf(props.path, props.schema, props.owner);
+  const last = props.path[props.path.length - 1] || "";
+  const help = fieldHelp(props.owner, last, props.schema.description) || defHelp(schemas.nameOf(s), s.description);
   return (
     <div className="field" data-field={props.path.join(".")}>
       {props.bare ? null : <span className="label" title={help || undefined}>{label}</span>}
@@ -106,7 +108,7 @@ function Input(props: FieldProps) {
     return <JsonText {...props} />;
   }
   if (s.oneOf) return <Variants {...props} />;
-  if (s.enum) return <Choice {...props} options={s.enum} />;
+  if (s.enum) return <Choice {...props} options={s.enum} labels />;
   if (TARGET_KEYS.includes(last) && s.type === "string") return <TargetPicker {...props} />;
   if (last === "workflow" && s.type === "string") return <WorkflowPicker {...props} />;
   if (s.type === "string" && (LIST_KEYS.includes(last))) return <ListPicker {...props} single />;
@@ -163,12 +165,12 @@ function Check({ value, path, onChange, schema }: FieldProps) {
   return <input type="checkbox" name={path.join(".")} checked={value ?? schema.default ?? false} onChange={(e) => onChange(e.target.checked)} />;
 }
 
-function Choice({ value, path, onChange, options, optional, schema }: FieldProps & { options: any[] }) {
-  const fallback = schema.default !== undefined && schema.default !== null ? `${t.byDefault} ${schema.default}` : t.none;
+function Choice({ value, path, onChange, options, optional, schema, labels }: FieldProps & { options: any[]; labels?: boolean }) {
+  const fallback = schema.default !== undefined && schema.default !== null ? `${t.byDefault} ${labels ? choiceLabel(schema.default) : schema.default}` : t.none;
   return (
     <select name={path.join(".")} value={value ?? ""} onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}>
       {optional || value === undefined ? <option value="">{fallback}</option> : null}
-      {options.map((o) => <option key={String(o)} value={String(o)}>{String(o)}</option>)}
+      {options.map((o) => <option key={String(o)} value={String(o)}>{labels ? choiceLabel(o) : String(o)}</option>)}
     </select>
   );
 }
@@ -242,7 +244,7 @@ function ArrayInput(props: FieldProps) {
         {items.enum.map((o: string) => (
           <label key={o}>
             <input type="checkbox" name={path.join(".")} value={o} checked={chosen.includes(o)} onChange={(e) => onChange(e.target.checked ? [...chosen, o] : chosen.filter((c) => c !== o))} />
-            {o}
+            {choiceLabel(o)}
           </label>
         ))}
       </span>
@@ -294,8 +296,9 @@ function ObjectInput(props: FieldProps) {
   const many = names.length > 8;
   const shown = names.filter((n) => !many || required.includes(n) || PROMINENT.includes(n) || value[n] !== undefined);
   const rest = names.filter((n) => !shown.includes(n));
+  const owner = schemas.nameOf(schema);
   const field = (n: string) => (
-    <Field key={n} schema={schema.properties[n]} value={value[n]} path={[...path, n]} optional={!required.includes(n)} onChange={(v) => onChange(without(value, n, v))} />
+    <Field key={n} schema={schema.properties[n]} value={value[n]} path={[...path, n]} owner={owner} optional={!required.includes(n)} onChange={(v) => onChange(without(value, n, v))} />
   );
   return (
     <div className="object">
@@ -313,6 +316,8 @@ function ObjectInput(props: FieldProps) {
 
 // A comparison: the properties that are not operators, then one operator and its value.
 function Comparison({ schema, value, path, onChange }: FieldProps) {
+  const { schemas } = useForm();
+  const owner = schemas.nameOf(schema);
   const names = Object.keys(schema.properties);
   const others = names.filter((n) => !OPERATORS.includes(n));
   const ops = names.filter((n) => OPERATORS.includes(n));
@@ -327,11 +332,11 @@ function Comparison({ schema, value, path, onChange }: FieldProps) {
   return (
     <div className="object comparison">
       {others.map((n) => (
-        <Field key={n} schema={schema.properties[n]} value={value[n]} path={[...path, n]} optional={!(schema.required || []).includes(n)} onChange={(v) => onChange(without(value, n, v))} />
+        <Field key={n} schema={schema.properties[n]} value={value[n]} path={[...path, n]} owner={owner} optional={!(schema.required || []).includes(n)} onChange={(v) => onChange(without(value, n, v))} />
       ))}
       <span className="inline">
         <select aria-label={t.operator} data-operator={path.join(".")} value={current} onChange={(e) => setOp(e.target.value)}>
-          {ops.map((o) => <option key={o} value={o}>{o.replace(/_/g, " ")}</option>)}
+          {ops.map((o) => <option key={o} value={o}>{fieldTitle(owner, o, schema.properties[o]?.title)}</option>)}
         </select>
         {Array.isArray(operand) || (operand && typeof operand === "object") ? (
           <JsonText schema={{}} value={operand} path={[...path, current]} onChange={(v) => onChange(without(value, current, v))} />
@@ -392,6 +397,13 @@ function JsonText({ value, path, onChange }: FieldProps) {
   );
 }
 
+// A shape's name: a rule's from the workspace catalogue, else its key's title in its $defs.
+export function variantLabel(schemas: Schemas, v: { name: string; schema: Schema }, rule: boolean): string {
+  if (v.schema.const !== undefined) return choiceLabel(v.schema.const);
+  const english = v.schema.properties?.[v.name]?.title;
+  return (rule && t.rules[v.name]) || fieldTitle(schemas.nameOf(v.schema), v.name, english);
+}
+
 // One of several shapes, each named by its key: condition rules (data-rule-kind buttons),
 // a user or users in turn, entry points.
 function Variants({ schema, value, path, onChange, optional }: FieldProps) {
@@ -417,7 +429,7 @@ function Variants({ schema, value, path, onChange, optional }: FieldProps) {
       <div className="rule-choice">
         {variants.map((v) => (
           <button type="button" key={v.name} data-rule-kind={v.name} onClick={() => choose(v.name)}>
-            {t.rules[v.name] || words(v.name)}
+            {variantLabel(schemas, v, true)}
           </button>
         ))}
         {optional || current ? <button type="button" className="link" onClick={() => (current ? setChoosing(false) : choose(""))}>{current ? t.cancel : t.none}</button> : null}
@@ -426,13 +438,13 @@ function Variants({ schema, value, path, onChange, optional }: FieldProps) {
   }
   const picker = isRule ? (
     <span className="inline">
-      <strong>{t.rules[current?.name || ""] || current?.name}</strong>
+      <strong>{current ? variantLabel(schemas, current, true) : ""}</strong>
       <button type="button" className="link" data-change-rule={path.join(".")} onClick={() => setChoosing(true)}>{t.chooseRule}</button>
     </span>
   ) : (
     <select data-variant={path.join(".")} value={current?.name ?? ""} onChange={(e) => choose(e.target.value)}>
       {optional || !current ? <option value="">{t.none}</option> : null}
-      {variants.map((v) => <option key={v.name} value={v.name}>{words(v.name)}</option>)}
+      {variants.map((v) => <option key={v.name} value={v.name}>{variantLabel(schemas, v, false)}</option>)}
     </select>
   );
   if (!current || current.schema.const !== undefined) return picker;

@@ -3,7 +3,7 @@
 import type { Catalogue, Problem } from "./api";
 import { Doc } from "./doc";
 import { Schemas, skeleton } from "./schema";
-import { Field, Form } from "./SchemaForm";
+import { Field, Form, variantLabel } from "./SchemaForm";
 import { t } from "./i18n";
 
 type Props = {
@@ -28,7 +28,7 @@ export function Settings({ doc, schemas, catalogue, problems, onChange, onKeyTou
     onChange(copy);
   };
   const field = (name: string) => (
-    <Field key={name} schema={root[name]} value={doc[name]} path={[name]} optional={name !== "name"}
+    <Field key={name} schema={root[name]} value={doc[name]} path={[name]} owner="WorkflowDocument" optional={name !== "name"}
       onChange={(v) => { if (name === "key") onKeyTouched(); set(name, v); }} />
   );
   const context = {
@@ -69,7 +69,7 @@ function Entries({ doc, schemas, onChange }: { doc: Doc; schemas: Schemas; onCha
                 if (chosen) replace(i, skeleton(schemas, chosen.schema));
               }}>
                 {kind ? null : <option value="">{t.none}</option>}
-                {kinds.map((k) => <option key={k.name} value={k.name}>{k.name.replace(/_/g, " ")}</option>)}
+                {kinds.map((k) => <option key={k.name} value={k.name}>{variantLabel(schemas, k, false)}</option>)}
               </select>
             </label>
             {kind ? (

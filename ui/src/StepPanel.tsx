@@ -4,10 +4,12 @@
 import { useEffect, useRef, useState } from "react";
 import { api } from "./api";
 import type { Catalogue, Problem } from "./api";
-import { Doc, Step, kindOf, outs } from "./doc";
+import { Doc, Step, kindOf } from "./doc";
 import { Schemas } from "./schema";
 import { Field, Form } from "./SchemaForm";
+import type { MoveTo } from "./Builder";
 import { t } from "./i18n";
+import { kindName } from "./schemaWords";
 
 const STEP_ID = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
@@ -21,7 +23,8 @@ type Props = {
   onRename: (from: string, to: string) => void;
   onDone: () => void;
   onDelete: () => void;
-  onMove: () => void;
+  onMove: (to: MoveTo) => void;
+  canMove: (to: MoveTo) => boolean;
   onCreateList: (name: string) => Promise<void>;
 };
 
@@ -68,12 +71,16 @@ export function StepPanel(props: Props) {
     focus.current = { path: where.path, at: where.at + variable.length };
   };
   const ways = schemas.branchFields(kind);
-  const single = outs(schemas, step).length <= 1 && kind !== "go_to";
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    // On a phone the form sits below the graph: bring it into view when a step opens.
+    if (window.matchMedia("(max-width: 700px)").matches) panel.current?.scrollIntoView({ block: "start" });
+  }, []);
   return (
     <Form.Provider value={context}>
-      <section className="panel step-panel" data-editing={step.id}>
+      <section className="panel step-panel" data-editing={step.id} ref={panel}>
         <header>
-          <h2>{t.kinds[kind] || kind}</h2>
+          <h2>{kindName(kind, schemas.kindParams(kind).title)}</h2>
           <button type="button" data-action="done" onClick={props.onDone}>{t.done}</button>
         </header>
         <div className="field">
@@ -97,7 +104,9 @@ export function StepPanel(props: Props) {
           </fieldset>
         ) : null}
         <footer className="step-actions">
-          {single ? <button type="button" data-action="move-step" onClick={props.onMove}>{t.move}</button> : null}
+          <button type="button" data-action="move-up" disabled={!props.canMove("up")} onClick={() => props.onMove("up")}>{t.moves.up}</button>
+          <button type="button" data-action="move-down" disabled={!props.canMove("down")} onClick={() => props.onMove("down")}>{t.moves.down}</button>
+          <button type="button" data-action="move-step" onClick={() => props.onMove("place")}>{t.move}</button>
           <button type="button" className="danger" data-action="delete-step" onClick={props.onDelete}>{t.delete}</button>
         </footer>
       </section>

@@ -2,7 +2,7 @@
 // tab's sessionStorage (same origin, same tab: signing in there signs in here).
 export const KEY_STORE = "journeyman.api-key";
 
-export type Problem = { message: string; step?: string | null; field?: string | null };
+export type Problem = { message: string; step?: string | null; field?: string | null; code?: string | null };
 
 export class ApiError extends Error {
   status: number;

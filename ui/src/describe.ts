@@ -1,6 +1,7 @@
 // What a step does, in words, for the graph's boxes: the condition ("purchase count = 1"),
 // the subject, the list names, the delay ("wait 3 days"), in the catalogue's language.
 import { t as m } from "./i18n";
+import { choiceLabel, fieldTitle } from "./schemaWords";
 
 const SYMBOLS: Record<string, string> = {
   equals: "=", not_equals: "≠", gt: ">", gte: "≥", lt: "<", lte: "≤", at_least: "≥", at_most: "≤",
@@ -45,7 +46,7 @@ export function rule(value: any): string {
     case "trigger":
       return comparison(`${m.words.event} ${t?.property || "?"}`, t);
     case "webhook":
-      return comparison(`webhook ${t?.path || m.words.webhookAnswer}`, t);
+      return comparison(`${m.words.webhook} ${t?.path || m.words.webhookAnswer}`, t);
     case "did_event":
       return `${m.words.did} ${typeof t === "string" ? t : t?.event || "?"}`;
     case "did_not_event":
@@ -59,7 +60,7 @@ export function rule(value: any): string {
     case "random_percent":
       return `${show(t)} ${m.words.atRandom}`;
     case "message":
-      return `${t?.activity || "?"} ${t?.step || m.words.aMessage}`;
+      return `${t?.activity ? choiceLabel(t.activity) : "?"} ${t?.step || m.words.aMessage}`;
     case "orders":
       return [t?.count && comparison(m.words.orders, t.count), t?.total_spent && comparison(m.words.spent, t.total_spent), t?.product && `${m.words.bought} ${t.product}`]
         .filter(Boolean)
@@ -116,7 +117,7 @@ export function describe(kind: string, params: any): string {
       if (p.clear) return `${m.words.clear} ${p.name}`;
       return `${p.name || "?"} = ${show(p.set ?? "")}`;
     case "blocklist":
-      return `${m.words.block} ${p.channels || "email, sms"}`;
+      return `${m.words.block} ${choiceLabel(p.channels || "both")}`;
     case "delay":
       return `${m.words.wait} ${duration(p) || "?"}`;
     case "wait_until":
@@ -152,7 +153,7 @@ export function entry(value: any): string {
   if (kind === "event") return `${m.words.event} ${v}${where(value.where)}${filter}`;
   if (kind === "anniversary") return `${m.words.anniversaryOf} ${v?.attribute || "?"}${filter}`;
   if (kind === "segment") return `${m.words.startsMatching} ${rule(v)}${filter}`;
-  return `${kind.replace(/_/g, " ")}${v && typeof v === "object" && Object.keys(v).length ? ` ${show(v)}` : v && typeof v !== "object" ? ` ${show(v)}` : ""}${filter}`;
+  return `${fieldTitle(undefined, kind)}${v && typeof v === "object" && Object.keys(v).length ? ` ${show(v)}` : v && typeof v !== "object" ? ` ${show(v)}` : ""}${filter}`;
 }
 
 // A workflow-wide event rule (exit, restart, goal) in words: "event order_created (same cart_id)".

@@ -9,10 +9,19 @@ const COMMON = ["id", "name", "disabled"];
 export class Schemas {
   root: Schema;
   defs: Record<string, Schema>;
+  private names = new Map<Schema, string>();
 
   constructor(root: Schema) {
     this.root = root;
     this.defs = root.$defs || {};
+    for (const [name, def] of Object.entries(this.defs)) this.names.set(def, name);
+    this.names.set(root, "WorkflowDocument");
+  }
+
+  // The $defs name of a resolved schema ("SendEmailParams"): where its words sit in the
+  // language catalogues (i18n/schema.ts).
+  nameOf(schema: Schema | undefined): string | undefined {
+    return schema ? this.names.get(schema) : undefined;
   }
 
   resolve(schema: Schema | undefined): Schema {

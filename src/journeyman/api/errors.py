@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -60,6 +60,9 @@ class ProblemBody(BaseModel):
     step: str | None
     field: str | None
     message: str
+    code: str | None = Field(
+        default=None, description="the kind of problem, stable (pydantic's error type or ours)"
+    )
 
 
 class InvalidWorkflowBody(ErrorBody):
@@ -168,7 +171,10 @@ async def _invalid_workflow(_request: Request, exc: Exception) -> JSONResponse:
     body = InvalidWorkflowBody(
         code="invalid_workflow",
         message=str(exc),
-        problems=[ProblemBody(step=p.step, field=p.field, message=p.message) for p in exc.problems],
+        problems=[
+            ProblemBody(step=p.step, field=p.field, message=p.message, code=p.code)
+            for p in exc.problems
+        ],
     )
     return JSONResponse(body.model_dump(), status_code=STATUS["invalid_workflow"])
 

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from journeyman import templating
-from journeyman.conditions import Comparison
+from journeyman.conditions import Comparison, rules
 from journeyman.errors import InvalidWorkflow, Problem
 from journeyman.schedule import Window
 from journeyman.steps.base import StepKind
@@ -213,7 +213,9 @@ def parse_workflow(raw: Mapping[str, Any], *, stored: bool = False) -> Workflow:
     not dry-rendered again (an old version over today's limits fails its runs one by one
     with the reason instead of stopping the engine)."""
     if not isinstance(raw, Mapping):
-        raise InvalidWorkflow([Problem(message="a workflow document is a mapping (object)")])
+        raise InvalidWorkflow(
+            [Problem(message="a workflow document is a mapping (object)", code="not_mapping")]
+        )
     problems: list[Problem] = []
     document = _validate_document(raw, problems)
     given = raw.get("steps")
@@ -271,7 +273,7 @@ def _validate_document(raw: Mapping[str, Any], problems: list[Problem]) -> Workf
                 continue
             loc = tuple(p for p in error["loc"] if not _union_member(p))
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(Problem(field=_dotted(loc), message=message))
+            problems.append(Problem(field=_dotted(loc), message=message, code=error["type"]))
         return None
     return document
 
@@ -280,7 +282,9 @@ def _validate_step(index: int, raw: Any, problems: list[Problem]) -> StepDef | N
     step_id = raw.get("id") if isinstance(raw, dict) else None
     label = str(step_id) if step_id else f"#{index + 1}"
     if not isinstance(raw, dict):
-        problems.append(Problem(step=label, message="a step is a mapping (object)"))
+        problems.append(
+            Problem(step=label, message="a step is a mapping (object)", code="not_mapping")
+        )
         return None
     kinds = [k for k in raw if k in REGISTRY]
     if len(kinds) != 1:
@@ -289,7 +293,11 @@ def _validate_step(index: int, raw: Any, problems: list[Problem]) -> StepDef | N
         if len(kinds) > 1:
             what = f"several step kinds {kinds}"
         problems.append(
-            Problem(step=label, message=f"{what}; expected one of: {', '.join(REGISTRY.names())}")
+            Problem(
+                step=label,
+                message=f"{what}; expected one of: {', '.join(REGISTRY.names())}",
+                code="unknown_kind",
+            )
         )
         return None
     kind = REGISTRY.get(kinds[0])
@@ -300,7 +308,11 @@ def _validate_step(index: int, raw: Any, problems: list[Problem]) -> StepDef | N
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown field"
-            problems.append(Problem(step=label, field=_dotted(error["loc"]), message=message))
+            problems.append(
+                Problem(
+                    step=label, field=_dotted(error["loc"]), message=message, code=error["type"]
+                )
+            )
         return None
     targets = kind.targets(getattr(model, kinds[0])) or {
         b: getattr(model, b) for b in kind.branches
@@ -323,9 +335,15 @@ def _check_graph(
     ids: dict[str, StepDef] = {}
     for step in steps:
         if step.id == END:
-            problems.append(Problem(step=step.id, field="id", message=f"{END!r} is reserved"))
+            problems.append(
+                Problem(
+                    step=step.id, field="id", message=f"{END!r} is reserved", code="reserved_id"
+                )
+            )
         if step.id in ids:
-            problems.append(Problem(step=step.id, field="id", message="duplicate step id"))
+            problems.append(
+                Problem(step=step.id, field="id", message="duplicate step id", code="duplicate_id")
+            )
         ids[step.id] = step
     for step in steps:
         for branch, target in step.targets.items():
@@ -336,6 +354,7 @@ def _check_graph(
                         field=step.handler.target_field(step.params, branch),
                         message=f"target {target!r} is not a step of this workflow "
                         f"(use {END!r} to end the run)",
+                        code="unknown_target",
                     )
                 )
     if len(problems) > before or not steps or not complete:
@@ -351,7 +370,9 @@ def _check_graph(
         if step.id not in seen:
             problems.append(
                 Problem(
-                    step=step.id, message=f"unreachable: no path leads here from {steps[0].id!r}"
+                    step=step.id,
+                    message=f"unreachable: no path leads here from {steps[0].id!r}",
+                    code="unreachable",
                 )
             )
 
@@ -396,4 +417,13 @@ def _union_member(part: int | str) -> bool:
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+    """The field path of an error's location. A condition rule is a tagged union: pydantic
+    names the tag (``event_count``) before the field of the same name; the document has the
+    field once (``if.event_count.event``, not ``if.event_count.event_count.event``)."""
+    parts: list[str] = []
+    i = 0
+    while i < len(loc):
+        tag = i + 1 < len(loc) and loc[i] == loc[i + 1] and loc[i] in rules.RULE_KINDS
+        parts.append(str(loc[i + 1] if tag else loc[i]))
+        i += 2 if tag else 1
+    return ".".join(parts)

@@ -45,6 +45,7 @@ def reference_problems(workflow: Workflow, known: KnownNames, *, activating: boo
             step=step_id,
             field=reference_field(workflow, step_id, kind, name),
             message=f"{kind[:-1]} {name!r} does not exist",
+            code=f"unknown_{kind[:-1]}",
         )
         for kind, names in sorted(workflow.references().items())
         for name, step_ids in sorted(names.items())
@@ -76,6 +77,7 @@ def _missing_start_steps(workflow: Workflow, known: KnownNames) -> list[Problem]
                     step=step.id,
                     field="start_workflow.step",
                     message=f"workflow {key!r} has no step {target_step!r}",
+                    code="unknown_start_step",
                 )
             )
     return problems

@@ -134,7 +134,8 @@ def _detail(view: drafts.DraftView) -> DraftDetail:
         current_version=view.current_version,
         valid=not view.problems,
         problems=[
-            ProblemBody(step=p.step, field=p.field, message=p.message) for p in view.problems
+            ProblemBody(step=p.step, field=p.field, message=p.message, code=p.code)
+            for p in view.problems
         ],
     )
 
