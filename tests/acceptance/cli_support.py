@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+import command
 from journeyman.store import normalize_url
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "first-purchase-coupon.yaml"
@@ -117,17 +118,12 @@ Cli = Callable[..., Result]
 def run_cli(
     cwd: Path, *args: str, db: str | None = None, expect: int | None = 0, **env: str
 ) -> Result:
-    """Run ``journeyman [--db DB] ARGS``; ``expect`` is the exit code (None: any)."""
-    done = subprocess.run(
-        command_line(*args, db=db),
-        cwd=cwd,
-        env=clean_environment(**env),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    """Run ``journeyman [--db DB] ARGS`` (in this process unless the command needs its own:
+    tests/command.py); ``expect`` is the exit code (None: any)."""
+    done = command.run(
+        command_line(*args, db=db)[1:], cwd=cwd, env=clean_environment(**env), timeout=180
     )
-    result = Result(done.returncode, done.stdout, done.stderr)
+    result = Result(done.code, done.stdout, done.stderr)
     if expect is not None:
         assert result.code == expect, (
             f"journeyman {' '.join(args)} exited {result.code}, expected {expect}\n"

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+import command
 from journeyman.store import normalize_url
 
 T = TypeVar("T")
@@ -41,18 +42,12 @@ def environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYMAN_")}
 
 
-def cli(cwd: Path, db: str, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [journeyman_command(), "--db", db, *args],
-        cwd=cwd,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == expect, (
-        f"journeyman {' '.join(args)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+def cli(cwd: Path, db: str, *args: str, expect: int = 0) -> command.Done:
+    """``journeyman --db DB ARGS`` (in this process unless the command needs its own:
+    tests/command.py)."""
+    done = command.run(["--db", db, *args], cwd=cwd, env=environment(), timeout=120)
+    assert done.code == expect, (
+        f"journeyman {' '.join(args)} exited {done.code}\n{done.stdout}\n{done.stderr}"
     )
     return done
 

@@ -1,7 +1,9 @@
 """The workflow builder (``/ui/builder/``) in headless Chromium against ``journeyman serve``
 as a process: the source document's example built from an empty workspace by clicks only,
-published, and run by purchases sent to ``/v3/events``; every shipped example opened and
-saved back equal through the draft route; deleting a condition says which steps go."""
+published, run by purchases sent to ``/v3/events`` and read (counts and shares on the graph,
+a contact opened from a step, the top lead scores, all in German too); every shipped example
+opened and saved back equal through the draft route; deleting a condition says which steps
+go."""
 
 from __future__ import annotations
 
@@ -166,13 +168,58 @@ def test_the_source_documents_example_is_built_by_clicks_published_and_runs(
             lambda: branches(http, "is_first_purchase") == {"then": 2, "else": 1} or None,
             what="three runs through the condition",
         )
+        # The workflow read: the boxes in words, counts and shares on the ways out.
         page.click('[data-action="open-workflow"]')
         then = page.locator('.edge-count[data-source="is_first_purchase"][data-branch="then"]')
         expect(then).to_have_attribute("data-count", "2")
+        expect(then).to_have_text("yes · 2 (67 %)")
         other = page.locator('.edge-count[data-source="is_first_purchase"][data-branch="else"]')
-        expect(other).to_have_attribute("data-count", "1")
+        expect(other).to_have_text("no · 1 (33 %)")
+        expect(page.locator('.read-node[data-step="add_to_loyal"]')).to_contain_text(
+            "Loyal customers"
+        )
+
+        # A contact opened from a step, and its timeline.
+        page.locator('.read-node[data-step="send_coupon"]').click()
+        panel = page.locator('[data-step-contacts="send_coupon"]')
+        panel.locator('[data-state="passed"]').click()
+        panel.locator('[data-contact-link="bob@example.com"]').click()
+        expect(page.locator("[data-contact-email]")).to_have_text("bob@example.com")
+        expect(page.locator("[data-timeline]")).to_contain_text("send_coupon")
+        expect(page.locator("[data-timeline]")).to_contain_text("add_to_loyal")
+
+        # The contacts who engage most: the lead score, as the shop keeps it, sorted.
+        scored = http.post("/v3/contacts/attributes/normal/LEAD_SCORE", json={"type": "float"})
+        assert scored.status_code == 201, scored.text
+        for who, score in (("ada", 12), ("bob", 40), ("cyd", 7)):
+            answer = http.post(
+                "/v3/contacts",
+                json={
+                    "email": f"{who}@example.com",
+                    "attributes": {"LEAD_SCORE": score},
+                    "updateEnabled": True,
+                },
+            )
+            assert answer.status_code in (201, 204), answer.text
+        page.click('[data-nav="contacts"]')
+        page.click('[data-action="top-leads"]')
+        rows = page.locator("[data-contacts] tbody tr")
+        expect(rows).to_have_count(3)
+        expect(rows.first).to_have_attribute("data-contact", "bob@example.com")
+        expect(rows.last).to_have_attribute("data-contact", "cyd@example.com")
+
+        # The same workspace in German.
+        page.select_option('select[name="language"]', "de")
+        page.click('[data-nav="workflows"]')
+        page.locator(f'[data-workflow-row="{KEY}"] [data-action="read-workflow"]').click()
+        expect(then).to_have_text("ja · 2 (67 %)")
+        expect(other).to_have_text("nein · 1 (33 %)")
+        expect(page.locator('.read-node[data-step="is_first_purchase"]')).to_contain_text(
+            "purchase Anzahl = 1"
+        )
         page.click('[data-action="edit-workflow"]')
         expect(box(page, "send_coupon")).to_contain_text("Thank you")
+        page.select_option('select[name="language"]', "en")
 
 
 def applied_examples(server: Server) -> list[str]:
