@@ -343,7 +343,8 @@ def test_historical_events_count_as_history_and_start_nothing(
         assert "X-Journeyman-Historical" in typo.json()["message"]
         for email in (old, batch, new):
             live = http.post(
-                "/v3/events", json={"event_name": "api_purchase", "identifiers": {"email_id": email}}
+                "/v3/events",
+                json={"event_name": "api_purchase", "identifiers": {"email_id": email}},
             )
             assert live.status_code == 204, live.text
 
