@@ -13,6 +13,7 @@ from journeyman.api import (
     contacts,
     errors,
     events,
+    folders,
     imports,
     limits,
     lists,
@@ -77,7 +78,7 @@ def create_app(
     api.add_middleware(BodyLimit)
     # Events first: routes are matched in order, and the event routes are the busiest.
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
-    for module in (events, lists, attributes, imports, contacts, tracker, tracking):
+    for module in (events, lists, folders, attributes, imports, contacts, tracker, tracking):
         api.include_router(module.router)
     for router in v1.ROUTERS:
         api.include_router(router)

@@ -96,9 +96,7 @@ def _item(definition: AttributeDefinition) -> AttributeItem:
             for i, label in enumerate(definition.allowed_values, start=1)
         ]
         return AttributeItem(name=definition.name, category="category", enumeration=enumeration)
-    return AttributeItem(
-        name=definition.name, category="normal", type=BREVO_TYPES[definition.type]
-    )
+    return AttributeItem(name=definition.name, category="normal", type=BREVO_TYPES[definition.type])
 
 
 @router.get("", response_model=AttributesPage, response_model_exclude_none=True)

@@ -133,7 +133,7 @@ def get_contacts(
     if segmentId is not None:
         raise InvalidParameter(
             "segmentId: Journeyman has no Brevo segments, so it cannot list a segment's "
-            "contacts (filter with equals(ATTRIBUTE,\"value\"), or use listIds)"
+            'contacts (filter with equals(ATTRIBUTE,"value"), or use listIds)'
         )
     records, total = contacts.page(
         app,
@@ -160,7 +160,7 @@ def parse_filter(text: str) -> tuple[str, Any]:
     found = _EQUALS.match(text)
     if found is None:
         raise InvalidParameter(
-            f"filter {text!r} is not supported: Journeyman takes equals(ATTRIBUTE,\"value\") "
+            f'filter {text!r} is not supported: Journeyman takes equals(ATTRIBUTE,"value") '
             "on one attribute or EMAIL (Brevo's only operator)"
         )
     name, raw = found.group(1), found.group(2)
