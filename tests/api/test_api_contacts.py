@@ -377,6 +377,11 @@ def test_the_contacts_page_honours_brevo_filters_or_refuses_them(backend_server:
         assert emails('equals(F_TIER,"gold")') == emails('equals(F_TIER,"2")')
         assert emails('equals(F_TIER,"2")') == ["f-jane@example.com"]
         assert emails('equals(EMAIL,"F-Max@Example.com")') == ["f-max@example.com"]
+        later = http.get(
+            "/v3/contacts",
+            params={"filter": 'equals(F_NAME,"Jane")', "createdSince": "2999-01-01T00:00:00Z"},
+        )
+        assert later.json() == {"contacts": [], "count": 0}  # createdSince is honoured too
 
         refused = {
             "contains(F_NAME,Ja)": http.get(

@@ -34,6 +34,12 @@ shops and apps (and Brevo's SDKs) switch by changing the base URL. Authenticate 
 `api-key` header (or `Authorization: Bearer KEY`); keys come from `journeyman apikey create`.
 The browser tracker's routes (`/api/v2`) take a tracker key (`--scope tracker`) as `ma-key`.
 Errors are Brevo's `{"code": ..., "message": ...}`. Times without an offset are UTC.
+A Brevo v3 route Journeyman does not implement answers 501 `not_implemented` naming it, and
+a parameter it cannot honour (`segmentId`, a `filter` other than `equals`) is a 400, never
+ignored. Journeyman's extension: an event with `"historical": true` (or every event of a
+request sent with the header `X-Journeyman-Historical: true`) is recorded for conditions
+such as a first purchase without starting or steering workflows, as
+`journeyman event send --historical`.
 
 Journeyman's own API, under `/api/v1`, manages workflows (apply, validate, lifecycle,
 per-step statistics) and reads runs, contact timelines, the outbox and conversion reports.
