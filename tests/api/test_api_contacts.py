@@ -406,6 +406,8 @@ def test_brevo_routes_journeyman_lacks_answer_501_naming_them(client: httpx.Clie
         "GET /v3/contacts/segments": client.get("/v3/contacts/segments"),
         "DELETE /v3/contacts/segments": client.delete("/v3/contacts/segments"),
         "POST /v3/contacts/export": client.post("/v3/contacts/export", json={}),
+        "PUT /v3/contacts/folders": client.put("/v3/contacts/folders", json={}),
+        "DELETE /v3/contacts/lists": client.delete("/v3/contacts/lists"),
         "GET /v3/contacts/segments/4/contacts": client.get("/v3/contacts/segments/4/contacts"),
         "GET /v3/smtp/templates": client.get("/v3/smtp/templates"),
         "POST /v3/emailCampaigns": client.post("/v3/emailCampaigns", json={}),

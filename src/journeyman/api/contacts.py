@@ -176,8 +176,18 @@ def parse_filter(text: str) -> tuple[str, Any]:
 
 
 # Brevo's fixed paths under /v3/contacts that /v3/contacts/{identifier} would otherwise take
-# for a contact named so (and answer "Contact does not exist"): Journeyman lacks them.
-UNIMPLEMENTED = ("segments", "export", "doubleOptinConfirmation")
+# for a contact named so (and answer "Contact does not exist"): those Journeyman lacks, and
+# those it has, asked with a method they do not take here (PUT /v3/contacts/folders).
+UNIMPLEMENTED = (
+    "segments",
+    "export",
+    "doubleOptinConfirmation",
+    "folders",
+    "lists",
+    "attributes",
+    "import",
+    "batch",
+)
 
 
 def _refuse_fixed_path(identifier: str, request: Request) -> None:
