@@ -61,7 +61,6 @@ def test_a_category_attribute_has_an_enumeration_that_can_change(client: httpx.C
     assert attributes(client)["TIER"] == {
         "name": "TIER",
         "category": "category",
-        "type": "category",
         "enumeration": [{"value": 1, "label": "bronze"}, {"value": 2, "label": "gold"}],
     }
     by_number = client.post(

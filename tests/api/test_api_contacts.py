@@ -347,3 +347,75 @@ def test_import_refusals_reach_the_answer(backend_server: Server) -> None:
     assert [f["index"] for f in none_good.json()["failures"]] == [0]
     assert error(huge_field) == (400, "invalid_parameter")
     assert huge_field.json()["message"].startswith("fileBody")
+
+
+def test_the_contacts_page_honours_brevo_filters_or_refuses_them(backend_server: Server) -> None:
+    """A filter is never ignored (issue 20: a script deleting by filter would have deleted
+    everyone): equals on an attribute or EMAIL is honoured, anything else is a 400."""
+    with backend_server.client() as http:
+        http.post("/v3/contacts/attributes/normal/F_NAME", json={"type": "text"})
+        http.post("/v3/contacts/attributes/normal/F_SCORE", json={"type": "float"})
+        http.post("/v3/contacts/attributes/normal/F_VIP", json={"type": "boolean"})
+        http.post(
+            "/v3/contacts/attributes/category/F_TIER",
+            json={"enumeration": [{"value": 1, "label": "bronze"}, {"value": 2, "label": "gold"}]},
+        )
+        jane = {"F_NAME": "Jane", "F_SCORE": 7, "F_VIP": True, "F_TIER": "gold"}
+        create(http, "f-jane@example.com", attributes=jane)
+        create(http, "f-max@example.com", attributes={"F_NAME": "Max", "F_SCORE": 8})
+
+        def emails(text: str) -> list[str]:
+            answer = http.get("/v3/contacts", params={"filter": text})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["count"] == len(answer.json()["contacts"])
+            return [c["email"] for c in answer.json()["contacts"]]
+
+        assert emails('equals(F_NAME,"Jane")') == ["f-jane@example.com"]
+        assert emails('equals(F_NAME, "Nobody")') == []
+        assert emails("equals(F_SCORE,8)") == ["f-max@example.com"]
+        assert emails("equals(F_VIP, true)") == ["f-jane@example.com"]
+        assert emails('equals(F_TIER,"gold")') == emails('equals(F_TIER,"2")')
+        assert emails('equals(F_TIER,"2")') == ["f-jane@example.com"]
+        assert emails('equals(EMAIL,"F-Max@Example.com")') == ["f-max@example.com"]
+        later = http.get(
+            "/v3/contacts",
+            params={"filter": 'equals(F_NAME,"Jane")', "createdSince": "2999-01-01T00:00:00Z"},
+        )
+        assert later.json() == {"contacts": [], "count": 0}  # createdSince is honoured too
+
+        refused = {
+            "contains(F_NAME,Ja)": http.get(
+                "/v3/contacts", params={"filter": "contains(F_NAME,Ja)"}
+            ),
+            "F_NAME=Jane": http.get("/v3/contacts", params={"filter": "F_NAME=Jane"}),
+            "no attribute": http.get("/v3/contacts", params={"filter": 'equals(NOPE,"x")'}),
+            "a number": http.get("/v3/contacts", params={"filter": 'equals(F_SCORE,"many")'}),
+            "segmentId": http.get("/v3/contacts", params={"segmentId": 3}),
+        }
+    for what, answer in refused.items():
+        assert error(answer) == (400, "invalid_parameter"), (what, answer.text)
+    assert "filter" in refused["contains(F_NAME,Ja)"].json()["message"]
+    assert "NOPE" in refused["no attribute"].json()["message"]
+    assert refused["segmentId"].json()["message"].startswith("segmentId")
+
+
+def test_brevo_routes_journeyman_lacks_answer_501_naming_them(client: httpx.Client) -> None:
+    """Fixed paths are not taken for a contact named "segments", and a route under /v3 that
+    does not exist here is a 501, not "Contact does not exist" or a 404."""
+    answers = {
+        "GET /v3/contacts/segments": client.get("/v3/contacts/segments"),
+        "DELETE /v3/contacts/segments": client.delete("/v3/contacts/segments"),
+        "POST /v3/contacts/export": client.post("/v3/contacts/export", json={}),
+        "PUT /v3/contacts/folders": client.put("/v3/contacts/folders", json={}),
+        "DELETE /v3/contacts/lists": client.delete("/v3/contacts/lists"),
+        "GET /v3/contacts/segments/4/contacts": client.get("/v3/contacts/segments/4/contacts"),
+        "GET /v3/smtp/templates": client.get("/v3/smtp/templates"),
+        "POST /v3/emailCampaigns": client.post("/v3/emailCampaigns", json={}),
+    }
+    for route, answer in answers.items():
+        assert error(answer) == (501, "not_implemented"), (route, answer.text)
+        assert answer.json()["message"].startswith(route), answer.text
+    # A missing object of a route that exists is still a 404, a wrong method a 405.
+    assert error(client.get("/v3/contacts/nobody-501@example.com")) == (404, "document_not_found")
+    assert error(client.get("/v3/contacts/lists/987654")) == (404, "document_not_found")
+    assert error(client.delete("/v3/contacts")) == (405, "method_not_allowed")

@@ -3,13 +3,14 @@ reported by index, reading events back."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from journeyman.api import limits
 
-from .api_support import Server
+from .api_support import Reader, Server, cli, wait_for
 
 
 def error(answer: httpx.Response) -> tuple[int, str]:
@@ -292,3 +293,83 @@ def test_a_batch_refuses_by_index_what_orjson_would_misread(client: httpx.Client
         ([1], f"event_properties.n: {2**70} is outside the 64-bit integer range"),
         ([2], f"event_properties.n: {limits.TEXT_RULE}"),
     ]
+
+
+FIRST_PURCHASE = """\
+key: api-first-purchase
+name: First purchase or not
+entry_points:
+  - event: api_purchase
+steps:
+  - id: first
+    if: {event_count: {event: api_purchase, equals: 1}}
+    then: welcome
+    else: again
+  - id: welcome
+    add_to_list: {lists: API first buyers}
+    next: end
+  - id: again
+    add_to_list: {lists: API repeat buyers}
+"""
+
+
+def test_historical_events_count_as_history_and_start_nothing(
+    backend_server: Server, tmp_path: Path
+) -> None:
+    """Journeyman's extension: ``historical`` in an event (or the X-Journeyman-Historical
+    header for every event of a request) records the purchase that a later one sees as
+    not the first, and starts no run (issue 20)."""
+    document = tmp_path / "first.yaml"
+    document.write_text(FIRST_PURCHASE)
+    cli(tmp_path, backend_server.db_url, "workflow", "apply", str(document))
+    old, batch, new = "old-buyer@example.com", "batch-buyer@example.com", "new-buyer@example.com"
+    purchase = {"event_name": "api_purchase", "event_date": "2025-03-01T10:00:00Z"}
+    with backend_server.client() as http:
+        by_field = http.post(
+            "/v3/events", json={**purchase, "identifiers": {"email_id": old}, "historical": True}
+        )
+        by_header = http.post(
+            "/v3/events/batch",
+            json={"events": [{**purchase, "identifiers": {"email_id": batch}}]},
+            headers={"X-Journeyman-Historical": "true"},
+        )
+        typo = http.post(
+            "/v3/events",
+            json={**purchase, "identifiers": {"email_id": old}},
+            headers={"X-Journeyman-Historical": "yes please"},
+        )
+        assert (by_field.status_code, by_header.status_code) == (204, 202), by_header.text
+        assert error(typo) == (400, "invalid_parameter")
+        assert "X-Journeyman-Historical" in typo.json()["message"]
+        for email in (old, batch, new):
+            live = http.post(
+                "/v3/events",
+                json={"event_name": "api_purchase", "identifiers": {"email_id": email}},
+            )
+            assert live.status_code == 204, live.text
+
+        def members(name: str) -> set[str]:
+            found = [x for x in http.get("/v3/contacts/lists").json()["lists"] if x["name"] == name]
+            if not found:
+                return set()
+            page = http.get(f"/v3/contacts/lists/{found[0]['id']}/contacts").json()
+            return {c["email"] for c in page["contacts"]}
+
+        wait_for(
+            lambda: len(members("API first buyers") | members("API repeat buyers")) == 3 or None,
+            what="the three runs",
+        )
+        assert members("API first buyers") == {new}
+        assert members("API repeat buyers") == {old, batch}
+    reader = Reader(backend_server.db_url)
+    try:
+        runs = reader.value(
+            "SELECT count(*) FROM runs r JOIN contacts c ON c.id = r.contact_id "
+            "WHERE c.email IN (:a, :b, :c)",
+            a=old,
+            b=batch,
+            c=new,
+        )
+    finally:
+        reader.close()
+    assert runs == 3  # one per live purchase; the historical ones started none

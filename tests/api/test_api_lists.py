@@ -30,7 +30,8 @@ def create(http: httpx.Client, *emails: str) -> list[int]:
 
 
 def test_a_list_is_created_read_renamed_and_deleted(client: httpx.Client) -> None:
-    list_id = new_list(client, "Newsletter", folderId=7)
+    folder = client.post("/v3/contacts/folders", json={"name": "Newsletters"}).json()["id"]
+    list_id = new_list(client, "Newsletter", folderId=folder)
 
     details = client.get(f"/v3/contacts/lists/{list_id}").json()
     renamed = client.put(f"/v3/contacts/lists/{list_id}", json={"name": "Weekly newsletter"})
@@ -38,7 +39,7 @@ def test_a_list_is_created_read_renamed_and_deleted(client: httpx.Client) -> Non
     deleted = client.delete(f"/v3/contacts/lists/{list_id}")
 
     assert details["name"] == "Newsletter"
-    assert details["folderId"] == 7
+    assert details["folderId"] == folder
     assert (details["totalSubscribers"], details["totalBlacklisted"]) == (0, 0)
     assert details["createdAt"].endswith("Z")
     assert renamed.status_code == 204

@@ -79,3 +79,32 @@ def test_the_contacts_api_generation_sees_brevo_errors(api_server: Server) -> No
         contacts_api(api_server, "jm-nobody").get_contacts()
     assert refused.value.status == 401
     assert '"unauthorized"' in refused.value.body
+
+
+def test_the_contacts_api_generation_reads_category_attributes_and_folders(
+    api_server: Server,
+) -> None:
+    """Issue 20: a category attribute answered with ``type: category`` made this SDK raise
+    on the client (its types are text, date, float, id and boolean); folders were taken for
+    a contact named "folders"."""
+    api = contacts_api(api_server, api_server.key)
+    api.create_attribute(
+        "category",
+        "SIB_TIER",
+        sib.CreateAttribute(enumeration=[sib.CreateAttributeEnumeration(value=1, label="gold")]),
+    )
+
+    tiers = [a for a in api.get_attributes().attributes if a.name == "SIB_TIER"]
+    folder = api.create_folder(sib.CreateUpdateFolder(name="SIB folder")).id
+    listed = api.create_list(sib.CreateList(name="SIB foldered", folder_id=folder))
+
+    assert [(t.category, [(e.value, e.label) for e in t.enumeration]) for t in tiers] == [
+        ("category", [(1, "gold")])
+    ]
+    assert api.get_folder(folder).name == "SIB folder"
+    assert folder in [f["id"] for f in api.get_folders(50, 0).folders]
+    lists = api.get_folder_lists(folder).lists
+    assert [x["id"] for x in lists] == [listed.id]
+    with pytest.raises(ApiException) as unknown:
+        api.create_list(sib.CreateList(name="SIB nowhere", folder_id=987654))
+    assert unknown.value.status == 400

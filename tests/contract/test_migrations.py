@@ -117,3 +117,34 @@ def test_sqlite_ids_deleted_before_the_upgrade_to_0012_are_not_given_out_again(
             assert ids.all() == [1, 3]
     finally:
         engine.dispose()
+
+
+def test_the_folder_ids_lists_named_before_0016_become_folders(empty_url: str) -> None:
+    """Lists kept their folder id as text, naming no folder: each id becomes a folder, the
+    first folder holds the others, and new folders take the next id (PostgreSQL's sequence
+    is moved past the ids given)."""
+    engine = make_engine(empty_url)
+    try:
+        migrate.upgrade(engine, "0015")
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO lists (name, folder, created_at) VALUES"
+                    " ('a', '7', :at), ('b', NULL, :at), ('c', 'Archive', :at), ('d', '7', :at)"
+                ),
+                {"at": "2026-01-01 00:00:00+00:00"},
+            )
+
+        migrate.upgrade(engine)
+
+        with engine.begin() as connection:
+            rows = connection.execute(sa.text("SELECT id, name FROM contact_folders ORDER BY id"))
+            assert [tuple(r) for r in rows] == [(1, "Your first folder"), (7, "Folder 7")]
+            new = connection.execute(
+                sa.insert(schema.contact_folders)
+                .values(name="New")
+                .returning(schema.contact_folders.c.id)
+            ).scalar_one()
+            assert new == 8
+    finally:
+        engine.dispose()

@@ -13,6 +13,7 @@ from journeyman.api import (
     contacts,
     errors,
     events,
+    folders,
     imports,
     limits,
     lists,
@@ -33,6 +34,12 @@ shops and apps (and Brevo's SDKs) switch by changing the base URL. Authenticate 
 `api-key` header (or `Authorization: Bearer KEY`); keys come from `journeyman apikey create`.
 The browser tracker's routes (`/api/v2`) take a tracker key (`--scope tracker`) as `ma-key`.
 Errors are Brevo's `{"code": ..., "message": ...}`. Times without an offset are UTC.
+A Brevo v3 route Journeyman does not implement answers 501 `not_implemented` naming it, and
+a parameter it cannot honour (`segmentId`, a `filter` other than `equals`) is a 400, never
+ignored. Journeyman's extension: an event with `"historical": true` (or every event of a
+request sent with the header `X-Journeyman-Historical: true`) is recorded for conditions
+such as a first purchase without starting or steering workflows, as
+`journeyman event send --historical`.
 
 Journeyman's own API, under `/api/v1`, manages workflows (apply, validate, lifecycle,
 per-step statistics) and reads runs, contact timelines, the outbox and conversion reports.
@@ -77,7 +84,7 @@ def create_app(
     api.add_middleware(BodyLimit)
     # Events first: routes are matched in order, and the event routes are the busiest.
     # Fixed paths before /v3/contacts/{identifier}, which would take "lists" for an email.
-    for module in (events, lists, attributes, imports, contacts, tracker, tracking):
+    for module in (events, lists, folders, attributes, imports, contacts, tracker, tracking):
         api.include_router(module.router)
     for router in v1.ROUTERS:
         api.include_router(router)

@@ -3,6 +3,8 @@
 Brevo's ``normal`` category holds text, float, date and boolean attributes (Journeyman's
 text, number, date, boolean); its ``category`` category holds attributes with an enumeration
 of allowed values (Journeyman's category type; a value's number is its position, from 1).
+As in Brevo, a category attribute is answered without a ``type`` (its category says what it
+is, and both Brevo SDKs refuse a ``type`` outside text, date, float, id and boolean).
 Transactional, calculated and global attributes do not exist here.
 """
 
@@ -67,7 +69,7 @@ class EnumerationItem(BaseModel):
 class AttributeItem(BaseModel):
     name: str
     category: str
-    type: str
+    type: str | None = None
     enumeration: list[EnumerationItem] | None = None
 
 
@@ -88,18 +90,13 @@ def _category_of(definition: AttributeDefinition) -> str:
 
 
 def _item(definition: AttributeDefinition) -> AttributeItem:
-    enumeration = None
     if definition.type is AttributeType.CATEGORY:
         enumeration = [
             EnumerationItem(value=i, label=label)
             for i, label in enumerate(definition.allowed_values, start=1)
         ]
-    return AttributeItem(
-        name=definition.name,
-        category=_category_of(definition),
-        type=BREVO_TYPES[definition.type],
-        enumeration=enumeration,
-    )
+        return AttributeItem(name=definition.name, category="category", enumeration=enumeration)
+    return AttributeItem(name=definition.name, category="normal", type=BREVO_TYPES[definition.type])
 
 
 @router.get("", response_model=AttributesPage, response_model_exclude_none=True)

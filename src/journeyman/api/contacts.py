@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from journeyman.api.auth import require_api_key
@@ -14,6 +15,7 @@ from journeyman.api.errors import (
     ApiError,
     InvalidParameter,
     MissingParameter,
+    not_implemented,
 )
 from journeyman.api.limits import NAME_LENGTH, ContactId, ListId
 from journeyman.api.wire import (
@@ -114,8 +116,25 @@ def get_contacts(
     sort: Sort = None,
     listIds: Annotated[list[ListId] | None, Query()] = None,
     ids: Annotated[list[ContactId] | None, Query(max_length=20)] = None,
+    filter: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description='Brevo\'s filter: equals(ATTRIBUTE,"value") or equals(EMAIL,"a@b.c"); '
+            "a category attribute by label or number. Other filters are refused (400).",
+        ),
+    ] = None,
+    segmentId: Annotated[
+        int | None, Query(description="refused (400): Journeyman has no Brevo segments")
+    ] = None,
 ) -> ContactsPage:
-    """Contacts, newest first (``sort=asc``: oldest first)."""
+    """Contacts, newest first (``sort=asc``: oldest first), optionally those that match
+    ``filter``. A parameter Journeyman cannot honour is refused, never ignored."""
+    if segmentId is not None:
+        raise InvalidParameter(
+            "segmentId: Journeyman has no Brevo segments, so it cannot list a segment's "
+            'contacts (filter with equals(ATTRIBUTE,"value"), or use listIds)'
+        )
     records, total = contacts.page(
         app,
         limit=limit,
@@ -125,13 +144,69 @@ def get_contacts(
         created_since=parse_time(createdSince, "createdSince"),
         list_ids=listIds or (),
         ids=ids or (),
+        equals=[parse_filter(filter)] if filter is not None else (),
     )
     return ContactsPage(contacts=[contact_details(r) for r in records], count=total)
 
 
+_EQUALS = re.compile(r"^\s*equals\(\s*([A-Za-z][A-Za-z0-9_]*)\s*,\s*(.*?)\s*\)\s*$", re.DOTALL)
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def parse_filter(text: str) -> tuple[str, Any]:
+    """Brevo's ``equals(NAME,value)``: the name and the value (a quoted text unquoted,
+    ``true`` / ``false`` as booleans, numbers as they are written); anything else is a 400
+    naming the parameter, so that no filter is ever ignored."""
+    found = _EQUALS.match(text)
+    if found is None:
+        raise InvalidParameter(
+            f'filter {text!r} is not supported: Journeyman takes equals(ATTRIBUTE,"value") '
+            "on one attribute or EMAIL (Brevo's only operator)"
+        )
+    name, raw = found.group(1), found.group(2)
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+        return name, raw[1:-1]
+    if raw in ("true", "false"):
+        return name, raw == "true"
+    if _NUMBER.match(raw):
+        return name, raw
+    raise InvalidParameter(
+        f"filter {text!r}: the value {raw!r} is not a quoted text, a number, true or false"
+    )
+
+
+# Brevo's fixed paths under /v3/contacts that /v3/contacts/{identifier} would otherwise take
+# for a contact named so (and answer "Contact does not exist"): those Journeyman lacks, and
+# those it has, asked with a method they do not take here (PUT /v3/contacts/folders).
+UNIMPLEMENTED = (
+    "segments",
+    "export",
+    "doubleOptinConfirmation",
+    "folders",
+    "lists",
+    "attributes",
+    "import",
+    "batch",
+)
+
+
+def _refuse_fixed_path(identifier: str, request: Request) -> None:
+    if identifier in UNIMPLEMENTED:
+        raise not_implemented(request.method, request.url.path)
+
+
+@router.post("/export", include_in_schema=False)
+@router.post("/doubleOptinConfirmation", include_in_schema=False)
+def unimplemented_contacts_route(request: Request) -> Response:
+    raise not_implemented(request.method, request.url.path)
+
+
 @router.get("/{identifier}", response_model=ContactInfo)
-def get_contact(identifier: str, app: Journeyman, identifierType: IdentifierType = None) -> Any:
+def get_contact(
+    identifier: str, request: Request, app: Journeyman, identifierType: IdentifierType = None
+) -> Any:
     """One contact by email, id, SMS number or ext_id."""
+    _refuse_fixed_path(identifier, request)
     record = contacts.record(app, identifier, identifierType)
     return ContactInfo(**contact_details(record).model_dump())
 
@@ -140,11 +215,13 @@ def get_contact(identifier: str, app: Journeyman, identifierType: IdentifierType
 def update_contact(
     identifier: str,
     body: UpdateContact,
+    request: Request,
     app: Journeyman,
     identifierType: IdentifierType = None,
 ) -> Response:
     """Update attributes (``EMAIL`` changes the address; an empty value clears an
     attribute), blocklist flags and list memberships."""
+    _refuse_fixed_path(identifier, request)
     contact_id = contacts.resolve(app, identifier, identifierType)
     contacts.apply(app, [_update(app, contact_id, body)])
     return Response(status_code=204)
@@ -170,9 +247,10 @@ def _update(app: Journeyman, contact_id: int, body: UpdateContact) -> ContactCha
 
 @router.delete("/{identifier}", status_code=204)
 def delete_contact(
-    identifier: str, app: Journeyman, identifierType: IdentifierType = None
+    identifier: str, request: Request, app: Journeyman, identifierType: IdentifierType = None
 ) -> Response:
     """Delete a contact with its events, runs and memberships (its sent messages stay)."""
+    _refuse_fixed_path(identifier, request)
     contacts.delete(app, identifier, identifierType)
     return Response(status_code=204)
 

@@ -7,7 +7,9 @@ Routes raise :class:`ApiError` subclasses or Journeyman's own errors
 :class:`journeyman.errors.InvalidWorkflow` -> ``invalid_workflow`` with its problems,
 :class:`journeyman.errors.NotFound` -> ``document_not_found``); request bodies and
 parameters FastAPI refuses become ``missing_parameter`` / ``invalid_parameter`` naming the
-field.
+field. A path under ``/v3`` that no route takes is a Brevo route Journeyman does not
+implement: 501 ``not_implemented`` naming the method and path (a 404 is kept for missing
+objects of the routes that exist).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ STATUS: Mapping[str, int] = {
     "method_not_allowed": 405,
     "request_too_large": 413,
     "internal_error": 500,
+    "not_implemented": 501,
 }
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _CODE_OF_STATUS = {
@@ -99,6 +102,19 @@ class DocumentNotFound(ApiError):
 
 class Unauthorized(ApiError):
     code = "unauthorized"
+
+
+class NotImplementedRoute(ApiError):
+    """A Brevo v3 route (or a parameter of one) Journeyman does not implement: 501, so that
+    a client learns it from the answer instead of acting on a wrong one."""
+
+    code = "not_implemented"
+
+
+def not_implemented(method: str, path: str) -> NotImplementedRoute:
+    return NotImplementedRoute(
+        f"{method} {path} is not implemented by Journeyman (see the README's compatibility table)"
+    )
 
 
 def error_response(code: str, message: str) -> JSONResponse:
@@ -201,6 +217,11 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and request.url.path.startswith("/v3/"):
+        # No route took the path: under /v3 a Brevo route Journeyman lacks (a missing
+        # object of an implemented route is a NotFound, answered by _not_found).
+        missing = not_implemented(request.method, request.url.path)
+        return error_response(missing.code, missing.message)
     code = _CODE_OF_STATUS.get(exc.status_code, "invalid_parameter")
     response = error_response(code, str(exc.detail))
     response.status_code = exc.status_code

@@ -62,6 +62,8 @@ MAX_EVENT_BYTES = body_limit.DEFAULT  # one event of a batch, as one POST /v3/ev
 # The rule services.events.record applies, checked first so a refused event changes no contact.
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 EVENT_NAME_RULE = "1-200 letters, digits, '_', '.', ':', '-'"
+# Journeyman's extension (README, "Events"): the events of the request are history.
+HISTORICAL_HEADER = "X-Journeyman-Historical"
 
 
 # A TypedDict, not a model: validating a nested model was a third of an event's validation
@@ -86,6 +88,12 @@ class EventBody(Body):
     contact_properties: dict[str, Any] | None = None
     event_properties: dict[str, Any] | None = None
     object: dict[str, Any] | None = None
+    historical: bool = Field(
+        default=False,
+        description="Journeyman's extension: record the event as history (conditions such "
+        "as a first purchase see it) without starting or steering workflows; the header "
+        f"{HISTORICAL_HEADER} does it for every event of the request",
+    )
 
 
 class EventsBatch(BaseModel):
@@ -133,7 +141,9 @@ def _email(reads: contacts.Lookups, named: Identifiers) -> str:
     )
 
 
-def _prepare(app: App, reads: contacts.Lookups, index: int, body: EventBody) -> _Ready:
+def _prepare(
+    app: App, reads: contacts.Lookups, index: int, body: EventBody, *, historical: bool = False
+) -> _Ready:
     if not EVENT_NAME.match(body.event_name):
         raise InvalidParameter(f"event_name {body.event_name!r} is invalid: {EVENT_NAME_RULE}")
     email = _email(reads, body.identifiers)
@@ -147,13 +157,14 @@ def _prepare(app: App, reads: contacts.Lookups, index: int, body: EventBody) -> 
         email=email,
         occurred_at=parse_time(body.event_date, "event_date"),
         properties=body.event_properties or {},
+        historical=historical or body.historical,
         source="api",
     )
     return _Ready(position=index, event=event, contact=contact)
 
 
 def _prepare_batch(
-    app: App, body: EventsBatch, *, measure: bool
+    app: App, body: EventsBatch, *, measure: bool, historical: bool = False
 ) -> tuple[list[_Ready], list[tuple[int, str]]]:
     """The batch's events made ready (in a worker thread: it may read the store), and the
     (index, reason) of those refused already. Events named by email alone need no read: a
@@ -170,9 +181,9 @@ def _prepare_batch(
                 continue
             try:
                 event = EventBody.model_validate(raw)
-                prepared = _by_email_only(event, index)
+                prepared = _by_email_only(event, index, historical=historical)
                 if prepared is None:
-                    prepared = _prepare(app, reads, index, event)
+                    prepared = _prepare(app, reads, index, event, historical=historical)
             except ValidationError as exc:
                 refused.append((index, _first_problem(exc)))
                 continue
@@ -205,12 +216,25 @@ def _may_hold_large_event(request: Request) -> bool:
     return not announced.isdigit() or int(announced) > MAX_EVENT_BYTES
 
 
-def _prepare_one(app: App, body: EventBody) -> _Ready:
+def _prepare_one(app: App, body: EventBody, historical: bool) -> _Ready:
     with contacts.Lookups(app) as reads:
-        return _prepare(app, reads, 0, body)
+        return _prepare(app, reads, 0, body, historical=historical)
 
 
-def _by_email_only(body: EventBody, index: int = 0) -> _Ready | None:
+def _historical(request: Request) -> bool:
+    """Whether the request's :data:`HISTORICAL_HEADER` asks for history (``true`` or ``1``;
+    any other value is refused, so that a typo never starts workflows)."""
+    value = request.headers.get(HISTORICAL_HEADER)
+    if value is None:
+        return False
+    if value.strip().lower() in ("true", "1"):
+        return True
+    if value.strip().lower() in ("false", "0"):
+        return False
+    raise InvalidParameter(f"{HISTORICAL_HEADER}: {value!r} is not true or false")
+
+
+def _by_email_only(body: EventBody, index: int = 0, *, historical: bool = False) -> _Ready | None:
     """The common event (a contact named by email, no contact properties) made ready
     without the store, in the event loop; None for the others."""
     named = body.identifiers
@@ -224,6 +248,7 @@ def _by_email_only(body: EventBody, index: int = 0) -> _Ready | None:
         email=normalize_email(email),
         occurred_at=parse_time(body.event_date, "event_date"),
         properties=body.event_properties or {},
+        historical=historical or body.historical,
         source="api",
     )
     return _Ready(position=index, event=event, contact=None)
@@ -247,12 +272,13 @@ async def _record(writer: EventWriter, ready: list[_Ready]) -> list[tuple[int, s
 
 @router.post("", status_code=204)
 async def create_event(body: EventBody, request: Request) -> Response:
-    """Record one event; it starts the workflows whose entry points match. Answered once
-    the event is stored."""
+    """Record one event; it starts the workflows whose entry points match (unless it is
+    ``historical``). Answered once the event is stored."""
     app, writer = _state(request)
-    ready = _by_email_only(body)
+    historical = _historical(request)
+    ready = _by_email_only(body, historical=historical)
     if ready is None:
-        ready = await run_in_threadpool(_prepare_one, app, body)
+        ready = await run_in_threadpool(_prepare_one, app, body, historical)
     refused = await _record(writer, [ready])
     if refused:
         raise InvalidParameter(refused[0][1])
@@ -266,14 +292,18 @@ async def create_event(body: EventBody, request: Request) -> Response:
     responses={207: {"model": BatchResult, "description": "some events were refused"}},
 )
 async def create_batch_events(body: EventsBatch, request: Request) -> Any:
-    """Record several events: the valid ones are kept, the others reported by index."""
+    """Record several events: the valid ones are kept, the others reported by index.
+    Each may be ``historical``, or all of them by the header."""
     app, writer = _state(request)
+    historical = _historical(request)
     if not body.events:
         raise MissingParameter("events is empty")
     if len(body.events) > MAX_BATCH:
         raise InvalidParameter(f"events: at most {MAX_BATCH} per request")
     measure = _may_hold_large_event(request)
-    ready, refused = await run_in_threadpool(_prepare_batch, app, body, measure=measure)
+    ready, refused = await run_in_threadpool(
+        _prepare_batch, app, body, measure=measure, historical=historical
+    )
     if ready:
         refused += await _record(writer, ready)
     if not refused:

@@ -32,6 +32,7 @@ from journeyman.api.wire import parse_json
 PATH = "/v3/events"
 MAX_BODY = 64 * 1024  # bytes: a larger body (or a longer one than announced) goes to the app
 _NO_CONTENT: Message = {"type": "http.response.start", "status": 204, "headers": []}
+_HISTORICAL = events.HISTORICAL_HEADER.lower().encode()  # the app reads (and checks) it
 _EMPTY: Message = {"type": "http.response.body", "body": b""}
 
 
@@ -73,7 +74,7 @@ class HotEvents:
     async def _ready(self, headers: dict[bytes, bytes], body: bytes) -> events._Ready | None:
         """The event ready to store, or None when the request is not the common case."""
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type != b"application/json":
+        if content_type != b"application/json" or _HISTORICAL in headers:
             return None
         if await self.checker.remembered(_key(headers)) is None:
             return None

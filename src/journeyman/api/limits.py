@@ -20,7 +20,7 @@ from pydantic import Field
 
 from journeyman.api.errors import InvalidParameter
 
-MAX_INTEGER = 2**31 - 1  # INTEGER columns (list ids)
+MAX_INTEGER = 2**31 - 1  # INTEGER columns (list and folder ids)
 MAX_BIGINT = 2**63 - 1  # BIGINT columns (contact, event ids) and integers in JSON
 MAX_DEPTH = 32  # nesting of JSON objects and arrays in properties and attributes
 # Bytes (UTF-8) of one text value: a property, an attribute, a list name. Brevo caps a whole
@@ -32,7 +32,8 @@ NAME_LENGTH = 200  # list names, ext_id, folder
 
 ContactId = Annotated[int, Field(ge=1, le=MAX_BIGINT, description="a contact id")]
 ListId = Annotated[int, Field(ge=1, le=MAX_INTEGER, description="a list id")]
-FolderId = Annotated[int, Field(ge=1, le=MAX_BIGINT, description="a folder id")]
+FolderId = Annotated[int, Field(ge=1, le=MAX_INTEGER, description="a folder id")]
+FolderIdPath = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="a folder id")]
 ListIdPath = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="a list id")]
 MessageIdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="a message id")]
 

@@ -81,7 +81,7 @@ class MemberChangeAnswer(BaseModel):
     contacts: MemberResults
 
 
-def _summary(record: ListRecord) -> dict[str, Any]:
+def summary(record: ListRecord) -> dict[str, Any]:
     folder = record.folder
     return {
         "id": record.id,
@@ -101,7 +101,7 @@ def get_lists(
     sort: Sort = None,
 ) -> ListsPage:
     records, total = lists.page(app, limit=limit, offset=offset, ascending=sort_ascending(sort))
-    return ListsPage(lists=[ListSummary(**_summary(r)) for r in records], count=total)
+    return ListsPage(lists=[ListSummary(**summary(r)) for r in records], count=total)
 
 
 @router.post("", status_code=201, response_model=CreatedId)
@@ -116,7 +116,7 @@ def create_list(body: ListBody, app: Journeyman) -> CreatedId:
 @router.get("/{listId}", response_model=ListDetails)
 def get_list(listId: ListIdPath, app: Journeyman) -> ListDetails:
     record = lists.record(app, listId)
-    return ListDetails(**_summary(record), createdAt=time_text(record.created_at))
+    return ListDetails(**summary(record), createdAt=time_text(record.created_at))
 
 
 @router.put("/{listId}", status_code=204)

@@ -16,3 +16,15 @@ class ListRecord:
     created_at: dt.datetime
     members: int
     blocklisted: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class FolderRecord:
+    """A folder of lists with the members of its lists: all memberships, distinct contacts,
+    and distinct contacts blocklisted for email."""
+
+    id: int
+    name: str
+    memberships: int
+    contacts: int
+    blocklisted: int

@@ -12,17 +12,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from journeyman.errors import Duplicate, InvalidInput, NotFound
+from journeyman.errors import Duplicate, InvalidContact, InvalidInput, NotFound
 from journeyman.model.contacts import (
+    AttributeDefinition,
+    AttributeType,
     ContactInput,
     ContactRecord,
+    coerce_attribute,
     identifier_kind,
     identifier_value,
     normalize_email,
@@ -32,6 +35,7 @@ from journeyman.services.context import Context
 from journeyman.store import contact_records, read_transaction, transaction, write
 from journeyman.store import contacts as store
 from journeyman.store import lists as list_store
+from journeyman.store.contact_search import AttributeFilter, Op
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,18 +116,56 @@ def page(
     created_since: dt.datetime | None = None,
     list_ids: Sequence[int] = (),
     ids: Sequence[int] = (),
+    equals: Sequence[tuple[str, Any]] = (),
 ) -> tuple[list[ContactRecord], int]:
-    """A page of contacts (newest first unless ``ascending``) and the total."""
-    where = contact_records.ContactFilter(
-        modified_since=modified_since,
-        created_since=created_since,
-        list_ids=tuple(list_ids),
-        ids=tuple(ids),
-    )
+    """A page of contacts (newest first unless ``ascending``) and the total. ``equals``:
+    (attribute or ``EMAIL``, value) pairs every contact of the page matches; a category
+    attribute matches by label or by the number of its value (Brevo's filter)."""
     with read_transaction(context.engine) as connection:
+        email: str | None = None
+        found: list[AttributeFilter] = []
+        definitions = store.attribute_definitions_txn(connection)
+        for name, value in equals:
+            if name.upper() == "EMAIL":
+                email = normalize_email(str(value))
+            else:
+                found.append(_equals(definitions, name.upper(), value))
+        where = contact_records.ContactFilter(
+            modified_since=modified_since,
+            created_since=created_since,
+            list_ids=tuple(list_ids),
+            ids=tuple(ids),
+            email=email,
+            attributes=tuple(found),
+        )
         return contact_records.page_contacts_txn(
             connection, where, limit=limit, offset=offset, ascending=ascending
         )
+
+
+def _equals(
+    definitions: Mapping[str, AttributeDefinition], name: str, value: Any
+) -> AttributeFilter:
+    """``name`` equals ``value``, typed as the attribute is, or :class:`InvalidInput`."""
+    definition = definitions.get(name)
+    if definition is None:
+        known = ", ".join(["EMAIL", *sorted(definitions)])
+        raise InvalidInput(f"filter: no attribute {name!r} (known: {known})")
+    if definition.type is AttributeType.CATEGORY:
+        allowed = definition.allowed_values
+        text = str(value).strip()
+        if text.isdigit() and 1 <= int(text) <= len(allowed):
+            text = allowed[int(text) - 1]
+        return AttributeFilter(name=name, type=definition.type, op=Op.EQ, value=text)
+    try:
+        typed = coerce_attribute(definition, value)
+    except InvalidContact as exc:
+        raise InvalidInput(f"filter: {exc}") from None
+    if typed is None:
+        raise InvalidInput(f"filter: {name} needs a value")
+    if definition.type is AttributeType.NUMBER:
+        typed = float(typed)
+    return AttributeFilter(name=name, type=definition.type, op=Op.EQ, value=typed)
 
 
 def delete(context: Context, identifier: Any, identifier_type: str | None) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from journeyman.errors import Duplicate, InvalidInput, NotFound
 from journeyman.model.effects import JoinList, LeaveList
-from journeyman.model.lists import ListRecord
+from journeyman.model.lists import FolderRecord, ListRecord
 from journeyman.services import usage
 from journeyman.services.context import Context
 from journeyman.store import lists as store
@@ -34,9 +34,18 @@ def ensure(context: Context, name: str) -> int:
         return store.list_ids_txn(connection)[name]
 
 
+def _check_folder_txn(connection: Connection, folder: str | None) -> None:
+    if folder is not None and store.folder_record_txn(connection, int(folder)) is None:
+        raise InvalidInput(
+            f"folderId {folder}: no folder has this id (folders: GET /v3/contacts/folders)"
+        )
+
+
 def create_in_folder(context: Context, name: str, folder: str | None) -> int:
-    """A new list (in ``folder`` when given): its id; a name taken is a :class:`Duplicate`."""
+    """A new list (in ``folder`` when given, which must exist): its id; a name taken is a
+    :class:`Duplicate`."""
     with transaction(context.engine) as connection:
+        _check_folder_txn(connection, folder)
         if not store.ensure_lists_txn(connection, [name], context.clock.now()):
             raise Duplicate(f"a list named {name!r} exists already")
         list_id = store.list_ids_txn(connection)[name]
@@ -76,6 +85,7 @@ def update(context: Context, list_id: int, *, name: str | None, folder: str | No
     """Rename the list (not while a workflow names it) or move it to a folder."""
     with transaction(context.engine) as connection:
         found = _record_txn(connection, list_id)
+        _check_folder_txn(connection, folder)
         if name == "":
             raise InvalidInput("name is empty")
         if name is not None and name != found.name:
@@ -125,3 +135,69 @@ def remove_all(context: Context, list_id: int) -> int:
         leaves = [LeaveList(contact_id=i, list_id=list_id) for i in found]
         store.leave_lists_txn(connection, leaves, context.clock.now())
     return len(found)
+
+
+# --- folders ------------------------------------------------------------------------------
+
+
+def _folder_txn(connection: Connection, folder_id: int) -> FolderRecord:
+    found = store.folder_record_txn(connection, folder_id)
+    if found is None:
+        raise NotFound(f"Folder ID {folder_id} does not exist")
+    return found
+
+
+def folder(context: Context, folder_id: int) -> FolderRecord:
+    """The folder with the members of its lists, or :class:`NotFound`."""
+    with read_transaction(context.engine) as connection:
+        return _folder_txn(connection, folder_id)
+
+
+def folders_page(
+    context: Context, *, limit: int, offset: int, ascending: bool = False
+) -> tuple[list[FolderRecord], int]:
+    """A page of folders (newest first unless ``ascending``) and the total."""
+    with read_transaction(context.engine) as connection:
+        return store.page_folders_txn(connection, limit=limit, offset=offset, ascending=ascending)
+
+
+def create_folder(context: Context, name: str) -> int:
+    """A new folder: its id (names need not differ, as in Brevo)."""
+    if not name.strip():
+        raise InvalidInput("name is empty")
+    with transaction(context.engine) as connection:
+        return store.create_folder_txn(connection, name.strip())
+
+
+def rename_folder(context: Context, folder_id: int, name: str) -> None:
+    if not name.strip():
+        raise InvalidInput("name is empty")
+    with transaction(context.engine) as connection:
+        _folder_txn(connection, folder_id)
+        store.rename_folder_txn(connection, folder_id, name.strip())
+
+
+def delete_folder(context: Context, folder_id: int) -> None:
+    """The folder with its lists and their memberships, as in Brevo (not while a workflow
+    names one of its lists; never the first folder, which holds the lists created without
+    one)."""
+    with transaction(context.engine) as connection:
+        _folder_txn(connection, folder_id)
+        if folder_id == store.FIRST_FOLDER:
+            raise InvalidInput(
+                f"folder {folder_id} holds the lists created without a folder: it stays"
+            )
+        for _, name in store.folder_lists_txn(connection, folder_id):
+            usage.refuse_if_used_txn(connection, "list", name)
+        store.delete_folder_txn(connection, folder_id)
+
+
+def folder_lists(
+    context: Context, folder_id: int, *, limit: int, offset: int, ascending: bool = False
+) -> tuple[list[ListRecord], int]:
+    """A page of the folder's lists (newest first unless ``ascending``) and their total."""
+    with read_transaction(context.engine) as connection:
+        _folder_txn(connection, folder_id)
+        return store.page_folder_lists_txn(
+            connection, folder_id, limit=limit, offset=offset, ascending=ascending
+        )

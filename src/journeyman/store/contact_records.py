@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.contacts import ContactRecord
+from journeyman.store.contact_search import AttributeFilter, attribute_condition
 from journeyman.store.schema import contacts, list_members
 
 # The column each kind of identifier (``model.contacts.IDENTIFIER_KINDS``) names.
@@ -76,6 +77,8 @@ class ContactFilter:
     created_since: dt.datetime | None = None
     list_ids: tuple[int, ...] = ()
     ids: tuple[int, ...] = ()
+    email: str | None = None  # lower case
+    attributes: tuple[AttributeFilter, ...] = ()
 
 
 def page_contacts_txn(
@@ -94,6 +97,10 @@ def page_contacts_txn(
         conditions.append(contacts.c.created_at >= where.created_since)
     if where.ids:
         conditions.append(contacts.c.id.in_(where.ids))
+    if where.email is not None:
+        conditions.append(contacts.c.email == where.email)
+    dialect = connection.dialect.name
+    conditions += [attribute_condition(dialect, f) for f in where.attributes]
     if where.list_ids:
         members = sa.select(list_members.c.contact_id).where(
             list_members.c.list_id.in_(where.list_ids)

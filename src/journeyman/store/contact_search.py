@@ -125,7 +125,7 @@ def _compare(column: sa.ColumnElement[Any], op: Op, value: Any) -> sa.ColumnElem
     return found
 
 
-def _condition(dialect: str, found: AttributeFilter) -> sa.ColumnElement[bool]:
+def attribute_condition(dialect: str, found: AttributeFilter) -> sa.ColumnElement[bool]:
     json = _Json(dialect, found.name)
     if found.op is Op.SET:
         return json.is_set()
@@ -149,7 +149,7 @@ def _conditions(dialect: str, search: ContactSearch) -> list[sa.ColumnElement[bo
                 list_members.c.list_id == list_id, list_members.c.contact_id == contacts.c.id
             )
         )
-    found += [_condition(dialect, f) for f in search.filters]
+    found += [attribute_condition(dialect, f) for f in search.filters]
     return found
 
 

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journeyman.model.effects import JoinList, LeaveList
-from journeyman.model.lists import ListRecord
+from journeyman.model.lists import FolderRecord, ListRecord
 from journeyman.store import fast, system_events
 from journeyman.store.bulk import Bulk
 from journeyman.store.dialects import one_of
-from journeyman.store.schema import contacts, list_members, lists
+from journeyman.store.schema import contact_folders, contacts, list_members, lists
 
 
 def list_ids_txn(connection: Connection) -> dict[str, int]:
@@ -163,3 +163,101 @@ def update_list_txn(
 def delete_list_txn(connection: Connection, list_id: int) -> None:
     connection.execute(sa.delete(list_members).where(list_members.c.list_id == list_id))
     connection.execute(sa.delete(lists).where(lists.c.id == list_id))
+
+
+# --- folders ------------------------------------------------------------------------------
+
+FIRST_FOLDER = 1  # holds the lists created without a folder (migration 0016)
+
+
+def _in_folder(folder_id: int) -> sa.ColumnElement[bool]:
+    """The lists of a folder (``lists.folder`` holds its id as text)."""
+    if folder_id == FIRST_FOLDER:
+        return sa.or_(lists.c.folder == str(folder_id), lists.c.folder.is_(None))
+    return lists.c.folder == str(folder_id)
+
+
+def _folder_records(connection: Connection, rows: Sequence[Any]) -> list[FolderRecord]:
+    found: list[FolderRecord] = []
+    for row in rows:
+        members = sa.select(list_members.c.contact_id).join(lists).where(_in_folder(row.id))
+        memberships = connection.execute(
+            sa.select(sa.func.count()).select_from(members.subquery())
+        ).scalar_one()
+        distinct = members.distinct().subquery()
+        contacts_count = connection.execute(
+            sa.select(sa.func.count()).select_from(distinct)
+        ).scalar_one()
+        blocklisted = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(distinct.join(contacts, contacts.c.id == distinct.c.contact_id))
+            .where(contacts.c.email_blocklisted)
+        ).scalar_one()
+        found.append(
+            FolderRecord(
+                id=row.id,
+                name=row.name,
+                memberships=int(memberships),
+                contacts=int(contacts_count),
+                blocklisted=int(blocklisted),
+            )
+        )
+    return found
+
+
+def folder_record_txn(connection: Connection, folder_id: int) -> FolderRecord | None:
+    row = connection.execute(
+        sa.select(contact_folders).where(contact_folders.c.id == folder_id)
+    ).first()
+    return None if row is None else _folder_records(connection, [row])[0]
+
+
+def page_folders_txn(
+    connection: Connection, *, limit: int, offset: int, ascending: bool = False
+) -> tuple[list[FolderRecord], int]:
+    total = connection.execute(sa.select(sa.func.count()).select_from(contact_folders)).scalar_one()
+    order = contact_folders.c.id.asc() if ascending else contact_folders.c.id.desc()
+    statement = sa.select(contact_folders).order_by(order).limit(limit).offset(offset)
+    return _folder_records(connection, list(connection.execute(statement))), int(total)
+
+
+def create_folder_txn(connection: Connection, name: str) -> int:
+    return int(
+        connection.execute(
+            sa.insert(contact_folders).values(name=name).returning(contact_folders.c.id)
+        ).scalar_one()
+    )
+
+
+def rename_folder_txn(connection: Connection, folder_id: int, name: str) -> None:
+    connection.execute(
+        sa.update(contact_folders).where(contact_folders.c.id == folder_id).values(name=name)
+    )
+
+
+def folder_lists_txn(connection: Connection, folder_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the folder's lists, by id."""
+    statement = (
+        sa.select(lists.c.id, lists.c.name).where(_in_folder(folder_id)).order_by(lists.c.id)
+    )
+    return [(r.id, r.name) for r in connection.execute(statement)]
+
+
+def page_folder_lists_txn(
+    connection: Connection, folder_id: int, *, limit: int, offset: int, ascending: bool = False
+) -> tuple[list[ListRecord], int]:
+    total = connection.execute(
+        sa.select(sa.func.count()).select_from(lists).where(_in_folder(folder_id))
+    ).scalar_one()
+    order = lists.c.id.asc() if ascending else lists.c.id.desc()
+    statement = (
+        _list_statement().where(_in_folder(folder_id)).order_by(order).limit(limit).offset(offset)
+    )
+    return [_list_record(r) for r in connection.execute(statement)], int(total)
+
+
+def delete_folder_txn(connection: Connection, folder_id: int) -> None:
+    """The folder with its lists and their memberships."""
+    for list_id, _ in folder_lists_txn(connection, folder_id):
+        delete_list_txn(connection, list_id)
+    connection.execute(sa.delete(contact_folders).where(contact_folders.c.id == folder_id))

@@ -101,6 +101,15 @@ attribute_definitions = sa.Table(
     sa.Column("allowed_values", Json, nullable=False),
 )
 
+# Brevo's folders of lists (migration 0016); lists.folder holds a folder's id as text.
+contact_folders = sa.Table(
+    "contact_folders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sqlite_autoincrement=True,
+)
+
 lists = sa.Table(
     "lists",
     metadata,

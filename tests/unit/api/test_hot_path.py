@@ -111,6 +111,11 @@ CASES: dict[str, dict[str, Any]] = {
     "a query string": {"json": event(), "params": {"x": "1"}},
     "a body over the hot path's size": {"json": big_event()},
     "a NUL in a property": {"json": event(event_properties={"plan": "a\x00b"})},
+    "the historical header": {"json": event(), "headers": {"X-Journeyman-Historical": "true"}},
+    "a historical header not true or false": {
+        "json": event(),
+        "headers": {"X-Journeyman-Historical": "maybe"},
+    },
 }
 
 
@@ -120,7 +125,7 @@ def test_other_requests_get_the_apps_own_answer(app: App, case: str) -> None:
     spec = CASES[case]
 
     def request_args() -> dict[str, Any]:
-        headers = {}
+        headers = dict(spec.get("headers", {}))
         given_key = spec.get("key", key)
         if "bearer" in spec:
             headers["authorization"] = f"Bearer {spec['bearer']}"
@@ -155,6 +160,22 @@ def test_other_requests_get_the_apps_own_answer(app: App, case: str) -> None:
     assert through_hot.status_code == straight.status_code
     assert through_hot.headers.get("content-type") == straight.headers.get("content-type")
     assert through_hot.content == straight.content
+
+
+def test_a_historical_event_is_stored_as_history_on_the_hot_path(app: App) -> None:
+    key = key_of(app)
+
+    async def scenario() -> int:
+        async for fast, _plain, _counted in clients(app):
+            answer = await fast.post(
+                "/v3/events", json=event(historical=True), headers={"api-key": key}
+            )
+            return answer.status_code
+        raise AssertionError("no clients")
+
+    assert asyncio.run(scenario()) == 204
+    with read_transaction(app.engine) as connection:
+        assert list(connection.execute(sa.select(events.c.historical)).scalars()) == [True]
 
 
 def test_other_paths_and_methods_pass_through(app: App) -> None:
