@@ -45,7 +45,7 @@ test: $(STAMP) browser ui
 	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile
 
 # The large workloads at full size (the tests marked slow, with --soak): the crash tests on
-# 50,000- and 15,000-contact backlogs, the API fuzzing at 50 examples per operation. make test
+# 50,000-, 15,000- and 3,000-contact backlogs, the API fuzzing at 50 examples per operation. make test
 # runs the same tests on smaller workloads; CI runs both.
 soak: $(STAMP) browser ui
 	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile --soak -m slow

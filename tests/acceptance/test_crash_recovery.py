@@ -30,7 +30,11 @@ from .cli_support import (
 
 CONTACTS = 6_000  # 8,000 purchases
 SOAK_CONTACTS = 15_000  # 20,000 purchases (make soak)
-SMTP_CONTACTS = 3_000
+# A step done, not put off: on a loaded machine a batch past its render time logs the runs it
+# did not render as "deferred" (they try again a minute later, templating.DEFER_SECONDS).
+STEP_DONE = "result <> 'deferred'"
+SMTP_CONTACTS = 1_500  # the dispatcher's three batches of 500 (make soak: 3,000)
+SOAK_SMTP_CONTACTS = 3_000
 RUN = ("run", "--until-idle", "--batch-size", "100")
 
 
@@ -93,7 +97,7 @@ def assert_everything_done_once(reader: Reader, contacts: int, purchases: int) -
         "HAVING count(*) > 1) AS d"
     )
     assert duplicates == 0
-    assert reader.value("SELECT count(*) FROM run_log") == 2 * purchases
+    assert reader.value(f"SELECT count(*) FROM run_log WHERE {STEP_DONE}") == 2 * purchases
 
 
 @pytest.mark.slow
@@ -115,7 +119,9 @@ def test_a_killed_run_restarted_finishes_the_work_exactly_once(
         assert 0 < done < purchases
         emails = reader.value("SELECT count(*) FROM messages")
         assert 0 < emails < contacts
-        assert emails == reader.value("SELECT count(*) FROM run_log WHERE step_id = 'send_coupon'")
+        assert emails == reader.value(
+            f"SELECT count(*) FROM run_log WHERE step_id = 'send_coupon' AND {STEP_DONE}"
+        )
         assert reader.value("SELECT count(*) FROM list_members") == reader.value(
             "SELECT count(*) FROM run_log WHERE step_id = 'add_to_loyal'"
         )
@@ -135,10 +141,11 @@ def test_a_killed_run_restarted_finishes_the_work_exactly_once(
 
 @pytest.mark.slow
 def test_killed_while_delivering_over_smtp_restarted_delivers_every_email(
-    tmp_path: Path, cli_smtp_server: SmtpServer
+    tmp_path: Path, cli_smtp_server: SmtpServer, soak: bool
 ) -> None:
     url = f"sqlite:///{tmp_path / 'crash-smtp.db'}"
-    purchases = prepare(url, SMTP_CONTACTS)
+    contacts = SOAK_SMTP_CONTACTS if soak else SMTP_CONTACTS
+    purchases = prepare(url, contacts)
     server = cli_smtp_server
     reader = Reader(url)
     try:
@@ -146,7 +153,7 @@ def test_killed_while_delivering_over_smtp_restarted_delivers_every_email(
         # into the dispatcher's second batch (500 a batch): some delivered, some unrecorded
         kill_when(process, lambda: server.handler.count() >= 700, tmp_path, "first")
         received_before_restart = server.handler.count()
-        assert 0 < received_before_restart < SMTP_CONTACTS
+        assert 0 < received_before_restart < contacts
 
         finish(url, tmp_path, "second", JOURNEYMAN_SMTP_URL=server.url)
         not_sent = dict(
@@ -182,7 +189,7 @@ def test_killed_while_delivering_over_smtp_restarted_delivers_every_email(
             f"{len(arrivals)} in all, {duplicates} duplicate copies (same Message-ID), "
             f"left unsent by the restarted run: {not_sent}"
         )
-        assert_everything_done_once(reader, SMTP_CONTACTS, purchases)
+        assert_everything_done_once(reader, contacts, purchases)
         assert not not_sent, (
             f"the restarted `journeyman run --until-idle` returned with messages {not_sent}: "
             "rows leased by the killed dispatcher stay 'sending' until the lease "

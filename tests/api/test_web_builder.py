@@ -7,6 +7,7 @@ go."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -226,7 +227,10 @@ def applied_examples(server: Server) -> list[str]:
     """Every shipped example applied as ``journeyman workflow apply`` does (its template
     files inlined), with what each needs first: attributes and users."""
     with server.client() as http:
+        defined = {a["name"] for a in http.get("/v3/contacts/attributes").json()["attributes"]}
         for name, kind in (("LEAD_SCORE", "float"), ("LAST_ORDER", "text"), ("BIRTHDAY", "date")):
+            if name in defined:  # the first test defines the lead score
+                continue
             answer = http.post(f"/v3/contacts/attributes/normal/{name}", json={"type": kind})
             assert answer.status_code == 201, answer.text
         app = App.open(Settings(database_url=server.db_url))
@@ -310,5 +314,7 @@ def test_the_builder_carries_the_policy_and_builds_no_html_from_data(workspace: 
     for source in sources.glob("*.tsx"):
         text = source.read_text()
         assert "dangerouslySetInnerHTML" not in text and "innerHTML" not in text, source
-        # The email preview: a sandboxed frame without scripts (its pixel never loads).
-        assert 'sandbox="" srcDoc' in text or "srcDoc" not in text, source
+        # An email shown: in a frame sandboxed without scripts (its pixel never loads).
+        frames = re.findall(r"<iframe\b([^<]*?)\bsrcDoc=", text)
+        assert len(frames) == text.count("srcDoc="), source
+        assert all('sandbox=""' in attributes for attributes in frames), source

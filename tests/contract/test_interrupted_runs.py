@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Sequence
 
 from journeyman import App, EventInput
+from journeyman.engine.claims import process_started
 from journeyman.engine.stepper import Stepper
 from journeyman.model.runs import RunView
 
@@ -81,6 +82,29 @@ def test_a_later_purchase_waits_while_a_dead_worker_holds_the_first_run(app: App
     tick_until_idle(app)
 
     assert_the_outcome_without_a_crash(app)
+
+
+def test_a_dead_workers_process_id_given_to_a_later_process_does_not_keep_its_runs(
+    app: App,
+) -> None:
+    app.apply_workflow(coupon_document())
+    send(app, purchase())
+    later = subprocess.Popen(["sleep", "30"])  # alive, with an id the dead worker "had"
+    try:
+        held = DiesAfterItsClaim(app.engine, app.clock)
+        held.claim = f"{socket.gethostname()[:30]}:{later.pid}:1:00000000"  # started at tick 1
+        held.tick()
+        send(app, purchase(email="bob@example.com", order="B1"))
+        alive = DiesAfterItsClaim(app.engine, app.clock)
+        alive.claim = f"{socket.gethostname()[:30]}:{later.pid}:{process_started(later.pid)}:0"
+        alive.tick()
+
+        assert count(app, "runs") == 2
+        # Jane's run: its worker started at tick 1, not when this process did; Bob's stays.
+        assert app.stepper().release_dead_claims() == 1
+    finally:
+        later.kill()
+        later.wait()
 
 
 def test_a_later_purchase_waits_for_a_released_run_instead_of_being_refused(app: App) -> None:

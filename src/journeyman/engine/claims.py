@@ -1,12 +1,20 @@
 """Who holds what: workers name themselves on the runs and messages they hold, so that the
 holdings of a worker that died on this host can be freed at once instead of when their
-leases end."""
+leases end.
+
+A name is ``host:pid:started:random``. ``started`` is when the process started (Linux's
+``/proc/PID/stat``, in clock ticks since boot): process ids are reused (32,768 of them by
+default), and a later process given a dead worker's id must not keep its holdings for the
+whole lease. Where ``/proc`` says nothing it is ``0`` and only the id is checked; names
+written before it was added (``host:pid:random``) are read as such.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 import socket
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -15,8 +23,19 @@ from journeyman.store import outbox, runs, transaction
 
 
 def worker_claim() -> str:
-    """A worker's name on what it holds: host, process id, and a random part."""
-    return f"{_host()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """A worker's name on what it holds: host, process id, its start, and a random part."""
+    pid = os.getpid()
+    return f"{_host()}:{pid}:{process_started(pid) or 0}:{secrets.token_hex(4)}"
+
+
+def process_started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot), or None if /proc does not say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the name, in parentheses, may hold spaces
+    return fields[19] if len(fields) > 19 else None  # field 22: starttime
 
 
 def release_dead_claims(engine: Engine, clock: Clock) -> int:
@@ -38,11 +57,10 @@ def _host() -> str:
 
 
 def _dead_here(claim: str, host: str) -> bool:
-    claim_host, _, rest = claim.partition(":")
-    pid_text = rest.partition(":")[0]
-    if claim_host != host or not pid_text.isdigit():
+    parts = claim.split(":")
+    if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
         return False
-    pid = int(pid_text)
+    pid = int(parts[1])
     if pid == os.getpid():
         return False
     try:
@@ -50,5 +68,6 @@ def _dead_here(claim: str, host: str) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
-    return False
+        pass  # a process of another user: alive, unless it started after the worker
+    started = parts[2] if len(parts) == 4 else "0"
+    return started != "0" and process_started(pid) not in (None, started)

@@ -52,8 +52,16 @@ def ensure_secret_txn(connection: Connection, now: dt.datetime) -> list[StoredSe
     found = secrets_txn(connection, now)
     if found and found[0].verifies_until is None:
         return found
-    newest = connection.execute(sa.select(sa.func.max(signing_secrets.c.generation))).scalar()
-    _insert_txn(connection, (newest or 0) + 1, now)
+    # Read again in one statement: on PostgreSQL (read committed) each statement sees what
+    # other processes committed since the last, and the newest may have become current.
+    newest = connection.execute(
+        sa.select(signing_secrets.c.generation, signing_secrets.c.verifies_until)
+        .order_by(signing_secrets.c.generation.desc())
+        .limit(1)
+    ).first()
+    if newest is not None and newest.verifies_until is None:
+        return secrets_txn(connection, now)
+    _insert_txn(connection, (newest.generation if newest is not None else 0) + 1, now)
     return secrets_txn(connection, now)
 
 
