@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,22 +22,12 @@ import pytest
 import sqlalchemy as sa
 
 import command
+from command import journeyman_command
 from journeyman.store import normalize_url
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "first-purchase-coupon.yaml"
 
 # --- the command --------------------------------------------------------------------------
-
-
-def journeyman_command() -> str:
-    """The installed console script: next to this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / "journeyman"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("journeyman")
-    if found is None:
-        pytest.fail("the journeyman command is not installed (pip install -e .)")
-    return found
 
 
 def clean_environment(**extra: str) -> dict[str, str]:

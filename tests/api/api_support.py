@@ -4,11 +4,9 @@ against it, and plain SQL reads of its database (fixtures are in conftest.py).""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,20 +19,11 @@ import pytest
 import sqlalchemy as sa
 
 import command
+from command import journeyman_command
 from journeyman.store import normalize_url
 
 T = TypeVar("T")
 START_TIMEOUT = 90.0  # seconds; a loaded CI machine imports slowly
-
-
-def journeyman_command() -> str:
-    beside = Path(sys.executable).parent / "journeyman"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("journeyman")
-    if found is None:
-        pytest.fail("the journeyman command is not installed (pip install -e .)")
-    return found
 
 
 def environment() -> dict[str, str]:

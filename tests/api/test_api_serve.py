@@ -14,11 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from command import journeyman_command
+
 from .api_support import (
     Reader,
     Server,
     cli,
-    journeyman_command,
     start_server,
     stop_server,
     wait_for,

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from .api_support import Reader, Server, cli, environment, journeyman_command, wait_for
+from command import journeyman_command
+
+from .api_support import Reader, Server, cli, environment, wait_for
 
 WELCOME = """\
 key: api-welcome

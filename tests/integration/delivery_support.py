@@ -6,15 +6,10 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import shutil
-import sys
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 
 @dataclass(frozen=True)
@@ -75,16 +70,6 @@ class MailServer:
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}?timeout=10"
-
-
-def journeyman_command() -> str:
-    beside = Path(sys.executable).parent / "journeyman"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("journeyman")
-    if found is None:
-        pytest.fail("the journeyman command is not installed (pip install -e .)")
-    return found
 
 
 def clean_environment(**extra: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from command import journeyman_command
 from journeyman.app import App
 from journeyman.channels.senders import message_id
 from journeyman.channels.smtp import SmtpSettings, SmtpTransport
@@ -30,7 +31,7 @@ from journeyman.store import transaction
 from journeyman.store.contacts import ContactInput
 from journeyman.store.schema import contacts, list_members, messages
 
-from .delivery_support import MailServer, clean_environment, journeyman_command
+from .delivery_support import MailServer, clean_environment
 
 COUPON = re.compile(r"THANKS-[A-Z0-9]{4,}")
 
