@@ -133,6 +133,8 @@ def test_released_runs_go_first_under_a_backlog_of_purchases(app: App) -> None:
 
     tick_until_idle(app, batch_size=10)
 
+    failed = [(r["step_id"], r["reason"]) for r in rows(app, "run_log", result="failed")]
+    assert failed == []
     assert sorted(r["status"] for r in rows(app, "runs")) == ["completed"] * 120
     assert members(app, "Loyal customers") == buyers
     assert {len(messages_to(app, b)) for b in buyers} == {1}
