@@ -5,7 +5,7 @@ import type { Catalogue } from "./index";
 
 export const de: Catalogue = {
   language: "Sprache",
-  nav: { workflows: "Workflows", builder: "Workflow-Editor", contacts: "Kontakte", lists: "Listen", classic: "Workflows & Berichte" },
+  nav: { workflows: "Workflows", builder: "Workflow-Editor", contacts: "Kontakte", lists: "Listen", classic: "Klassische Ansicht" },
   title: "Workflow-Editor",
   back: "Alle Workflows",
   openPage: "Workflow-Seite öffnen",

@@ -4,7 +4,7 @@
 // developers.
 export const en = {
   language: "Language",
-  nav: { workflows: "Workflows", builder: "Workflow builder", contacts: "Contacts", lists: "Lists", classic: "Workflows & reports" },
+  nav: { workflows: "Workflows", builder: "Workflow builder", contacts: "Contacts", lists: "Lists", classic: "Classic view" },
   title: "Workflow builder",
   back: "All workflows",
   openPage: "Open the workflow page",
