@@ -178,10 +178,18 @@ def _lost_race(exc: StoreError) -> bool:
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that only reads: a consistent snapshot, no write lock on SQLite."""
+    """A transaction that only reads: a consistent snapshot, no write lock on SQLite.
+
+    On PostgreSQL it is REPEATABLE READ: at the default (read committed) each statement would
+    see what others committed since the last, and counts read in two statements (a graph's
+    runs on a step and the runs that entered it) could disagree. A read-only transaction at
+    that level never fails to serialise."""
     try:
         with engine.connect() as connection:
-            connection = connection.execution_options(**{READ_ONLY: True})
+            options: dict[str, Any] = {READ_ONLY: True}
+            if connection.dialect.name == "postgresql":
+                options["isolation_level"] = "REPEATABLE READ"
+            connection = connection.execution_options(**options)
             with connection.begin():
                 yield connection
     except sa.exc.DBAPIError as exc:
