@@ -4,6 +4,7 @@ events wait for them instead of being refused, and an event backlog never starve
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
 import subprocess
 from collections.abc import Sequence
@@ -105,6 +106,19 @@ def test_a_dead_workers_process_id_given_to_a_later_process_does_not_keep_its_ru
     finally:
         later.kill()
         later.wait()
+
+
+def test_runs_of_an_earlier_process_with_this_ones_id_are_released(app: App) -> None:
+    app.apply_workflow(coupon_document())
+    send(app, purchase())
+    earlier = DiesAfterItsClaim(app.engine, app.clock)
+    earlier.claim = f"{socket.gethostname()[:30]}:{os.getpid()}:1:00000000"  # started at tick 1
+    earlier.tick()
+
+    assert app.stepper().release_dead_claims() == 1
+    tick_until_idle(app)
+    assert [r["status"] for r in rows(app, "runs")] == ["completed"]
+    assert len(messages_to(app, JANE)) == 1
 
 
 def test_a_later_purchase_waits_for_a_released_run_instead_of_being_refused(app: App) -> None:

@@ -61,13 +61,13 @@ def _dead_here(claim: str, host: str) -> bool:
     if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
         return False
     pid = int(parts[1])
-    if pid == os.getpid():
-        return False
+    started = parts[2] if len(parts) == 4 else "0"
+    if pid == os.getpid():  # this process, or an earlier one that had its id
+        return started not in ("0", process_started(pid))
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         pass  # a process of another user: alive, unless it started after the worker
-    started = parts[2] if len(parts) == 4 else "0"
     return started != "0" and process_started(pid) not in (None, started)
